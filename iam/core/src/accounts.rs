@@ -1,0 +1,271 @@
+//! Accounts and their root users: first-run creation, console sign-in, and account facts.
+
+use sqlx::Row as _;
+
+use crate::audit::{self, Event};
+use crate::caller::{Caller, Channel, Principal};
+use crate::clock::Timestamp;
+use crate::error::{IamError, is_unique_violation};
+use crate::ids;
+use crate::names::{AccountAlias, Email};
+use crate::password::{self, Password, Verified};
+use crate::Iam;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Account {
+    pub account_id: String,
+    pub alias: Option<String>,
+    pub root_email: String,
+    pub created_at: Timestamp,
+}
+
+/// What first-run setup (or `portcullis bootstrap`) asks for, as AWS sign-up does.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub alias: String,
+    pub root_email: String,
+    pub root_password: Password,
+}
+
+/// A console sign-in attempt.
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    Root { email: String, password: Password },
+    /// `account` is the 12-digit account id or the account alias.
+    User { account: String, user_name: String, password: Password },
+}
+
+/// A successful sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub principal: Principal,
+    /// The user must set a new password before using the console.
+    pub password_reset_required: bool,
+}
+
+/// Why a sign-in failed. Every wrong credential is the same `Incorrect`, whatever was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    #[error("Your authentication information is incorrect. Please try again.")]
+    Incorrect,
+    #[error("{0}")]
+    Failed(IamError),
+}
+
+impl From<IamError> for SignInError {
+    fn from(e: IamError) -> Self {
+        SignInError::Failed(e)
+    }
+}
+
+impl From<sqlx::Error> for SignInError {
+    fn from(e: sqlx::Error) -> Self {
+        SignInError::Failed(e.into())
+    }
+}
+
+impl Iam {
+    /// Whether the first account exists (the setup link then no longer works).
+    pub async fn is_set_up(&self) -> Result<bool, IamError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM installation")
+            .fetch_one(self.store().pool())
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Creates the first account and its root user. Succeeds once per installation: a second call
+    /// answers `EntityAlreadyExists`, even when two race.
+    pub async fn bootstrap(&self, new: NewAccount) -> Result<Account, IamError> {
+        let alias = AccountAlias::parse(&new.alias)?;
+        let email = Email::parse(&new.root_email)?;
+        password::check_default_rules(&new.root_password)?;
+        let hash = self.hasher().hash(&new.root_password).await?;
+        let now = self.now();
+        let account_id = ids::account_id(&mut rand::thread_rng());
+
+        let mut tx = self.store().pool().begin().await?;
+        let claimed = sqlx::query("INSERT INTO installation (id, created_at) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+        if claimed.rows_affected() != 1 {
+            return Err(already_set_up());
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (account_id, alias, root_email, root_email_key, root_password_hash, \
+             root_password_changed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&account_id)
+        .bind(alias.as_str())
+        .bind(email.as_str())
+        .bind(email.key())
+        .bind(&hash)
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => return Err(already_set_up()),
+            other => other?,
+        };
+        let caller = Caller {
+            principal: Principal::Root { account_id: account_id.clone() },
+            channel: Channel::Internal,
+            source_ip: None,
+            secure_transport: false,
+            mfa_authenticated_at: None,
+            request_id: None,
+        };
+        let event = Event {
+            action: "portcullis:CreateAccount",
+            target: Some(&account_id),
+            parameters: serde_json::json!({ "AccountAlias": alias.as_str(), "RootEmail": email.as_str() }),
+            outcome: "Success",
+        };
+        audit::append(&mut tx, &caller, now, &event).await?;
+        tx.commit().await?;
+        Ok(Account { account_id, alias: Some(alias.to_string()), root_email: email.to_string(), created_at: now })
+    }
+
+    /// The account's facts, for the console's top bar.
+    pub async fn account(&self, account_id: &str) -> Result<Account, IamError> {
+        let row = sqlx::query("SELECT account_id, alias, root_email, created_at FROM accounts WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(self.store().pool())
+            .await?
+            .ok_or_else(|| IamError::NoSuchEntity(format!("The account {account_id} cannot be found.")))?;
+        Ok(Account {
+            account_id: row.try_get("account_id")?,
+            alias: row.try_get("alias")?,
+            root_email: row.try_get("root_email")?,
+            created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        })
+    }
+
+    /// Checks console credentials. An unknown account, an unknown user, a user without a console
+    /// password and a wrong password all run one Argon2 verification and answer `Incorrect`.
+    pub async fn sign_in(&self, attempt: &SignIn) -> Result<SignedIn, SignInError> {
+        let pool = self.store().pool();
+        let (candidate, password) = match attempt {
+            SignIn::Root { email, password } => {
+                let row = sqlx::query("SELECT account_id, root_password_hash FROM accounts WHERE root_email_key = $1")
+                    .bind(email.trim().to_lowercase())
+                    .fetch_optional(pool)
+                    .await?;
+                let candidate = row
+                    .map(|r| -> Result<_, sqlx::Error> {
+                        let account_id: String = r.try_get("account_id")?;
+                        Ok((Principal::Root { account_id }, r.try_get::<String, _>("root_password_hash")?, false))
+                    })
+                    .transpose()?;
+                (candidate, password)
+            }
+            SignIn::User { account, user_name, password } => {
+                let account = account.trim();
+                let (column, value) = if ids::is_account_id(account) {
+                    ("a.account_id", account.to_owned())
+                } else {
+                    ("a.alias", account.to_lowercase())
+                };
+                let sql = format!(
+                    "SELECT u.account_id, u.user_id, u.user_name, u.path, p.password_hash, p.reset_required \
+                     FROM accounts a JOIN users u ON u.account_id = a.account_id \
+                     JOIN login_profiles p ON p.user_id = u.user_id \
+                     WHERE {column} = $1 AND u.name_key = $2"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(value)
+                    .bind(user_name.trim().to_ascii_lowercase())
+                    .fetch_optional(pool)
+                    .await?;
+                let candidate = row
+                    .map(|r| -> Result<_, sqlx::Error> {
+                        let principal = Principal::User {
+                            account_id: r.try_get("account_id")?,
+                            user_id: r.try_get("user_id")?,
+                            user_name: r.try_get("user_name")?,
+                            path: r.try_get("path")?,
+                        };
+                        let reset: i64 = r.try_get("reset_required")?;
+                        Ok((principal, r.try_get::<String, _>("password_hash")?, reset != 0))
+                    })
+                    .transpose()?;
+                (candidate, password)
+            }
+        };
+        let stored_hash = candidate.as_ref().map(|(_, hash, _)| hash.as_str());
+        let verified = self.hasher().verify(password, stored_hash).await?;
+        let (Verified::Yes { rehash }, Some((principal, _, reset_required))) = (verified, candidate) else {
+            return Err(SignInError::Incorrect);
+        };
+        self.record_sign_in(&principal, rehash).await?;
+        Ok(SignedIn { principal, password_reset_required: reset_required })
+    }
+
+    /// Notes when a password was last used (and saves a stronger hash when one was computed).
+    async fn record_sign_in(&self, principal: &Principal, rehash: Option<String>) -> Result<(), IamError> {
+        let now = self.now().as_millis();
+        let pool = self.store().pool();
+        match principal {
+            Principal::Root { account_id } => {
+                sqlx::query(
+                    "UPDATE accounts SET root_password_last_used = $1, \
+                     root_password_hash = COALESCE($2, root_password_hash) WHERE account_id = $3",
+                )
+                .bind(now)
+                .bind(rehash)
+                .bind(account_id)
+                .execute(pool)
+                .await?;
+            }
+            Principal::User { user_id, .. } => {
+                sqlx::query(
+                    "UPDATE login_profiles SET password_last_used = $1, \
+                     password_hash = COALESCE($2, password_hash) WHERE user_id = $3",
+                )
+                .bind(now)
+                .bind(rehash)
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The principal of a console session as it stands now: `None` when the user has since been
+    /// deleted or lost its console password, which ends the session.
+    pub async fn current_principal(&self, principal: &Principal) -> Result<Option<Principal>, IamError> {
+        match principal {
+            Principal::Root { account_id } => {
+                let exists = sqlx::query("SELECT 1 AS one FROM accounts WHERE account_id = $1")
+                    .bind(account_id)
+                    .fetch_optional(self.store().pool())
+                    .await?;
+                Ok(exists.map(|_| principal.clone()))
+            }
+            Principal::User { account_id, user_id, .. } => {
+                let row = sqlx::query(
+                    "SELECT u.user_name, u.path FROM users u JOIN login_profiles p ON p.user_id = u.user_id \
+                     WHERE u.user_id = $1 AND u.account_id = $2",
+                )
+                .bind(user_id)
+                .bind(account_id)
+                .fetch_optional(self.store().pool())
+                .await?;
+                row.map(|r| -> Result<Principal, IamError> {
+                    Ok(Principal::User {
+                        account_id: account_id.clone(),
+                        user_id: user_id.clone(),
+                        user_name: r.try_get("user_name")?,
+                        path: r.try_get("path")?,
+                    })
+                })
+                .transpose()
+            }
+        }
+    }
+}
+
+fn already_set_up() -> IamError {
+    IamError::EntityAlreadyExists("Portcullis is already set up: the first account exists.".to_owned())
+}

@@ -1,0 +1,110 @@
+//! The audit log: one event per IAM action, appended in the same transaction as the change it
+//! records, so an event exists exactly when its change does. Parameters never hold secrets: the
+//! actions pass only names, paths and tags.
+
+use sqlx::{AnyConnection, Row as _};
+
+use crate::caller::{Caller, Channel};
+use crate::clock::Timestamp;
+use crate::error::IamError;
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// The action in AWS's spelling, for example `iam:CreateUser`.
+    pub action: &'a str,
+    /// The ARN (or name) of what the action was on.
+    pub target: Option<&'a str>,
+    pub parameters: serde_json::Value,
+    /// `Success`, or the AWS error code the action answered with.
+    pub outcome: &'a str,
+}
+
+/// A recorded event, as read back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRecord {
+    pub event_id: i64,
+    pub occurred_at: Timestamp,
+    pub principal_arn: String,
+    pub channel: String,
+    pub source_ip: Option<String>,
+    pub request_id: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub parameters: String,
+    pub outcome: String,
+}
+
+fn channel_label(channel: &Channel) -> String {
+    match channel {
+        Channel::Console { session_ref } => format!("console:{session_ref}"),
+        Channel::AccessKey { access_key_id } => format!("access-key:{access_key_id}"),
+        Channel::Internal => "internal".to_owned(),
+    }
+}
+
+/// Appends `event` through `conn`, which is normally the action's open transaction.
+pub(crate) async fn append(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    at: Timestamp,
+    event: &Event<'_>,
+) -> Result<(), IamError> {
+    sqlx::query(
+        "INSERT INTO audit_events (account_id, occurred_at, principal_arn, channel, source_ip, \
+         request_id, action, target, parameters, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(caller.account_id())
+    .bind(at.as_millis())
+    .bind(caller.principal.arn().to_string())
+    .bind(channel_label(&caller.channel))
+    .bind(caller.source_ip.map(|ip| ip.to_string()))
+    .bind(caller.request_id.clone())
+    .bind(event.action)
+    .bind(event.target)
+    .bind(event.parameters.to_string())
+    .bind(event.outcome)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Events of one account, newest first, after `before` (an event id) when given.
+pub(crate) async fn list(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    principal_arn: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, IamError> {
+    let rows = sqlx::query(
+        "SELECT event_id, occurred_at, principal_arn, channel, source_ip, request_id, action, \
+         target, parameters, outcome FROM audit_events \
+         WHERE account_id = $1 AND ($2 IS NULL OR principal_arn = $2) AND event_id < $3 \
+         ORDER BY event_id DESC LIMIT $4",
+    )
+    .bind(account_id)
+    .bind(principal_arn)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditRecord {
+                event_id: row.try_get("event_id")?,
+                occurred_at: Timestamp::from_millis(row.try_get("occurred_at")?),
+                principal_arn: row.try_get("principal_arn")?,
+                channel: row.try_get("channel")?,
+                source_ip: row.try_get("source_ip")?,
+                request_id: row.try_get("request_id")?,
+                action: row.try_get("action")?,
+                target: row.try_get("target")?,
+                parameters: row.try_get("parameters")?,
+                outcome: row.try_get("outcome")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(IamError::from)
+}

@@ -1,0 +1,122 @@
+//! Portcullis's IAM domain: accounts, users and their credentials, the store they live in, and one
+//! function per IAM action. Every action takes a [`Caller`], authorizes it through
+//! [`authz::authorize`] (the single enforcement point), then acts in one transaction that also
+//! appends the audit event. The console and the AWS-compatible API are thin clients of [`Iam`].
+
+pub mod accounts;
+pub mod audit;
+pub mod authz;
+pub mod caller;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod names;
+pub mod password;
+pub mod secrets;
+pub mod store;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use caller::{Caller, Channel, Principal};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::IamError;
+pub use password::Password;
+pub use secrets::SecretKey;
+pub use store::{Backend, Store, StoreError};
+
+use crate::password::PasswordHasher;
+
+/// The IAM service: the store, the clock, the password hasher and the secret key, shared by every
+/// request. Cheap to clone.
+#[derive(Clone)]
+pub struct Iam {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+    secret_key: SecretKey,
+}
+
+impl Iam {
+    /// `hash_concurrency` bounds simultaneous Argon2 computations (each holds 19 MiB).
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        secret_key: SecretKey,
+        hash_concurrency: usize,
+    ) -> Result<Iam, IamError> {
+        let hasher = PasswordHasher::new(hash_concurrency)?;
+        Ok(Iam { inner: Arc::new(Inner { store, clock, hasher, secret_key }) })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.inner.secret_key
+    }
+
+    /// Starts a transaction that mutates `account_id`, taking the account's write lock first.
+    ///
+    /// The lock is an `UPDATE` of the account's row: on PostgreSQL a row lock, on SQLite the
+    /// database's write lock. Writers to one account therefore run one at a time, and the checks an
+    /// action makes inside its transaction (quotas, uniqueness, dependents) hold until it commits.
+    pub(crate) async fn begin_write(
+        &self,
+        account_id: &str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, IamError> {
+        let mut tx = self.store().pool().begin().await?;
+        let locked = sqlx::query("UPDATE accounts SET revision = revision + 1 WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        if locked.rows_affected() != 1 {
+            return Err(IamError::internal(&format!("account {account_id} is not in the store")));
+        }
+        Ok(tx)
+    }
+
+    /// Records an action that was refused before it touched anything (authorization denied), in a
+    /// transaction of its own, and hands back the error to return.
+    pub(crate) async fn refused(&self, caller: &Caller, event: audit::Event<'_>, error: IamError) -> IamError {
+        let at = self.now();
+        let write = async {
+            let mut conn = self.store().pool().acquire().await?;
+            audit::append(&mut conn, caller, at, &event).await
+        };
+        if let Err(e) = write.await {
+            tracing::error!(error = %e, action = event.action, "could not record a refused action");
+        }
+        error
+    }
+
+    /// The audit events of the caller's account, newest first: `cloudtrail:LookupEvents`.
+    pub async fn audit_events(
+        &self,
+        caller: &Caller,
+        principal_arn: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<audit::AuditRecord>, IamError> {
+        let account = caller.account_id();
+        authz::authorize(
+            caller,
+            &authz::Request { action: "cloudtrail:LookupEvents", resource: "*", resource_account: account },
+        )?;
+        let mut conn = self.store().pool().acquire().await?;
+        audit::list(&mut conn, account, principal_arn, before, limit.clamp(1, 1000)).await
+    }
+}

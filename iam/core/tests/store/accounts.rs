@@ -1,0 +1,98 @@
+use iam_core::accounts::{NewAccount, SignIn, SignInError};
+use iam_core::{Password, Principal};
+
+use crate::harness::ROOT_PASSWORD;
+use crate::on_both;
+
+on_both!(bootstrap_happens_once, |db| {
+    assert!(!db.iam.is_set_up().await.unwrap());
+    let new = |alias: &str| NewAccount {
+        alias: alias.into(),
+        root_email: "root@example.com".into(),
+        root_password: Password::new(ROOT_PASSWORD),
+    };
+    let (a, b) = tokio::join!(db.iam.bootstrap(new("first-corp")), db.iam.bootstrap(new("second-corp")));
+    let (ok, err) = match (a, b) {
+        (Ok(acct), Err(e)) | (Err(e), Ok(acct)) => (acct, e),
+        other => panic!("expected one success and one failure, got {other:?}"),
+    };
+    assert_eq!(ok.account_id.len(), 12);
+    assert!(ok.account_id.bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(err.code(), "EntityAlreadyExists");
+    assert!(db.iam.is_set_up().await.unwrap());
+    assert_eq!(db.iam.bootstrap(new("third-corp")).await.unwrap_err().code(), "EntityAlreadyExists");
+    let account = db.iam.account(&ok.account_id).await.unwrap();
+    assert_eq!(account.root_email, "root@example.com");
+});
+
+on_both!(bootstrap_validates_like_aws_sign_up, |db| {
+    let attempt = |alias: &str, email: &str, password: &str| NewAccount {
+        alias: alias.into(),
+        root_email: email.into(),
+        root_password: Password::new(password),
+    };
+    let weak = db.iam.bootstrap(attempt("example", "root@example.com", "password")).await.unwrap_err();
+    assert_eq!(weak.code(), "PasswordPolicyViolation");
+    let alias = db.iam.bootstrap(attempt("Bad_Alias", "root@example.com", ROOT_PASSWORD)).await.unwrap_err();
+    assert_eq!(alias.code(), "ValidationError");
+    let email = db.iam.bootstrap(attempt("example", "not-an-email", ROOT_PASSWORD)).await.unwrap_err();
+    assert_eq!(email.code(), "ValidationError");
+    assert!(!db.iam.is_set_up().await.unwrap(), "a refused bootstrap must leave nothing behind");
+});
+
+on_both!(root_signs_in_with_email_and_password_only, |db| {
+    let root = db.with_account().await;
+    let signed = db
+        .iam
+        .sign_in(&SignIn::Root { email: " ROOT@example.com".into(), password: Password::new(ROOT_PASSWORD) })
+        .await
+        .unwrap();
+    assert_eq!(signed.principal, root.principal);
+    let wrong = db
+        .iam
+        .sign_in(&SignIn::Root { email: "root@example.com".into(), password: Password::new("Wrong-password-1") })
+        .await;
+    assert_eq!(wrong, Err(SignInError::Incorrect));
+    let unknown = db
+        .iam
+        .sign_in(&SignIn::Root { email: "nobody@example.com".into(), password: Password::new(ROOT_PASSWORD) })
+        .await;
+    assert_eq!(unknown, Err(SignInError::Incorrect));
+    assert_eq!(
+        SignInError::Incorrect.to_string(),
+        "Your authentication information is incorrect. Please try again."
+    );
+});
+
+on_both!(iam_users_sign_in_by_account_id_or_alias, |db| {
+    let root = db.with_account().await;
+    let account_id = root.account_id().to_owned();
+    db.iam.create_user(&root, iam_core::users::CreateUser { user_name: "Alice".into(), ..Default::default() }).await.unwrap();
+    let attempt = |account: &str, user: &str, password: &str| SignIn::User {
+        account: account.into(),
+        user_name: user.into(),
+        password: Password::new(password),
+    };
+    // No console password yet: the same failure as a wrong one.
+    assert_eq!(db.iam.sign_in(&attempt(&account_id, "alice", "Alice-password-1")).await, Err(SignInError::Incorrect));
+    db.iam.create_login_profile(&root, "alice", &Password::new("Alice-password-1"), false).await.unwrap();
+    for account in [account_id.as_str(), "example-corp", "EXAMPLE-CORP"] {
+        let signed = db.iam.sign_in(&attempt(account, "ALICE", "Alice-password-1")).await.unwrap();
+        match signed.principal {
+            Principal::User { ref user_name, .. } => assert_eq!(user_name, "Alice"),
+            ref other => panic!("signed in as {other:?}"),
+        }
+        assert!(!signed.password_reset_required);
+    }
+    for bad in [
+        attempt(&account_id, "alice", "Wrong-password-1"),
+        attempt(&account_id, "bob", "Alice-password-1"),
+        attempt("999999999999", "alice", "Alice-password-1"),
+        attempt("other-corp", "alice", "Alice-password-1"),
+    ] {
+        assert_eq!(db.iam.sign_in(&bad).await, Err(SignInError::Incorrect), "{bad:?}");
+    }
+    let users = db.iam.list_users(&root, Default::default()).await.unwrap();
+    let alice = users.items.first().unwrap();
+    assert!(alice.password_last_used.is_some(), "sign-in records last use");
+});

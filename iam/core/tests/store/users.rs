@@ -1,0 +1,198 @@
+use iam_core::users::{CreateUser, ListUsers};
+use iam_core::{Password, Principal};
+
+use crate::harness::caller;
+use crate::on_both;
+
+fn named(name: &str) -> CreateUser {
+    CreateUser { user_name: name.into(), ..Default::default() }
+}
+
+on_both!(users_are_created_read_listed_and_deleted, |db| {
+    let root = db.with_account().await;
+    let account = root.account_id().to_owned();
+    let created = db
+        .iam
+        .create_user(
+            &root,
+            CreateUser {
+                user_name: "alice".into(),
+                path: Some("/engineering/".into()),
+                tags: vec![("team".into(), "platform".into()), ("cost-center".into(), "42".into())],
+            },
+        )
+        .await
+        .unwrap();
+    assert!(created.user_id.starts_with("AIDA"));
+    assert_eq!(created.arn, format!("arn:aws:iam::{account}:user/engineering/alice"));
+    let got = db.iam.get_user(&root, "ALICE").await.unwrap();
+    assert_eq!(got, created, "a user reads back as created, tags in order");
+    assert_eq!(got.create_date.to_iso8601(), "2026-11-28T09:00:00Z");
+
+    let listed = db.iam.list_users(&root, ListUsers::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert!(!listed.is_truncated);
+    assert!(listed.items[0].tags.is_empty(), "ListUsers carries no tags, as in AWS");
+
+    db.iam.delete_user(&root, "alice").await.unwrap();
+    assert_eq!(db.iam.get_user(&root, "alice").await.unwrap_err().code(), "NoSuchEntity");
+    assert_eq!(db.iam.delete_user(&root, "alice").await.unwrap_err().code(), "NoSuchEntity");
+    // The tags went with the user: a new user of the same name starts bare.
+    db.iam.create_user(&root, named("alice")).await.unwrap();
+    assert!(db.iam.get_user(&root, "alice").await.unwrap().tags.is_empty());
+
+    let events = db.iam.audit_events(&root, None, None, 100).await.unwrap();
+    let actions: Vec<_> = events.iter().map(|e| (e.action.as_str(), e.outcome.as_str())).collect();
+    assert_eq!(
+        actions,
+        [
+            ("iam:CreateUser", "Success"),
+            ("iam:DeleteUser", "Success"),
+            ("iam:CreateUser", "Success"),
+            ("portcullis:CreateAccount", "Success"),
+        ]
+    );
+    let create = events.iter().find(|e| e.action == "iam:CreateUser").unwrap();
+    assert_eq!(create.source_ip.as_deref(), Some("192.0.2.10"));
+    assert_eq!(create.channel, "console:test-session");
+    assert_eq!(create.principal_arn, format!("arn:aws:iam::{account}:root"));
+});
+
+on_both!(names_are_unique_ignoring_case_even_under_races, |db| {
+    let root = db.with_account().await;
+    db.iam.create_user(&root, named("Bob")).await.unwrap();
+    let dup = db.iam.create_user(&root, named("bob")).await.unwrap_err();
+    assert_eq!(dup.code(), "EntityAlreadyExists");
+    assert_eq!(dup.message(), "User with name bob already exists.");
+
+    let (a, b) = tokio::join!(db.iam.create_user(&root, named("carol")), db.iam.create_user(&root, named("CAROL")));
+    let outcomes = [a.map(|_| "ok").unwrap_or_else(|e| e.code()), b.map(|_| "ok").unwrap_or_else(|e| e.code())];
+    let mut sorted = outcomes;
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["EntityAlreadyExists", "ok"]);
+});
+
+on_both!(bad_input_is_refused_with_aws_codes, |db| {
+    let root = db.with_account().await;
+    for (input, code) in [
+        (named(""), "ValidationError"),
+        (named("has space"), "ValidationError"),
+        (named(&"x".repeat(65)), "ValidationError"),
+        (CreateUser { user_name: "a".into(), path: Some("nope".into()), tags: vec![] }, "ValidationError"),
+        (CreateUser { user_name: "a".into(), path: None, tags: vec![("aws:x".into(), "y".into())] }, "InvalidInput"),
+        (
+            CreateUser { user_name: "a".into(), path: None, tags: (0..51).map(|i| (format!("k{i}"), String::new())).collect() },
+            "LimitExceeded",
+        ),
+    ] {
+        assert_eq!(db.iam.create_user(&root, input.clone()).await.unwrap_err().code(), code, "{input:?}");
+    }
+    let listed = db.iam.list_users(&root, ListUsers::default()).await.unwrap();
+    assert!(listed.items.is_empty(), "nothing was written");
+    assert_eq!(
+        db.iam.list_users(&root, ListUsers { marker: Some("%%%".into()), ..Default::default() }).await.unwrap_err().code(),
+        "InvalidInput"
+    );
+    assert_eq!(
+        db.iam.list_users(&root, ListUsers { max_items: Some(0), ..Default::default() }).await.unwrap_err().code(),
+        "ValidationError"
+    );
+});
+
+on_both!(listing_pages_filters_and_prefixes, |db| {
+    let root = db.with_account().await;
+    for (name, path) in [("ann", "/"), ("ben", "/ops/"), ("cid", "/ops/team/"), ("dora", "/"), ("eve", "/ops/"), ("fay", "/"), ("gil", "/")] {
+        db.iam.create_user(&root, CreateUser { user_name: name.into(), path: Some(path.into()), tags: vec![] }).await.unwrap();
+    }
+    let mut names = Vec::new();
+    let mut marker = None;
+    let mut pages = 0;
+    loop {
+        let page = db.iam.list_users(&root, ListUsers { max_items: Some(3), marker: marker.clone(), ..Default::default() }).await.unwrap();
+        pages += 1;
+        names.extend(page.items.iter().map(|u| u.user_name.clone()));
+        if !page.is_truncated {
+            assert!(page.marker.is_none());
+            break;
+        }
+        marker = page.marker;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names, ["ann", "ben", "cid", "dora", "eve", "fay", "gil"]);
+
+    let ops = db.iam.list_users(&root, ListUsers { path_prefix: Some("/ops/".into()), ..Default::default() }).await.unwrap();
+    let ops: Vec<_> = ops.items.iter().map(|u| u.user_name.as_str()).collect();
+    assert_eq!(ops, ["ben", "cid", "eve"]);
+    let upper = db.iam.list_users(&root, ListUsers { path_prefix: Some("/OPS/".into()), ..Default::default() }).await.unwrap();
+    assert!(upper.items.is_empty(), "path prefixes are case-sensitive");
+
+    let search = db.iam.list_users(&root, ListUsers { name_contains: Some("E".into()), ..Default::default() }).await.unwrap();
+    let found: Vec<_> = search.items.iter().map(|u| u.user_name.as_str()).collect();
+    assert_eq!(found, ["ben", "eve"]);
+    let wildcard = db.iam.list_users(&root, ListUsers { name_contains: Some("%".into()), ..Default::default() }).await.unwrap();
+    assert!(wildcard.items.is_empty(), "LIKE wildcards in the search are literal");
+});
+
+on_both!(iam_users_are_denied_and_the_denial_is_audited, |db| {
+    let root = db.with_account().await;
+    let account = root.account_id().to_owned();
+    let bob = db.iam.create_user(&root, CreateUser { user_name: "bob".into(), path: Some("/ops/".into()), tags: vec![] }).await.unwrap();
+    let as_bob = caller(Principal::User {
+        account_id: account.clone(),
+        user_id: bob.user_id.clone(),
+        user_name: "bob".into(),
+        path: "/ops/".into(),
+    });
+    let denied = db.iam.create_user(&as_bob, named("mallory")).await.unwrap_err();
+    assert_eq!(
+        denied.message(),
+        format!(
+            "User: arn:aws:iam::{account}:user/ops/bob is not authorized to perform: iam:CreateUser on resource: \
+             arn:aws:iam::{account}:user/mallory"
+        )
+    );
+    assert_eq!(db.iam.list_users(&as_bob, ListUsers::default()).await.unwrap_err().code(), "AccessDenied");
+    // A denied caller learns nothing about existence: the same code for a real and a missing user.
+    assert_eq!(db.iam.get_user(&as_bob, "bob").await.unwrap_err().code(), "AccessDenied");
+    assert_eq!(db.iam.get_user(&as_bob, "ghost").await.unwrap_err().code(), "AccessDenied");
+    assert_eq!(db.iam.delete_user(&as_bob, "bob").await.unwrap_err().code(), "AccessDenied");
+    assert!(db.iam.get_user(&root, "bob").await.is_ok(), "the denied delete changed nothing");
+
+    let events = db.iam.audit_events(&root, Some(&bob.arn), None, 100).await.unwrap();
+    assert_eq!(events.len(), 5);
+    assert!(events.iter().all(|e| e.outcome == "AccessDenied"));
+    assert_eq!(events.last().unwrap().action, "iam:CreateUser");
+});
+
+on_both!(console_passwords_block_deletion_until_removed, |db| {
+    let root = db.with_account().await;
+    db.iam.create_user(&root, named("dave")).await.unwrap();
+    let weak = db.iam.create_login_profile(&root, "dave", &Password::new("weak"), false).await.unwrap_err();
+    assert_eq!(weak.code(), "PasswordPolicyViolation");
+    let profile = db.iam.create_login_profile(&root, "dave", &Password::new("Dave-password-1"), true).await.unwrap();
+    assert!(profile.password_reset_required);
+    let again = db.iam.create_login_profile(&root, "dave", &Password::new("Dave-password-1"), true).await.unwrap_err();
+    assert_eq!(again.code(), "EntityAlreadyExists");
+    assert_eq!(db.iam.create_login_profile(&root, "nobody", &Password::new("Dave-password-1"), true).await.unwrap_err().code(), "NoSuchEntity");
+
+    let conflict = db.iam.delete_user(&root, "dave").await.unwrap_err();
+    assert_eq!(conflict.code(), "DeleteConflict");
+    assert!(db.iam.has_login_profile(&root, "dave").await.unwrap());
+
+    let dave = db.iam.get_user(&root, "dave").await.unwrap();
+    let session = Principal::User {
+        account_id: root.account_id().to_owned(),
+        user_id: dave.user_id.clone(),
+        user_name: "dave".into(),
+        path: "/".into(),
+    };
+    assert!(db.iam.current_principal(&session).await.unwrap().is_some());
+    db.iam.delete_login_profile(&root, "dave").await.unwrap();
+    assert!(db.iam.current_principal(&session).await.unwrap().is_none(), "losing the password ends console sessions");
+    assert_eq!(db.iam.delete_login_profile(&root, "dave").await.unwrap_err().code(), "NoSuchEntity");
+    db.iam.delete_user(&root, "dave").await.unwrap();
+    db.clock.advance_millis(1000);
+    let events = db.iam.audit_events(&root, None, None, 100).await.unwrap();
+    let profile_event = events.iter().find(|e| e.action == "iam:CreateLoginProfile" && e.outcome == "Success").unwrap();
+    assert!(!profile_event.parameters.contains("Dave-password-1"), "no secret in the audit log");
+});
