@@ -1,1 +1,57 @@
+//! The web management console: routes, pages and the server functions behind them. Built twice:
+//! with `ssr` into the server, with `hydrate` into the browser's wasm. Never both at once.
 
+pub mod api;
+pub mod error;
+mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+pub use error::ConsoleError;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="portcullis" href="/pkg/portcullis.css" />
+        <Title formatter=|page: String| if page.is_empty() { "Portcullis".to_owned() } else { format!("{page} | IAM | Portcullis") } />
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/signin") view=pages::signin::SignInPage />
+                <Route path=path!("/setup") view=pages::setup::SetupPage />
+                <ParentRoute path=path!("") view=pages::layout::ConsoleLayout>
+                    <Route path=path!("") view=pages::dashboard::Dashboard />
+                    <Route path=path!("users") view=pages::users::UsersPage />
+                    <Route path=path!("users/create") view=pages::users::CreateUserPage />
+                    <Route path=path!("users/:name") view=pages::users::UserDetailPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,1 +1,242 @@
+//! The `portcullis` server: configuration, start-up (data folder, secret key, database,
+//! migrations, first-run setup link), the console router with its middleware, and shutdown.
 
+pub mod config;
+pub mod middleware;
+pub mod sessions;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::ssr::{ConsoleState, SetupGate};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, StatusCode};
+use axum::routing::get;
+use iam_core::{Iam, SecretKey, Store, SystemClock};
+use leptos::config::{Env, LeptosOptions};
+use leptos_axum::{LeptosRoutes as _, generate_route_list};
+use rand::RngCore as _;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+use crate::middleware::WebConfig;
+use crate::sessions::{SessionPool, Sessions};
+
+/// The largest request body the console accepts.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data folder {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error(transparent)]
+    SecretKey(#[from] iam_core::secrets::SecretKeyError),
+    #[error("database {url}: {source}")]
+    Store { url: String, source: iam_core::StoreError },
+    #[error("database {url}: cannot open the session store: {source}")]
+    Sessions { url: String, source: sqlx::Error },
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Origin(#[from] config::BadOrigin),
+    #[error("{0}")]
+    Iam(#[from] iam_core::IamError),
+}
+
+/// The pieces a running server holds: the store, the sessions, the IAM service.
+pub struct Services {
+    pub iam: Iam,
+    pub sessions: Sessions,
+    session_pool: SessionPool,
+}
+
+impl Services {
+    /// Opens the data folder, the secret key and the database, and applies migrations.
+    pub async fn open(config: &Config) -> Result<Services, StartError> {
+        create_private_dir(&config.data_dir)?;
+        let secret_key = SecretKey::load_or_create(&config.secret_key_file())?;
+        let url = config.database_url();
+        let shown = iam_core::store::redact_url(&url);
+        let store = Store::connect(&url, config.max_connections)
+            .await
+            .map_err(|source| StartError::Store { url: shown.clone(), source })?;
+        store.migrate().await.map_err(|source| StartError::Store { url: shown.clone(), source })?;
+        let (sessions, session_pool) = Sessions::connect(&url, config.max_connections.clamp(1, 4))
+            .await
+            .map_err(|source| StartError::Sessions { url: shown.clone(), source })?;
+        let hash_concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let iam = Iam::new(store, Arc::new(SystemClock), secret_key, hash_concurrency)?;
+        Ok(Services { iam, sessions, session_pool })
+    }
+
+    pub async fn close(&self) {
+        self.iam.store().close().await;
+        self.session_pool.close().await;
+    }
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<(), StartError> {
+    let err = |e| StartError::DataDir(dir.display().to_string(), e);
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(err)
+}
+
+/// A new one-time setup token: 32 random bytes, base64url.
+fn setup_token() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A server bound to its address, ready to serve.
+pub struct Prepared {
+    pub listener: tokio::net::TcpListener,
+    pub router: Router,
+    pub services: Services,
+    pub public_origin: String,
+    /// The one-time setup link, when the installation has no account yet.
+    pub setup_link: Option<String>,
+}
+
+/// Opens everything and binds the listener; `serve` then runs it.
+pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
+    let services = Services::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Listen(config.listen, e))?;
+    let bound = listener.local_addr().map_err(|e| StartError::Listen(config.listen, e))?;
+    let public_origin = config.public_origin(bound)?;
+
+    let (setup, setup_link) = if services.iam.is_set_up().await? {
+        (SetupGate::default(), None)
+    } else {
+        let token = setup_token();
+        let link = format!("{public_origin}/setup?token={token}");
+        (SetupGate::with_token(token), Some(link))
+    };
+    let leptos_options = LeptosOptions::builder()
+        .output_name("portcullis")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(bound)
+        .env(if std::env::var("LEPTOS_ENV").is_ok_and(|e| e.eq_ignore_ascii_case("dev")) { Env::DEV } else { Env::PROD })
+        .build();
+    let state = ConsoleState { iam: services.iam.clone(), setup, public_origin: public_origin.clone() };
+    let router = router(leptos_options, state, services.sessions.clone(), WebConfig { public_origin: public_origin.clone() });
+    Ok(Prepared { listener, router, services, public_origin, setup_link })
+}
+
+#[derive(Clone)]
+struct Health {
+    iam: Iam,
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(health): State<Health>) -> (StatusCode, &'static str) {
+    if health.iam.store().ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+/// The console router: Leptos pages and server functions, static assets, health checks.
+pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sessions, web: WebConfig) -> Router {
+    let routes = generate_route_list(app::App);
+    let context_state = state.clone();
+    let health = Health { iam: state.iam.clone() };
+    let secure = web.public_origin.starts_with("https://");
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(if secure { "__Host-portcullis" } else { "portcullis" })
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
+    let request_id = HeaderName::from_static("x-request-id");
+
+    let console = Router::new()
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            move || leptos::prelude::provide_context(context_state.clone()),
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .with_state(leptos_options)
+        .layer(axum::middleware::from_fn(middleware::require_sign_in))
+        .layer(axum::middleware::from_fn_with_state(web.clone(), middleware::reject_cross_site))
+        .layer(session_layer);
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(health))
+        .merge(console)
+        .layer(axum::middleware::from_fn_with_state(web, middleware::security_headers))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // The path only: query strings can hold the setup token.
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` resolves, lets in-flight requests finish, then closes the pools.
+pub async fn serve(prepared: Prepared, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let Prepared { listener, router, services, .. } = prepared;
+    let expiry = tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+        services.sessions.clone(),
+        tokio::time::Duration::from_secs(600),
+    ));
+    let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    expiry.abort();
+    tokio::time::timeout(Duration::from_secs(10), services.close()).await.ok();
+    result
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

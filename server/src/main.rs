@@ -1,1 +1,66 @@
-fn main(){}
+//! `portcullis`: serve the console, or bootstrap the first account from a script.
+
+use std::io::BufRead as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use server::config::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    server::telemetry::init(cli.config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            None | Some(Command::Serve) => serve(&cli.config).await,
+            Some(Command::Bootstrap { account_alias, email }) => bootstrap(&cli.config, account_alias, email).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &server::config::Config) -> Result<(), String> {
+    let prepared = server::prepare(config).await.map_err(|e| e.to_string())?;
+    let origin = prepared.public_origin.clone();
+    if let Some(link) = &prepared.setup_link {
+        // Printed to the terminal, never logged: the link is a one-time secret.
+        println!("Portcullis has no account yet. Open this one-time link to create the first one:\n\n    {link}\n");
+    }
+    tracing::info!(address = %prepared.listener.local_addr().map_err(|e| e.to_string())?, public_origin = %origin, "console listening");
+    println!("Portcullis console: {origin}");
+    server::serve(prepared, server::shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn bootstrap(config: &server::config::Config, account_alias: String, email: String) -> Result<(), String> {
+    let password = match std::env::var("PORTCULLIS_ROOT_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let services = server::Services::open(config).await.map_err(|e| e.to_string())?;
+    let new = iam_core::accounts::NewAccount {
+        alias: account_alias,
+        root_email: email,
+        root_password: iam_core::Password::new(password),
+    };
+    let result = services.iam.bootstrap(new).await;
+    services.close().await;
+    let account = result.map_err(|e| e.to_string())?;
+    println!("Created account {} (alias {}).", account.account_id, account.alias.unwrap_or_default());
+    Ok(())
+}

@@ -30,6 +30,8 @@ pub struct User {
     pub permissions_boundary_arn: Option<String>,
     /// When the console password was last used; `None` if never or if there is none.
     pub password_last_used: Option<Timestamp>,
+    /// Whether the user has a console password (a login profile).
+    pub has_login_profile: bool,
     pub tags: Vec<Tag>,
 }
 
@@ -117,6 +119,7 @@ struct UserRow {
     created_at: i64,
     boundary: Option<String>,
     password_last_used: Option<i64>,
+    has_login_profile: bool,
 }
 
 impl UserRow {
@@ -128,6 +131,7 @@ impl UserRow {
             created_at: row.try_get("created_at")?,
             boundary: row.try_get("permissions_boundary_arn")?,
             password_last_used: row.try_get("password_last_used")?,
+            has_login_profile: row.try_get::<Option<String>, _>("profile_user_id")?.is_some(),
         })
     }
 
@@ -140,13 +144,14 @@ impl UserRow {
             create_date: Timestamp::from_millis(self.created_at),
             permissions_boundary_arn: self.boundary,
             password_last_used: self.password_last_used.map(Timestamp::from_millis),
+            has_login_profile: self.has_login_profile,
             tags,
         }
     }
 }
 
 const USER_COLUMNS: &str = "u.user_id, u.user_name, u.path, u.created_at, u.permissions_boundary_arn, \
-                            p.password_last_used";
+                            p.password_last_used, p.user_id AS profile_user_id";
 
 async fn find_user(conn: &mut AnyConnection, account_id: &str, name: &UserName) -> Result<Option<UserRow>, IamError> {
     let sql = format!(
@@ -266,6 +271,7 @@ impl Iam {
             create_date: now,
             permissions_boundary_arn: None,
             password_last_used: None,
+            has_login_profile: false,
             tags,
         })
     }
@@ -456,13 +462,6 @@ impl Iam {
         audit::append(&mut tx, caller, now, &event).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Whether the user has a console password (for the console's delete flow).
-    pub async fn has_login_profile(&self, caller: &Caller, user_name: &str) -> Result<bool, IamError> {
-        let user = self.get_user(caller, user_name).await?;
-        let mut conn = self.store().pool().acquire().await?;
-        has_login_profile(&mut conn, &user.user_id).await
     }
 }
 

@@ -177,7 +177,7 @@ on_both!(console_passwords_block_deletion_until_removed, |db| {
 
     let conflict = db.iam.delete_user(&root, "dave").await.unwrap_err();
     assert_eq!(conflict.code(), "DeleteConflict");
-    assert!(db.iam.has_login_profile(&root, "dave").await.unwrap());
+    assert!(db.iam.get_user(&root, "dave").await.unwrap().has_login_profile);
 
     let dave = db.iam.get_user(&root, "dave").await.unwrap();
     let session = Principal::User {

@@ -1,0 +1,290 @@
+//! The console's server functions and the plain view types they return. Each is a few lines:
+//! get the caller, call one iam-core action (which authorizes), map the result to a view type.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConsoleError;
+
+/// Who is signed in, for the top bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub account_id: String,
+    pub account_alias: Option<String>,
+    /// The root user's email, or the IAM user's name.
+    pub display_name: String,
+    pub is_root: bool,
+    pub arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagView {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub user_name: String,
+    pub user_id: String,
+    pub path: String,
+    pub arn: String,
+    pub created: String,
+    pub console_access: bool,
+    pub password_last_used: Option<String>,
+    pub tags: Vec<TagView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub users: Vec<UserView>,
+    pub next_marker: Option<String>,
+}
+
+/// Whether the setup link can still be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetupLink {
+    Open,
+    InvalidLink,
+    AlreadySetUp,
+}
+
+/// A tag row of the create-user form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagInput {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[cfg(feature = "ssr")]
+fn user_view(user: iam_core::users::User) -> UserView {
+    UserView {
+        user_name: user.user_name,
+        user_id: user.user_id,
+        path: user.path,
+        arn: user.arn,
+        created: user.create_date.to_iso8601(),
+        console_access: user.has_login_profile,
+        password_last_used: user.password_last_used.map(|t| t.to_iso8601()),
+        tags: user.tags.into_iter().map(|t| TagView { key: t.key, value: t.value }).collect(),
+    }
+}
+
+/// Only same-site paths are followed after sign-in: never another origin.
+pub fn safe_return_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.contains(['\r', '\n'])
+        && path.is_ascii()
+        && !path.starts_with("/signin")
+        && !path.starts_with("/setup");
+    ok.then_some(path)
+}
+
+#[server(prefix = "/api", endpoint = "whoami")]
+pub async fn whoami() -> Result<Identity, ConsoleError> {
+    use crate::ssr;
+    let caller = ssr::caller().await?;
+    let state = ssr::state()?;
+    let account = state.iam.account(caller.account_id()).await?;
+    let (display_name, is_root) = match &caller.principal {
+        iam_core::Principal::Root { .. } => (account.root_email.clone(), true),
+        iam_core::Principal::User { user_name, .. } => (user_name.clone(), false),
+    };
+    Ok(Identity {
+        account_id: account.account_id,
+        account_alias: account.alias,
+        display_name,
+        is_root,
+        arn: caller.principal.arn().to_string(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "setup_state")]
+pub async fn setup_state(token: String) -> Result<SetupLink, ConsoleError> {
+    let state = crate::ssr::state()?;
+    if state.iam.is_set_up().await? {
+        state.setup.close();
+        return Ok(SetupLink::AlreadySetUp);
+    }
+    Ok(if state.setup.accepts(&token) { SetupLink::Open } else { SetupLink::InvalidLink })
+}
+
+#[server(prefix = "/api", endpoint = "complete_setup")]
+pub async fn complete_setup(
+    token: String,
+    account_alias: String,
+    email: String,
+    password: String,
+    confirm_password: String,
+) -> Result<(), ConsoleError> {
+    let state = crate::ssr::state()?;
+    if !state.setup.accepts(&token) || state.iam.is_set_up().await? {
+        return Err(ConsoleError::new("InvalidSetupLink", "This setup link is no longer valid."));
+    }
+    if password != confirm_password {
+        return Err(ConsoleError::new("ValidationError", "The passwords do not match."));
+    }
+    let new = iam_core::accounts::NewAccount {
+        alias: account_alias.trim().to_owned(),
+        root_email: email,
+        root_password: iam_core::Password::new(password),
+    };
+    let account = state.iam.bootstrap(new).await?;
+    state.setup.close();
+    tracing::info!(account_id = %account.account_id, "first account created through the setup link");
+    leptos_axum::redirect("/signin?setup=done");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "sign_in")]
+pub async fn sign_in(
+    kind: String,
+    #[server(default)] email: String,
+    #[server(default)] account: String,
+    #[server(default)] user_name: String,
+    password: String,
+    #[server(default)] return_to: String,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    use iam_core::accounts::{SignIn, SignInError};
+    let state = ssr::state()?;
+    let password = iam_core::Password::new(password);
+    let attempt = match kind.as_str() {
+        "root" => SignIn::Root { email, password },
+        "iam" => SignIn::User { account, user_name, password },
+        _ => return Err(ConsoleError::new("ValidationError", "Choose the root user or an IAM user.")),
+    };
+    let signed_in = match state.iam.sign_in(&attempt).await {
+        Ok(s) => s,
+        Err(SignInError::Incorrect) => {
+            return Err(ConsoleError::new("SignInFailed", SignInError::Incorrect.to_string()));
+        }
+        Err(SignInError::Failed(e)) => return Err(e.into()),
+    };
+    if signed_in.password_reset_required {
+        return Err(ConsoleError::new(
+            "PasswordResetRequired",
+            "Your password must be changed before you can sign in. Ask an administrator of the account to set a new one.",
+        ));
+    }
+    let session = ssr::session().await?;
+    // A new id at every sign-in, so that an id planted before it is worthless after.
+    session.cycle_id().await.map_err(|e| ssr::internal(&format!("session: {e}")))?;
+    let record = ssr::ConsoleSession {
+        principal: signed_in.principal,
+        session_ref: ssr::session_ref(),
+        signed_in_at: ssr::now_millis(&state),
+    };
+    session.insert(ssr::SESSION_KEY, &record).await.map_err(|e| ssr::internal(&format!("session: {e}")))?;
+    tracing::info!(principal = %record.principal.arn(), session = %record.session_ref, "console sign-in");
+    leptos_axum::redirect(safe_return_path(&return_to).unwrap_or("/"));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ConsoleError> {
+    let session = crate::ssr::session().await?;
+    session.delete().await.map_err(|e| crate::ssr::internal(&format!("session: {e}")))?;
+    leptos_axum::redirect("/signin");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "list_users")]
+pub async fn list_users(
+    #[server(default)] search: String,
+    #[server(default)] marker: String,
+) -> Result<UsersPage, ConsoleError> {
+    use crate::ssr;
+    let caller = ssr::caller().await?;
+    let state = ssr::state()?;
+    let input = iam_core::users::ListUsers {
+        name_contains: Some(search.trim().to_owned()).filter(|s| !s.is_empty()),
+        marker: Some(marker).filter(|m| !m.is_empty()),
+        max_items: Some(25),
+        path_prefix: None,
+    };
+    let page = state.iam.list_users(&caller, input).await?;
+    Ok(UsersPage {
+        users: page.items.into_iter().map(user_view).collect(),
+        next_marker: page.marker,
+    })
+}
+
+#[server(prefix = "/api", endpoint = "get_user")]
+pub async fn get_user(user_name: String) -> Result<UserView, ConsoleError> {
+    use crate::ssr;
+    let caller = ssr::caller().await?;
+    let state = ssr::state()?;
+    let user = state.iam.get_user(&caller, &user_name).await?;
+    Ok(user_view(user))
+}
+
+#[server(prefix = "/api", endpoint = "create_user")]
+pub async fn create_user(
+    user_name: String,
+    #[server(default)] path: String,
+    #[server(default)] tags: Vec<TagInput>,
+    #[server(default)] console_access: String,
+    #[server(default)] console_password: String,
+) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    let caller = ssr::caller().await?;
+    let state = ssr::state()?;
+    let tags: Vec<(String, String)> = tags
+        .into_iter()
+        .filter(|t| !(t.key.is_empty() && t.value.is_empty()))
+        .map(|t| (t.key, t.value))
+        .collect();
+    let input = iam_core::users::CreateUser {
+        user_name: user_name.trim().to_owned(),
+        path: Some(path.trim().to_owned()).filter(|p| !p.is_empty()),
+        tags,
+    };
+    let wants_console = console_access == "on" || console_access == "true";
+    let password = iam_core::Password::new(console_password);
+    if wants_console {
+        // Checked before the user exists, so a weak password leaves nothing half-made.
+        iam_core::password::check_default_rules(&password)?;
+    }
+    let user = state.iam.create_user(&caller, input).await?;
+    if wants_console {
+        state.iam.create_login_profile(&caller, &user.user_name, &password, false).await?;
+    }
+    let target = format!("/users/{}", user.user_name);
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "delete_user")]
+pub async fn delete_user(user_name: String, confirmation: String) -> Result<(), ConsoleError> {
+    use crate::ssr;
+    if confirmation.trim() != user_name {
+        return Err(ConsoleError::new("ValidationError", format!("To confirm, enter the user name `{user_name}`.")));
+    }
+    let caller = ssr::caller().await?;
+    let state = ssr::state()?;
+    // As the AWS console does, deleting a user first removes what would block DeleteUser.
+    if state.iam.get_user(&caller, &user_name).await?.has_login_profile {
+        state.iam.delete_login_profile(&caller, &user_name).await?;
+    }
+    state.iam.delete_user(&caller, &user_name).await?;
+    leptos_axum::redirect("/users");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_return_path("/users/alice"), Some("/users/alice"));
+        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "users", "/signin", "/x\r\nSet-Cookie: a=b", ""] {
+            assert_eq!(safe_return_path(bad), None, "{bad}");
+        }
+    }
+}

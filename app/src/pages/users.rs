@@ -1,0 +1,261 @@
+//! Users: the list (search by name, pages), creation (name, path, tags, console password), a
+//! user's details, and deletion.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::{CreateUser, DeleteUser, UserView, get_user, list_users};
+use crate::pages::layout::Breadcrumbs;
+use crate::pages::{ErrorAlert, action_error};
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let search = move || query.with(|q| q.get("search").unwrap_or_default());
+    let marker = move || query.with(|q| q.get("marker").unwrap_or_default());
+    let users = Resource::new(move || (search(), marker()), |(s, m)| list_users(s, m));
+
+    view! {
+        <Title text="Users" />
+        <Breadcrumbs trail=vec![("Users".to_owned(), None)] />
+        <div class="page-header">
+            <h1>"Users"</h1>
+            <a class="button primary" href="/users/create">"Create user"</a>
+        </div>
+        <p class="help">"An IAM user is an identity with long-term credentials that is used to interact with this account."</p>
+        <form class="search" method="get" action="/users" role="search">
+            <label for="search" class="visually-hidden">"Search users by name"</label>
+            <input id="search" name="search" type="search" placeholder="Search by user name" prop:value=search />
+            <button type="submit" class="button">"Search"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
+            {move || Suspend::new(async move {
+                match users.await {
+                    Ok(page) => view! { <UsersTable users=page.users next_marker=page.next_marker search=search() marker=marker() /> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn query_href(search: &str, marker: Option<&str>) -> String {
+    let mut params = Vec::new();
+    if !search.is_empty() {
+        params.push(format!("search={}", urlencode(search)));
+    }
+    if let Some(m) = marker {
+        params.push(format!("marker={}", urlencode(m)));
+    }
+    if params.is_empty() { "/users".to_owned() } else { format!("/users?{}", params.join("&")) }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+fn UsersTable(users: Vec<UserView>, next_marker: Option<String>, search: String, marker: String) -> impl IntoView {
+    let empty = users.is_empty();
+    let first_page = (!marker.is_empty()).then(|| query_href(&search, None));
+    let next_page = next_marker.as_deref().map(|m| query_href(&search, Some(m)));
+    view! {
+        <div class="table-wrap">
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">"User name"</th>
+                        <th scope="col">"Path"</th>
+                        <th scope="col">"Console access"</th>
+                        <th scope="col">"Console last sign-in"</th>
+                        <th scope="col">"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {users
+                        .into_iter()
+                        .map(|u| {
+                            let href = format!("/users/{}", u.user_name);
+                            view! {
+                                <tr>
+                                    <td data-label="User name"><a href=href>{u.user_name.clone()}</a></td>
+                                    <td data-label="Path" class="mono">{u.path.clone()}</td>
+                                    <td data-label="Console access">{if u.console_access { "Enabled" } else { "Disabled" }}</td>
+                                    <td data-label="Console last sign-in">{u.password_last_used.clone().unwrap_or_else(|| "Never".to_owned())}</td>
+                                    <td data-label="Created">{u.created.clone()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            {empty.then(|| view! {
+                <p class="empty">{if search.is_empty() { "No users yet.".to_owned() } else { format!("No user name contains `{search}`.") }}</p>
+            })}
+        </div>
+        <nav class="pager" aria-label="Pages">
+            {first_page.map(|href| view! { <a class="button" href=href>"First page"</a> })}
+            {next_page.map(|href| view! { <a class="button" href=href>"Next page"</a> })}
+        </nav>
+    }
+}
+
+#[component]
+pub fn CreateUserPage() -> impl IntoView {
+    let action = ServerAction::<CreateUser>::new();
+    let pending = action.pending();
+    let tag_rows = RwSignal::new(vec![0_usize]);
+    let next_row = RwSignal::new(1_usize);
+    let console = RwSignal::new(false);
+    view! {
+        <Title text="Create user" />
+        <Breadcrumbs trail=vec![("Users".to_owned(), Some("/users".to_owned())), ("Create user".to_owned(), None)] />
+        <h1>"Create user"</h1>
+        {action_error(action.value())}
+        <ActionForm action=action attr:class="panel form">
+            <h2>"User details"</h2>
+            <div class="field">
+                <label for="user_name">"User name"</label>
+                <input id="user_name" name="user_name" type="text" required maxlength="64" autocomplete="off" />
+                <small>"Up to 64 characters: letters, digits and + = , . @ _ -"</small>
+            </div>
+            <div class="field">
+                <label for="path">"Path " <span class="optional">"- optional"</span></label>
+                <input id="path" name="path" type="text" placeholder="/" maxlength="512" />
+                <small>"Groups users for policies, for example /division/team/. Starts and ends with /."</small>
+            </div>
+            <div class="field checkbox">
+                <label>
+                    <input type="checkbox" name="console_access" value="on" on:change=move |ev| console.set(event_target_checked(&ev)) />
+                    " Provide user access to the console"
+                </label>
+            </div>
+            <div class="field" class:hidden=move || !console.get()>
+                <label for="console_password">"Console password"</label>
+                <input id="console_password" name="console_password" type="password" autocomplete="new-password" maxlength="128" />
+                <small>"8-128 characters, with at least three of: upper-case letters, lower-case letters, numbers, symbols."</small>
+            </div>
+            <h2>"Tags " <span class="optional">"- optional"</span></h2>
+            <p class="help">"Key-value pairs to organize, track or control access for this user. Up to 50."</p>
+            <div class="tags">
+                <For each=move || tag_rows.get() key=|i| *i let:i>
+                    <div class="tag-row">
+                        <input name=format!("tags[{i}][key]") type="text" placeholder="Key" aria-label="Tag key" maxlength="128" />
+                        <input name=format!("tags[{i}][value]") type="text" placeholder="Value" aria-label="Tag value" maxlength="256" />
+                        <button type="button" class="button link" on:click=move |_| tag_rows.update(|rows| rows.retain(|r| *r != i))>"Remove"</button>
+                    </div>
+                </For>
+                <button
+                    type="button"
+                    class="button"
+                    disabled=move || tag_rows.with(|r| r.len() >= 50)
+                    on:click=move |_| {
+                        let i = next_row.get_untracked();
+                        next_row.set(i + 1);
+                        tag_rows.update(|rows| rows.push(i));
+                    }
+                >
+                    "Add new tag"
+                </button>
+            </div>
+            <div class="form-actions">
+                <a class="button" href="/users">"Cancel"</a>
+                <button type="submit" class="button primary" disabled=move || pending.get()>"Create user"</button>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn UserDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = move || params.with(|p| p.get("name").unwrap_or_default());
+    let user = Resource::new(name, get_user);
+    view! {
+        <Title text=name />
+        <Breadcrumbs trail=vec![("Users".to_owned(), Some("/users".to_owned())), (name(), None)] />
+        <h1>{name}</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading user…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(user) => view! { <UserDetails user /> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn UserDetails(user: UserView) -> impl IntoView {
+    let delete = ServerAction::<DeleteUser>::new();
+    let pending = delete.pending();
+    let tags_empty = user.tags.is_empty();
+    view! {
+        <section class="panel">
+            <h2>"Summary"</h2>
+            <dl class="facts">
+                <dt>"ARN"</dt>
+                <dd class="mono" data-testid="user-arn">{user.arn.clone()}</dd>
+                <dt>"User ID"</dt>
+                <dd class="mono">{user.user_id.clone()}</dd>
+                <dt>"Path"</dt>
+                <dd class="mono">{user.path.clone()}</dd>
+                <dt>"Created"</dt>
+                <dd>{user.created.clone()}</dd>
+                <dt>"Console access"</dt>
+                <dd>{if user.console_access { "Enabled" } else { "Disabled" }}</dd>
+                <dt>"Console last sign-in"</dt>
+                <dd>{user.password_last_used.clone().unwrap_or_else(|| "Never".to_owned())}</dd>
+            </dl>
+        </section>
+        <section class="panel">
+            <h2>"Tags"</h2>
+            {if tags_empty {
+                view! { <p class="empty">"No tags."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data">
+                        <thead><tr><th scope="col">"Key"</th><th scope="col">"Value"</th></tr></thead>
+                        <tbody>
+                            {user.tags.iter().map(|t| view! {
+                                <tr><td data-label="Key">{t.key.clone()}</td><td data-label="Value">{t.value.clone()}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+        <section class="panel danger">
+            <h2>"Delete user"</h2>
+            <p>"Deleting the user also removes its console password. This cannot be undone."</p>
+            {action_error(delete.value())}
+            <ActionForm action=delete>
+                <input type="hidden" name="user_name" value=user.user_name.clone() />
+                <div class="field">
+                    <label for="confirmation">"To confirm deletion, enter the user name."</label>
+                    <input id="confirmation" name="confirmation" type="text" autocomplete="off" placeholder=user.user_name.clone() />
+                </div>
+                <button type="submit" class="button danger" disabled=move || pending.get()>"Delete"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_links_encode_their_query() {
+        assert_eq!(query_href("", None), "/users");
+        assert_eq!(query_href("a b&c", Some("bWFy")), "/users?search=a%20b%26c&marker=bWFy");
+    }
+}

@@ -1,0 +1,123 @@
+//! Server-side helpers of the server functions: the shared state, the session, and the `Caller`
+//! every iam-core action takes. Authentication lives here; authorization never does (iam-core's
+//! actions decide).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ConnectInfo;
+use iam_core::{Caller, Channel, Iam, Principal, Timestamp};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
+use tower_sessions::Session;
+
+use crate::error::ConsoleError;
+
+/// What the console's server functions share, provided as context by the server.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub iam: Iam,
+    pub setup: SetupGate,
+    /// Where the console is reached, for example `https://iam.example.com`.
+    pub public_origin: String,
+}
+
+/// The one-time setup token printed on first start. It opens the setup page until the first
+/// account exists; then it is forgotten.
+#[derive(Clone, Default)]
+pub struct SetupGate(Arc<Mutex<Option<String>>>);
+
+impl SetupGate {
+    pub fn with_token(token: String) -> SetupGate {
+        SetupGate(Arc::new(Mutex::new(Some(token))))
+    }
+
+    pub fn accepts(&self, offered: &str) -> bool {
+        match self.0.lock() {
+            Ok(guard) => guard.as_deref().is_some_and(|t| bool::from(t.as_bytes().ct_eq(offered.as_bytes()))),
+            Err(_) => false,
+        }
+    }
+
+    pub fn close(&self) {
+        if let Ok(mut guard) = self.0.lock() {
+            *guard = None;
+        }
+    }
+}
+
+/// What a signed-in console session holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsoleSession {
+    pub principal: Principal,
+    /// A random name for this sign-in, written to audit events instead of the cookie.
+    pub session_ref: String,
+    pub signed_in_at: i64,
+}
+
+pub const SESSION_KEY: &str = "console";
+
+/// The longest a console session lives after sign-in.
+pub const SESSION_MAX_AGE_MS: i64 = 12 * 60 * 60 * 1000;
+
+pub fn state() -> Result<ConsoleState, ConsoleError> {
+    use_context::<ConsoleState>().ok_or_else(|| internal("console state is not provided"))
+}
+
+pub fn internal(what: &str) -> ConsoleError {
+    let e = iam_core::IamError::internal(&what);
+    e.into()
+}
+
+pub async fn session() -> Result<Session, ConsoleError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| internal(&format!("no session layer: {e}")))
+}
+
+pub async fn console_session(session: &Session) -> Result<Option<ConsoleSession>, ConsoleError> {
+    session.get::<ConsoleSession>(SESSION_KEY).await.map_err(|e| internal(&format!("session store: {e}")))
+}
+
+/// The caller of this request: the signed-in principal as it stands now, with the request's
+/// facts. A session whose user has since been deleted (or lost its console password) ends here.
+pub async fn caller() -> Result<Caller, ConsoleError> {
+    let state = state()?;
+    let session = session().await?;
+    let Some(signed_in) = console_session(&session).await? else {
+        return Err(ConsoleError::not_signed_in());
+    };
+    // Console sessions end 12 hours after sign-in, however active (AWS's longest console session).
+    if now_millis(&state).saturating_sub(signed_in.signed_in_at) > SESSION_MAX_AGE_MS {
+        session.flush().await.ok();
+        return Err(ConsoleError::not_signed_in());
+    }
+    let Some(principal) = state.iam.current_principal(&signed_in.principal).await? else {
+        session.flush().await.ok();
+        return Err(ConsoleError::not_signed_in());
+    };
+    let source_ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ConnectInfo(addr)| addr.ip());
+    let parts = use_context::<http::request::Parts>();
+    let request_id = parts
+        .as_ref()
+        .and_then(|p| p.headers.get("x-request-id"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok(Caller {
+        principal,
+        channel: Channel::Console { session_ref: signed_in.session_ref },
+        source_ip,
+        secure_transport: state.public_origin.starts_with("https://"),
+        mfa_authenticated_at: None,
+        request_id,
+    })
+}
+
+/// A new random session reference for the audit log.
+pub fn session_ref() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+pub fn now_millis(state: &ConsoleState) -> i64 {
+    let now: Timestamp = state.iam.now();
+    now.as_millis()
+}

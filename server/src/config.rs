@@ -1,0 +1,143 @@
+//! Configuration, in one place: flags and environment variables (`portcullis --help`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about = "Self-hosted identity and access management, compatible with AWS IAM")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the console (the default).
+    Serve,
+    /// Create the first account without the browser, for scripts. Reads the root password from
+    /// standard input (one line) unless PORTCULLIS_ROOT_PASSWORD is set.
+    Bootstrap {
+        /// The account alias IAM users sign in with (3-63 lower-case letters, digits, hyphens).
+        #[arg(long)]
+        account_alias: String,
+        /// The root user's email address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address the console listens on.
+    #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:3000", global = true)]
+    pub listen: SocketAddr,
+
+    /// Folder for the embedded database and the secret key.
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database: sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data folder.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where users reach the console, e.g. https://iam.example.com (cookies, CSRF, WebAuthn).
+    /// Default: http://LISTEN.
+    #[arg(long, env = "PORTCULLIS_PUBLIC_ORIGIN", global = true)]
+    pub public_origin: Option<String>,
+
+    /// The key that encrypts secrets at rest (32 bytes, mode 0600). Created if missing.
+    /// Default: DATA_DIR/secret.key.
+    #[arg(long, env = "PORTCULLIS_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// Log format.
+    #[arg(long, env = "PORTCULLIS_LOG_FORMAT", value_enum, default_value = "human", global = true)]
+    pub log_format: LogFormat,
+
+    /// Database connections per server process.
+    #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub max_connections: u32,
+
+    /// The built site (wasm, JS, CSS, assets), as cargo-leptos writes it.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid public origin `{0}`: expected http(s)://HOST[:PORT] with no path")]
+pub struct BadOrigin(String);
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("portcullis.db").display()))
+    }
+
+    pub fn secret_key_file(&self) -> PathBuf {
+        self.secret_key_file.clone().unwrap_or_else(|| self.data_dir.join("secret.key"))
+    }
+
+    /// The public origin, checked and without a trailing slash.
+    pub fn public_origin(&self, bound: SocketAddr) -> Result<String, BadOrigin> {
+        let Some(given) = &self.public_origin else {
+            return Ok(format!("http://{bound}"));
+        };
+        let url = url::Url::parse(given).map_err(|_| BadOrigin(given.clone()))?;
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty();
+        if !plain {
+            return Err(BadOrigin(given.clone()));
+        }
+        Ok(url.origin().ascii_serialization())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(origin: Option<&str>) -> Config {
+        let cli = Cli::parse_from(["portcullis"]);
+        Config { public_origin: origin.map(str::to_owned), ..cli.config }
+    }
+
+    #[test]
+    fn origins_are_checked() {
+        let bound: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        assert_eq!(config(None).public_origin(bound).unwrap(), "http://127.0.0.1:3000");
+        assert_eq!(config(Some("https://iam.example.com/")).public_origin(bound).unwrap(), "https://iam.example.com");
+        assert_eq!(config(Some("https://iam.example.com:8443")).public_origin(bound).unwrap(), "https://iam.example.com:8443");
+        for bad in ["iam.example.com", "ftp://x", "https://x/path", "https://u@x", "https://x/?q"] {
+            assert!(config(Some(bad)).public_origin(bound).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_live_in_the_data_folder() {
+        let c = config(None);
+        assert_eq!(c.database_url(), "sqlite://./data/portcullis.db");
+        assert_eq!(c.secret_key_file(), PathBuf::from("./data/secret.key"));
+    }
+
+    #[test]
+    fn subcommands_take_the_global_options() {
+        let cli = Cli::parse_from(["portcullis", "bootstrap", "--account-alias", "a-b", "--email", "r@x.io", "--data-dir", "/tmp/x"]);
+        assert_eq!(cli.config.data_dir, PathBuf::from("/tmp/x"));
+        assert!(matches!(cli.command, Some(Command::Bootstrap { .. })));
+    }
+}

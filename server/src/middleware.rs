@@ -1,0 +1,115 @@
+//! The console router's middleware: security headers, the cross-site request check, and the
+//! redirect of signed-out page loads to sign-in.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// What the middleware needs to know of the deployment.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    pub public_origin: String,
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+                   style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+                   object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+pub async fn security_headers(State(web): State<WebConfig>, req: Request, next: Next) -> Response {
+    let is_asset = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if web.public_origin.starts_with("https://") {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    // Pages and server-function answers hold account data: never store them.
+    if !is_asset {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Refuses state-changing requests that a browser sent from another site. Browsers say where a
+/// request comes from in `Sec-Fetch-Site`; older ones only in `Origin`. A request with neither is
+/// not from a browser page and carries no ambient authority worth protecting, but we still refuse
+/// it: the console is for browsers, and the API has its own router with its own authentication.
+pub async fn reject_cross_site(State(web): State<WebConfig>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let allowed = match (fetch_site, origin) {
+        (Some(site), _) => site == "same-origin" || site == "none",
+        (None, Some(origin)) => origin == web.public_origin,
+        (None, None) => false,
+    };
+    if allowed {
+        next.run(req).await
+    } else {
+        (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
+    }
+}
+
+/// Paths anyone may load: sign-in, first-run setup, assets, health checks, and the server
+/// functions (each of which checks the session itself).
+fn is_public(path: &str) -> bool {
+    matches!(path, "/signin" | "/setup" | "/healthz" | "/readyz" | "/favicon.svg")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+}
+
+/// Sends a signed-out browser asking for a console page to sign-in, and back afterwards.
+pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if is_public(path) || !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let signed_in = matches!(session.get::<serde_json::Value>(app::ssr::SESSION_KEY).await, Ok(Some(_)));
+    if signed_in {
+        return next.run(req).await;
+    }
+    let back = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    let target = if back == "/" {
+        "/signin".to_owned()
+    } else {
+        format!("/signin?return_to={}", encode_query_value(back))
+    };
+    Redirect::to(&target).into_response()
+}
+
+fn encode_query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_entry_points_are_public() {
+        for p in ["/signin", "/setup", "/pkg/portcullis.wasm", "/healthz", "/api/sign_in"] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in ["/", "/users", "/users/alice", "/signin/x"] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn return_paths_are_encoded() {
+        assert_eq!(encode_query_value("/users?search=a b&x=1"), "/users%3Fsearch%3Da%20b%26x%3D1");
+    }
+}
