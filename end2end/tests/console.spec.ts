@@ -1,0 +1,115 @@
+import { expect, test, type Page } from '@playwright/test';
+
+const setupLink = process.env.PORTCULLIS_SETUP_LINK ?? '';
+const rootEmail = 'root@example.com';
+const rootPassword = 'Root-password-1';
+const incorrect = 'Your authentication information is incorrect. Please try again.';
+
+async function signInAsRoot(page: Page, password = rootPassword) {
+  await page.goto('/signin');
+  await page.getByLabel('Root user', { exact: false }).first().check();
+  await page.getByLabel('Root user email address').fill(rootEmail);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test.describe.serial('the console', () => {
+  test('a forged setup link is refused', async ({ page }) => {
+    await page.goto('/setup?token=forged');
+    await expect(page.getByText('This setup link is no longer valid.')).toBeVisible();
+  });
+
+  test('first-run setup creates the account', async ({ page }) => {
+    expect(setupLink, 'the server printed a setup link').toContain('/setup?token=');
+    await page.goto(setupLink);
+    await expect(page).toHaveTitle('Set up Portcullis | IAM | Portcullis');
+    await page.getByLabel('Account alias').fill('example-corp');
+    await page.getByLabel('Root user email address').fill(rootEmail);
+    await page.getByLabel('Root user password').fill(rootPassword);
+    await page.getByLabel('Confirm password').fill(rootPassword);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page).toHaveURL(/\/signin\?setup=done$/);
+    await expect(page.getByText('Your account is ready.')).toBeVisible();
+  });
+
+  test('a used setup link no longer works', async ({ page }) => {
+    await page.goto(setupLink);
+    await expect(page.getByText('This setup link is no longer valid.')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Create account' })).toHaveCount(0);
+  });
+
+  test('a wrong password and an unknown user get the same error', async ({ page }) => {
+    await signInAsRoot(page, 'Wrong-password-1');
+    const alert = page.getByRole('alert');
+    await expect(alert).toContainText(incorrect);
+    const wrongPassword = await alert.innerText();
+
+    await page.goto('/signin');
+    await page.getByLabel('IAM user', { exact: false }).first().check();
+    await page.getByLabel('Account ID (12 digits) or account alias').fill('example-corp');
+    await page.getByLabel('IAM user name').fill('nobody');
+    await page.getByLabel('Password').fill(rootPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert')).toContainText(incorrect);
+    expect(await page.getByRole('alert').innerText()).toBe(wrongPassword);
+    await expect(page).toHaveURL(/\/signin/);
+  });
+
+  test('root creates a user, finds it, opens it, deletes it and signs out', async ({ page }) => {
+    await signInAsRoot(page);
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await expect(page.getByTestId('account-id')).toHaveText(/^\d{12}$/);
+    await expect(page.getByTestId('identity')).toHaveText(`${rootEmail} (root)`);
+
+    await page.getByRole('navigation', { name: 'Identity and Access Management' }).getByRole('link', { name: 'Users' }).click();
+    await expect(page).toHaveTitle('Users | IAM | Portcullis');
+    await page.getByRole('link', { name: 'Create user' }).first().click();
+    await expect(page).toHaveURL(/\/users\/create$/);
+
+    // A bad name is refused with AWS's message, shown in the page.
+    await page.getByLabel('User name').fill('no spaces allowed');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await expect(page.getByRole('alert')).toContainText('failed to satisfy constraint');
+
+    await page.getByLabel('User name').fill('e2e-alice');
+    await page.getByLabel('Path').fill('/engineering/');
+    await page.getByPlaceholder('Key').first().fill('team');
+    await page.getByPlaceholder('Value').first().fill('platform');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await expect(page).toHaveURL(/\/users\/e2e-alice$/);
+    await expect(page.getByTestId('user-arn')).toHaveText(/^arn:aws:iam::\d{12}:user\/engineering\/e2e-alice$/);
+    await expect(page.getByRole('cell', { name: 'platform' })).toBeVisible();
+
+    await page.getByRole('link', { name: 'Users' }).first().click();
+    await page.getByLabel('Search users by name').fill('ALICE');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect(page.getByRole('link', { name: 'e2e-alice' })).toBeVisible();
+    await page.getByRole('link', { name: 'e2e-alice' }).click();
+    await expect(page.getByRole('heading', { name: 'e2e-alice' })).toBeVisible();
+
+    await page.getByLabel('To confirm deletion, enter the user name.').fill('e2e-alice');
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await expect(page).toHaveURL(/\/users$/);
+    await expect(page.getByRole('link', { name: 'e2e-alice' })).toHaveCount(0);
+    await expect(page.getByText('No users yet.')).toBeVisible();
+
+    await page.getByTestId('identity').click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page).toHaveURL(/\/signin$/);
+    await page.goto('/users');
+    await expect(page).toHaveURL(/\/signin\?return_to=/);
+  });
+
+  test('the console fits a phone-sized screen', async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signInAsRoot(page);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    const nav = page.getByRole('navigation', { name: 'Identity and Access Management' });
+    await expect(nav).not.toBeInViewport();
+    await page.getByRole('button', { name: 'Toggle navigation' }).click();
+    await expect(nav).toBeInViewport();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+  });
+});

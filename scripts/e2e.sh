@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the Playwright suite against a fresh server built by `cargo leptos build`:
+#   scripts/e2e.sh sqlite      a new SQLite database in a temporary folder
+#   scripts/e2e.sh postgres    a new database on PORTCULLIS_TEST_DATABASE_URL's server, dropped after
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+backend=${1:-sqlite}
+binary=${PORTCULLIS_E2E_BINARY:-target/debug/portcullis}
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+args=(--listen "127.0.0.1:$port" --data-dir "$work/data")
+
+db=""
+if [ "$backend" = postgres ]; then
+  : "${PORTCULLIS_TEST_DATABASE_URL:?PORTCULLIS_TEST_DATABASE_URL names the PostgreSQL server for this suite}"
+  db="portcullis_e2e_$(date +%s)_$$"
+  psql "$PORTCULLIS_TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
+  args+=(--database-url "${PORTCULLIS_TEST_DATABASE_URL%/*}/$db")
+fi
+
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  if [ -n "$db" ]; then
+    psql "$PORTCULLIS_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+LEPTOS_SITE_ROOT=target/site RUST_LOG=warn "$binary" "${args[@]}" >"$work/stdout" 2>"$work/stderr" &
+pid=$!
+for _ in $(seq 1 150); do
+  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "the server exited at start:" >&2
+    cat "$work/stderr" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+link=$(grep -o "http://[^ ]*/setup?token=[A-Za-z0-9_-]*" "$work/stdout" || true)
+
+cd end2end
+status=0
+PORTCULLIS_BASE_URL="http://127.0.0.1:$port" PORTCULLIS_SETUP_LINK="$link" npx playwright test || status=$?
+if [ "$status" != 0 ]; then
+  echo "--- server log ---" >&2
+  tail -n 50 "$work/stderr" >&2
+fi
+exit "$status"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets up what is missing, builds the console in release mode, and starts it on
+# http://127.0.0.1:3000 with the embedded SQLite database in ./data/.
+# Every PORTCULLIS_* variable (see README) is passed through; extra arguments go to `portcullis`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh build
+cargo leptos build --release
+export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
+exec target/release/portcullis "$@"

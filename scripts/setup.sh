@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs what building and testing Portcullis need, skipping what is already there.
+#   scripts/setup.sh build   the Rust toolchain pieces (wasm target, cargo-leptos, wasm-bindgen, wasm-opt)
+#   scripts/setup.sh test    the above, plus Chromium and the end2end node packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=${1:-build}
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    say "apt-get update"
+    apt-get update -qq
+    apt_updated=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v cargo >/dev/null; then
+  echo "error: cargo is not installed; install Rust $(grep rust-version Cargo.toml | head -1 | cut -d'"' -f2) with rustup first" >&2
+  exit 1
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "0.3.10" ]; then
+  # 0.3.11 needs a newer rustc than ours. This compiles ~660 crates: 20-35 minutes on 2 cores.
+  say "cargo install cargo-leptos 0.3.10 (slow, once)"
+  cargo install cargo-leptos --version 0.3.10 --locked
+fi
+
+# cargo-leptos runs the wasm-bindgen on PATH; it must match the library version in Cargo.lock.
+wbg=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; then
+  say "cargo install wasm-bindgen-cli $wbg"
+  # No --locked: its lock file pins a webpki-roots release the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$wbg"
+fi
+
+if ! command -v wasm-opt >/dev/null; then
+  apt_install binaryen
+fi
+
+if [ "$want" = test ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+  fi
+  if ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  if ! command -v curl >/dev/null; then
+    apt_install curl
+  fi
+  if ! command -v psql >/dev/null; then
+    apt_install postgresql-client
+  fi
+  # Reinstall the end2end packages only when their lock file changed.
+  stamp=end2end/node_modules/.portcullis-lock
+  if [ ! -f "$stamp" ] || ! cmp -s end2end/package-lock.json "$stamp"; then
+    say "npm ci (end2end)"
+    (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+    cp end2end/package-lock.json "$stamp"
+  fi
+fi

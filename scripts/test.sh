@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Sets up what is missing and runs every test: formatting, clippy for the server side and for the
+# wasm side (separately: `app` must never be built with `ssr` and `hydrate` together), unit and
+# integration tests, and the Playwright suite. With PORTCULLIS_TEST_DATABASE_URL set to a
+# PostgreSQL server (e.g. postgres://root@127.0.0.1:5432/test), the store, server and browser
+# suites also run on PostgreSQL, each test on a database of its own.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh test || { echo "setup failed"; exit 1; }
+
+passed=0
+failed=0
+report=()
+step() {
+  local name=$1
+  shift
+  printf '\n\033[1m==> %s\033[0m\n' "$name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    report+=("PASS  $name ($((SECONDS - start)) s)")
+  else
+    failed=$((failed + 1))
+    report+=("FAIL  $name ($((SECONDS - start)) s)")
+  fi
+}
+
+if [ -n "${PORTCULLIS_TEST_DATABASE_URL:-}" ]; then
+  pg_note="PostgreSQL suites ran against the server given by PORTCULLIS_TEST_DATABASE_URL"
+else
+  pg_note="PostgreSQL suites SKIPPED: set PORTCULLIS_TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB to run them"
+fi
+
+step "format" cargo fmt --all --check
+step "clippy, server side" cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+step "clippy, wasm side" cargo clippy -p frontend -p iam-policy --target wasm32-unknown-unknown -- -D warnings
+step "unit and integration tests" cargo test --workspace --exclude frontend
+step "build the console for the browser suite" cargo leptos build
+step "browser suite on SQLite" scripts/e2e.sh sqlite
+if [ -n "${PORTCULLIS_TEST_DATABASE_URL:-}" ]; then
+  step "browser suite on PostgreSQL" scripts/e2e.sh postgres
+fi
+
+printf '\n\033[1m==> Summary\033[0m\n'
+printf '%s\n' "${report[@]}"
+echo "$pg_note"
+echo "steps: $passed passed, $failed failed"
+[ "$failed" = 0 ]

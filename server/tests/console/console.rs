@@ -1,0 +1,209 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::{Db, ROOT_EMAIL, ROOT_PASSWORD, TestServer};
+use crate::on_both;
+
+fn set_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+async fn error_of(res: reqwest::Response) -> Value {
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not a JSON error: {text}"))
+}
+
+on_both!(health_and_readiness_answer, |server| {
+    let client = reqwest::Client::new();
+    let res = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-request-id"), "every response names its request");
+    let res = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "ready");
+});
+
+on_both!(the_setup_link_works_once, |server| {
+    let client = server.browser();
+    let page = client.get(server.url("/setup?token=not-the-token")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("This setup link is no longer valid."));
+    let token = server.setup_token();
+    let page = client.get(server.url(&format!("/setup?token={token}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Create account"), "the real link shows the form");
+
+    let fields = |alias: &'static str, password: &'static str| {
+        vec![("token", token.clone()), ("account_alias", alias.to_owned()), ("email", ROOT_EMAIL.to_owned()),
+             ("password", password.to_owned()), ("confirm_password", password.to_owned())]
+    };
+    let weak = client.post(server.url("/api/complete_setup")).form(&fields("example-corp", "weakpass")).send().await.unwrap();
+    assert!(!weak.status().is_success());
+    assert_eq!(error_of(weak).await["code"], "PasswordPolicyViolation");
+
+    let ok = client.post(server.url("/api/complete_setup")).form(&fields("example-corp", ROOT_PASSWORD)).send().await.unwrap();
+    assert!(ok.status().is_success() || ok.status().is_redirection(), "{}", ok.status());
+    let again = client.post(server.url("/api/complete_setup")).form(&fields("other-corp", ROOT_PASSWORD)).send().await.unwrap();
+    assert_eq!(error_of(again).await["message"], "This setup link is no longer valid.");
+    let page = client.get(server.url(&format!("/setup?token={token}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("This setup link is no longer valid."));
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_prints_no_link_once_set_up() {
+    let server = TestServer::start(Db::Sqlite).await.unwrap();
+    assert!(server.setup_link.is_some());
+    let server = server.restart().await;
+    assert!(server.setup_link.is_some(), "still not set up: a new link");
+    server.setup_and_sign_in().await;
+    let server = server.restart().await;
+    assert!(server.setup_link.is_none());
+    let key = server.data_dir.join("secret.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    server.finish().await;
+}
+
+on_both!(sign_in_failures_all_look_alike, |server| {
+    let root = server.setup_and_sign_in().await;
+    let create = server.call(&root, "create_user", &[("user_name", "alice"), ("console_access", "on"), ("console_password", "Alice-password-1")]).await;
+    assert!(create.status().is_success() || create.status().is_redirection());
+
+    let client = server.browser();
+    let attempts: [&[(&str, &str)]; 5] = [
+        &[("kind", "root"), ("email", ROOT_EMAIL), ("password", "Wrong-password-1")],
+        &[("kind", "root"), ("email", "nobody@example.com"), ("password", ROOT_PASSWORD)],
+        &[("kind", "iam"), ("account", "example-corp"), ("user_name", "alice"), ("password", "Wrong-password-1")],
+        &[("kind", "iam"), ("account", "example-corp"), ("user_name", "nobody"), ("password", "Alice-password-1")],
+        &[("kind", "iam"), ("account", "no-such-corp"), ("user_name", "alice"), ("password", "Alice-password-1")],
+    ];
+    let mut bodies = Vec::new();
+    for fields in attempts {
+        let res = server.call(&client, "sign_in", fields).await;
+        assert!(set_cookie(&res).is_none(), "a failed sign-in starts no session");
+        bodies.push((res.status(), res.text().await.unwrap()));
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+    assert!(bodies[0].1.contains("Your authentication information is incorrect. Please try again."));
+
+    let ok = server.call(&client, "sign_in", &[("kind", "iam"), ("account", "EXAMPLE-CORP"), ("user_name", "alice"), ("password", "Alice-password-1")]).await;
+    assert!(ok.status().is_success() || ok.status().is_redirection(), "{}", ok.status());
+});
+
+on_both!(sessions_are_cycled_protected_and_ended, |server| {
+    let token = server.setup_token();
+    let client = server.browser();
+    server
+        .call(&client, "complete_setup", &[("token", &token), ("account_alias", "example-corp"), ("email", ROOT_EMAIL),
+            ("password", ROOT_PASSWORD), ("confirm_password", ROOT_PASSWORD)])
+        .await;
+    let signed_out = client.get(server.url("/users?search=a")).send().await.unwrap();
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed_out.headers()["location"], "/signin?return_to=/users%3Fsearch%3Da");
+
+    let res = server.call(&client, "sign_in", &[("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)]).await;
+    let cookie = set_cookie(&res).expect("a session cookie");
+    assert!(cookie.starts_with("portcullis="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+
+    let home = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    for header in ["content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"] {
+        assert!(home.headers().contains_key(header), "missing {header}");
+    }
+    assert_eq!(home.headers()["cache-control"], "no-store");
+    let who = server.call(&client, "whoami", &[]).await;
+    let who: Value = who.json().await.unwrap();
+    assert_eq!(who["display_name"], ROOT_EMAIL);
+    assert_eq!(who["is_root"], true);
+
+    // A second sign-in in the same browser gets a new session id.
+    let again = server.call(&client, "sign_in", &[("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)]).await;
+    let cycled = set_cookie(&again).expect("a cycled cookie");
+    assert_ne!(cookie.split(';').next(), cycled.split(';').next());
+
+    let res = server.call(&client, "sign_out", &[]).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert_eq!(client.get(server.url("/")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    let who = server.call(&client, "whoami", &[]).await;
+    assert_eq!(error_of(who).await["code"], "NotSignedIn");
+
+    // The old cookie, replayed by hand, is dead too.
+    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let old = cycled.split(';').next().unwrap().to_owned();
+    let res = replay.get(server.url("/")).header("cookie", old).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+});
+
+on_both!(cross_site_and_oversized_requests_are_refused, |server| {
+    let plain = reqwest::Client::new();
+    let fields = [("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)];
+    let cross = plain.post(server.url("/api/sign_in")).header("sec-fetch-site", "cross-site").form(&fields).send().await.unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    let bare = plain.post(server.url("/api/sign_in")).form(&fields).send().await.unwrap();
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+    let foreign = plain.post(server.url("/api/sign_in")).header("origin", "https://evil.example").form(&fields).send().await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let own = plain.post(server.url("/api/sign_in")).header("origin", format!("http://{}", server.addr)).form(&fields).send().await.unwrap();
+    assert_ne!(own.status(), StatusCode::FORBIDDEN, "the console's own origin passes");
+
+    let big = "x".repeat(2 * 1024 * 1024);
+    let res = server.browser().post(server.url("/api/sign_in")).form(&[("kind", "root"), ("email", big.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+});
+
+on_both!(the_users_slice_works_over_http, |server| {
+    let root = server.setup_and_sign_in().await;
+    let res = server
+        .call(&root, "create_user", &[("user_name", "bob"), ("path", "/ops/"), ("tags[0][key]", "team"), ("tags[0][value]", "platform"),
+            ("tags[1][key]", ""), ("tags[1][value]", "")])
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let dup = server.call(&root, "create_user", &[("user_name", "BOB")]).await;
+    let dup = error_of(dup).await;
+    assert_eq!(dup["code"], "EntityAlreadyExists");
+    assert_eq!(dup["message"], "User with name BOB already exists.");
+    let bad = error_of(server.call(&root, "create_user", &[("user_name", "no spaces")]).await).await;
+    assert_eq!(bad["code"], "ValidationError");
+
+    let list: Value = server.call(&root, "list_users", &[("search", "O")]).await.json().await.unwrap();
+    assert_eq!(list["users"].as_array().unwrap().len(), 1);
+    assert_eq!(list["users"][0]["user_name"], "bob");
+    let user: Value = server.call(&root, "get_user", &[("user_name", "bob")]).await.json().await.unwrap();
+    assert_eq!(user["path"], "/ops/");
+    assert_eq!(user["tags"], serde_json::json!([{ "key": "team", "value": "platform" }]));
+
+    let page = root.get(server.url("/users/bob")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(":user/ops/bob"), "the detail page renders on the server");
+    let page = root.get(server.url("/users")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("href=\"/users/bob\""));
+
+    let unconfirmed = error_of(server.call(&root, "delete_user", &[("user_name", "bob"), ("confirmation", "bo")]).await).await;
+    assert_eq!(unconfirmed["code"], "ValidationError");
+    let res = server.call(&root, "delete_user", &[("user_name", "bob"), ("confirmation", "bob")]).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let gone = error_of(server.call(&root, "get_user", &[("user_name", "bob")]).await).await;
+    assert_eq!(gone["code"], "NoSuchEntity");
+    assert_eq!(gone["message"], "The user with name bob cannot be found.");
+});
+
+on_both!(iam_users_see_access_denied, |server| {
+    let root = server.setup_and_sign_in().await;
+    server.call(&root, "create_user", &[("user_name", "carol"), ("console_access", "on"), ("console_password", "Carol-password-1")]).await;
+    let carol = server.browser();
+    let res = server.call(&carol, "sign_in", &[("kind", "iam"), ("account", "example-corp"), ("user_name", "carol"), ("password", "Carol-password-1")]).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let who: Value = server.call(&carol, "whoami", &[]).await.json().await.unwrap();
+    assert_eq!(who["display_name"], "carol");
+    let denied = error_of(server.call(&carol, "list_users", &[]).await).await;
+    assert_eq!(denied["code"], "AccessDenied");
+    assert!(denied["message"].as_str().unwrap().contains(":user/carol is not authorized to perform: iam:ListUsers"));
+
+    // Deleting carol ends her console session at its next request.
+    server.call(&root, "delete_user", &[("user_name", "carol"), ("confirmation", "carol")]).await;
+    assert_eq!(error_of(server.call(&carol, "whoami", &[]).await).await["code"], "NotSignedIn");
+});
