@@ -208,10 +208,7 @@ pub async fn list_users(
         path_prefix: None,
     };
     let page = state.iam.list_users(&caller, input).await?;
-    Ok(UsersPage {
-        users: page.items.into_iter().map(user_view).collect(),
-        next_marker: page.marker,
-    })
+    Ok(UsersPage { users: page.items.into_iter().map(user_view).collect(), next_marker: page.marker })
 }
 
 #[server(prefix = "/api", endpoint = "get_user")]
@@ -234,11 +231,8 @@ pub async fn create_user(
     use crate::ssr;
     let caller = ssr::caller().await?;
     let state = ssr::state()?;
-    let tags: Vec<(String, String)> = tags
-        .into_iter()
-        .filter(|t| !(t.key.is_empty() && t.value.is_empty()))
-        .map(|t| (t.key, t.value))
-        .collect();
+    let tags: Vec<(String, String)> =
+        tags.into_iter().filter(|t| !(t.key.is_empty() && t.value.is_empty())).map(|t| (t.key, t.value)).collect();
     let input = iam_core::users::CreateUser {
         user_name: user_name.trim().to_owned(),
         path: Some(path.trim().to_owned()).filter(|p| !p.is_empty()),
@@ -283,7 +277,15 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(safe_return_path("/users/alice"), Some("/users/alice"));
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "users", "/signin", "/x\r\nSet-Cookie: a=b", ""] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "users",
+            "/signin",
+            "/x\r\nSet-Cookie: a=b",
+            "",
+        ] {
             assert_eq!(safe_return_path(bad), None, "{bad}");
         }
     }

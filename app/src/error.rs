@@ -29,7 +29,9 @@ impl FromServerFnError for ConsoleError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         // Transport and decoding failures: say what the user can do, not what the codec said.
         let message = match value {
-            ServerFnErrorErr::Request(_) => "The console could not reach the server. Check your connection and try again.",
+            ServerFnErrorErr::Request(_) => {
+                "The console could not reach the server. Check your connection and try again."
+            }
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => "The request was incomplete or malformed.",
             _ => "The request could not be completed. Try again.",
         };

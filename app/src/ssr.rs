@@ -97,11 +97,8 @@ pub async fn caller() -> Result<Caller, ConsoleError> {
     };
     let source_ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ConnectInfo(addr)| addr.ip());
     let parts = use_context::<http::request::Parts>();
-    let request_id = parts
-        .as_ref()
-        .and_then(|p| p.headers.get("x-request-id"))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let request_id =
+        parts.as_ref().and_then(|p| p.headers.get("x-request-id")).and_then(|v| v.to_str().ok()).map(str::to_owned);
     Ok(Caller {
         principal,
         channel: Channel::Console { session_ref: signed_in.session_ref },

@@ -121,7 +121,10 @@ mod tests {
         let bound: SocketAddr = "127.0.0.1:3000".parse().unwrap();
         assert_eq!(config(None).public_origin(bound).unwrap(), "http://127.0.0.1:3000");
         assert_eq!(config(Some("https://iam.example.com/")).public_origin(bound).unwrap(), "https://iam.example.com");
-        assert_eq!(config(Some("https://iam.example.com:8443")).public_origin(bound).unwrap(), "https://iam.example.com:8443");
+        assert_eq!(
+            config(Some("https://iam.example.com:8443")).public_origin(bound).unwrap(),
+            "https://iam.example.com:8443"
+        );
         for bad in ["iam.example.com", "ftp://x", "https://x/path", "https://u@x", "https://x/?q"] {
             assert!(config(Some(bad)).public_origin(bound).is_err(), "{bad}");
         }
@@ -136,7 +139,16 @@ mod tests {
 
     #[test]
     fn subcommands_take_the_global_options() {
-        let cli = Cli::parse_from(["portcullis", "bootstrap", "--account-alias", "a-b", "--email", "r@x.io", "--data-dir", "/tmp/x"]);
+        let cli = Cli::parse_from([
+            "portcullis",
+            "bootstrap",
+            "--account-alias",
+            "a-b",
+            "--email",
+            "r@x.io",
+            "--data-dir",
+            "/tmp/x",
+        ]);
         assert_eq!(cli.config.data_dir, PathBuf::from("/tmp/x"));
         assert!(matches!(cli.command, Some(Command::Bootstrap { .. })));
     }

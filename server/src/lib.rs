@@ -115,9 +115,8 @@ pub struct Prepared {
 /// Opens everything and binds the listener; `serve` then runs it.
 pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let services = Services::open(config).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| StartError::Listen(config.listen, e))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.map_err(|e| StartError::Listen(config.listen, e))?;
     let bound = listener.local_addr().map_err(|e| StartError::Listen(config.listen, e))?;
     let public_origin = config.public_origin(bound)?;
 
@@ -133,10 +132,15 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         .site_root(config.site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(bound)
-        .env(if std::env::var("LEPTOS_ENV").is_ok_and(|e| e.eq_ignore_ascii_case("dev")) { Env::DEV } else { Env::PROD })
+        .env(if std::env::var("LEPTOS_ENV").is_ok_and(|e| e.eq_ignore_ascii_case("dev")) {
+            Env::DEV
+        } else {
+            Env::PROD
+        })
         .build();
     let state = ConsoleState { iam: services.iam.clone(), setup, public_origin: public_origin.clone() };
-    let router = router(leptos_options, state, services.sessions.clone(), WebConfig { public_origin: public_origin.clone() });
+    let router =
+        router(leptos_options, state, services.sessions.clone(), WebConfig { public_origin: public_origin.clone() });
     Ok(Prepared { listener, router, services, public_origin, setup_link })
 }
 
@@ -204,7 +208,10 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
 }
 
 /// Serves until `shutdown` resolves, lets in-flight requests finish, then closes the pools.
-pub async fn serve(prepared: Prepared, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    prepared: Prepared,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let Prepared { listener, router, services, .. } = prepared;
     let expiry = tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
         services.sessions.clone(),

@@ -51,11 +51,7 @@ pub async fn reject_cross_site(State(web): State<WebConfig>, req: Request, next:
         (None, Some(origin)) => origin == web.public_origin,
         (None, None) => false,
     };
-    if allowed {
-        next.run(req).await
-    } else {
-        (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
-    }
+    if allowed { next.run(req).await } else { (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response() }
 }
 
 /// Paths anyone may load: sign-in, first-run setup, assets, health checks, and the server
@@ -77,11 +73,8 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
         return next.run(req).await;
     }
     let back = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-    let target = if back == "/" {
-        "/signin".to_owned()
-    } else {
-        format!("/signin?return_to={}", encode_query_value(back))
-    };
+    let target =
+        if back == "/" { "/signin".to_owned() } else { format!("/signin?return_to={}", encode_query_value(back)) };
     Redirect::to(&target).into_response()
 }
 

@@ -81,7 +81,8 @@ fn IdentityMenu(identity: Identity) -> impl IntoView {
         Some(alias) => format!("{alias} ({})", identity.account_id),
         None => identity.account_id.clone(),
     };
-    let who = if identity.is_root { format!("{} (root)", identity.display_name) } else { identity.display_name.clone() };
+    let who =
+        if identity.is_root { format!("{} (root)", identity.display_name) } else { identity.display_name.clone() };
     view! {
         <details class="identity">
             <summary data-testid="identity">{who.clone()}</summary>

@@ -2,6 +2,7 @@
 
 use sqlx::Row as _;
 
+use crate::Iam;
 use crate::audit::{self, Event};
 use crate::caller::{Caller, Channel, Principal};
 use crate::clock::Timestamp;
@@ -9,7 +10,6 @@ use crate::error::{IamError, is_unique_violation};
 use crate::ids;
 use crate::names::{AccountAlias, Email};
 use crate::password::{self, Password, Verified};
-use crate::Iam;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Account {
@@ -30,9 +30,16 @@ pub struct NewAccount {
 /// A console sign-in attempt.
 #[derive(Debug, Clone)]
 pub enum SignIn {
-    Root { email: String, password: Password },
+    Root {
+        email: String,
+        password: Password,
+    },
     /// `account` is the 12-digit account id or the account alias.
-    User { account: String, user_name: String, password: Password },
+    User {
+        account: String,
+        user_name: String,
+        password: Password,
+    },
 }
 
 /// A successful sign-in.
@@ -67,9 +74,7 @@ impl From<sqlx::Error> for SignInError {
 impl Iam {
     /// Whether the first account exists (the setup link then no longer works).
     pub async fn is_set_up(&self) -> Result<bool, IamError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM installation")
-            .fetch_one(self.store().pool())
-            .await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM installation").fetch_one(self.store().pool()).await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
@@ -84,10 +89,11 @@ impl Iam {
         let account_id = ids::account_id(&mut rand::thread_rng());
 
         let mut tx = self.store().pool().begin().await?;
-        let claimed = sqlx::query("INSERT INTO installation (id, created_at) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
+        let claimed =
+            sqlx::query("INSERT INTO installation (id, created_at) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .await?;
         if claimed.rows_affected() != 1 {
             return Err(already_set_up());
         }

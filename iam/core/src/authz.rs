@@ -21,11 +21,7 @@ pub fn authorize(caller: &Caller, request: &Request<'_>) -> Result<(), IamError>
         Principal::Root { account_id } => account_id == request.resource_account,
         Principal::User { .. } => false,
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(access_denied(caller, request))
-    }
+    if allowed { Ok(()) } else { Err(access_denied(caller, request)) }
 }
 
 fn access_denied(caller: &Caller, request: &Request<'_>) -> IamError {

@@ -17,7 +17,9 @@ pub enum IamError {
     MalformedPolicyDocument(String),
     /// Something failed inside the service. The message is generic; the cause was logged with
     /// `reference` so an operator can find it.
-    ServiceFailure { reference: String },
+    ServiceFailure {
+        reference: String,
+    },
 }
 
 impl IamError {
@@ -42,9 +44,7 @@ impl IamError {
         match self {
             IamError::AccessDenied(_) => 403,
             IamError::NoSuchEntity(_) => 404,
-            IamError::EntityAlreadyExists(_)
-            | IamError::LimitExceeded(_)
-            | IamError::DeleteConflict(_) => 409,
+            IamError::EntityAlreadyExists(_) | IamError::LimitExceeded(_) | IamError::DeleteConflict(_) => 409,
             IamError::InvalidInput(_)
             | IamError::ValidationError(_)
             | IamError::PasswordPolicyViolation(_)
@@ -64,9 +64,7 @@ impl IamError {
             | IamError::ValidationError(m)
             | IamError::PasswordPolicyViolation(m)
             | IamError::MalformedPolicyDocument(m) => m.clone(),
-            IamError::ServiceFailure { reference } => format!(
-                "An internal error occurred. Reference: {reference}"
-            ),
+            IamError::ServiceFailure { reference } => format!("An internal error occurred. Reference: {reference}"),
         }
     }
 

@@ -62,9 +62,7 @@ pub fn account_id(rng: &mut impl Rng) -> String {
 /// A short random reference to quote in a generic error and find in the logs.
 pub fn reference_id() -> String {
     let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| char::from(ID_ALPHABET.get(rng.gen_range(0..32)).copied().unwrap_or(b'A')))
-        .collect()
+    (0..12).map(|_| char::from(ID_ALPHABET.get(rng.gen_range(0..32)).copied().unwrap_or(b'A'))).collect()
 }
 
 /// Whether `text` is a 12-digit account id.

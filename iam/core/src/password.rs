@@ -70,7 +70,9 @@ pub enum Verified {
     No,
     /// The password matched. `rehash` holds a new PHC string when the stored one used other
     /// parameters than today's, to be saved by the caller.
-    Yes { rehash: Option<String> },
+    Yes {
+        rehash: Option<String>,
+    },
 }
 
 /// Hashes and verifies passwords on the blocking pool, a bounded number at a time.

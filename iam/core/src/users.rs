@@ -7,6 +7,7 @@ use iam_policy::Arn;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
+use crate::Iam;
 use crate::audit::{self, Event};
 use crate::authz::{self, Request};
 use crate::caller::Caller;
@@ -15,7 +16,6 @@ use crate::error::{IamError, is_unique_violation};
 use crate::ids::{self, IdKind};
 use crate::names::{IamPath, Tag, UserName};
 use crate::password::{self, Password};
-use crate::Iam;
 
 /// Users per account (AWS's default quota).
 pub const MAX_USERS_PER_ACCOUNT: i64 = 5000;
@@ -173,7 +173,12 @@ pub(crate) async fn load_tags(conn: &mut AnyConnection, entity_id: &str) -> Resu
         .map_err(IamError::from)
 }
 
-async fn insert_tags(conn: &mut AnyConnection, account_id: &str, entity_id: &str, tags: &[Tag]) -> Result<(), IamError> {
+async fn insert_tags(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    entity_id: &str,
+    tags: &[Tag],
+) -> Result<(), IamError> {
     for (position, tag) in (0_i64..).zip(tags) {
         sqlx::query(
             "INSERT INTO tags (account_id, entity_id, key_key, tag_key, tag_value, position) \
@@ -224,7 +229,8 @@ impl Iam {
         let tags = Tag::parse_list(&input.tags)?;
         let account_id = caller.account_id().to_owned();
         let arn = user_arn(&account_id, path.as_str(), name.as_str());
-        let parameters = || serde_json::json!({ "UserName": name.as_str(), "Path": path.as_str(), "Tags": tags_json(&tags) });
+        let parameters =
+            || serde_json::json!({ "UserName": name.as_str(), "Path": path.as_str(), "Tags": tags_json(&tags) });
         self.authorize_or_record(caller, "iam:CreateUser", &arn, parameters).await?;
 
         let now = self.now();
@@ -260,7 +266,8 @@ impl Iam {
             other => other?,
         };
         insert_tags(&mut tx, &account_id, &user_id, &tags).await?;
-        let event = Event { action: "iam:CreateUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+        let event =
+            Event { action: "iam:CreateUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, now, &event).await?;
         tx.commit().await?;
         Ok(User {
@@ -353,9 +360,17 @@ impl Iam {
             None => user_arn(&account_id, "/", name.as_str()),
         };
         let parameters = || serde_json::json!({ "UserName": name.as_str() });
-        if let Err(denied) = authz::authorize(caller, &Request { action: "iam:DeleteUser", resource: &arn, resource_account: &account_id }) {
+        if let Err(denied) = authz::authorize(
+            caller,
+            &Request { action: "iam:DeleteUser", resource: &arn, resource_account: &account_id },
+        ) {
             drop(tx);
-            let event = Event { action: "iam:DeleteUser", target: Some(&arn), parameters: parameters(), outcome: denied.code() };
+            let event = Event {
+                action: "iam:DeleteUser",
+                target: Some(&arn),
+                parameters: parameters(),
+                outcome: denied.code(),
+            };
             return Err(self.refused(caller, event, denied).await);
         }
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
@@ -365,7 +380,8 @@ impl Iam {
         sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM users WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
         let now = self.now();
-        let event = Event { action: "iam:DeleteUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+        let event =
+            Event { action: "iam:DeleteUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, now, &event).await?;
         tx.commit().await?;
         Ok(())
@@ -390,7 +406,8 @@ impl Iam {
             Some(r) => user_arn(&account_id, &r.path, &r.user_name),
             None => user_arn(&account_id, "/", name.as_str()),
         };
-        let parameters = || serde_json::json!({ "UserName": name.as_str(), "PasswordResetRequired": password_reset_required });
+        let parameters =
+            || serde_json::json!({ "UserName": name.as_str(), "PasswordResetRequired": password_reset_required });
         self.authorize_or_record(caller, "iam:CreateLoginProfile", &arn, parameters).await?;
         let row = row.ok_or_else(|| no_such_user(name.as_str()))?;
         if new_password.expose().is_empty() || new_password.expose().chars().count() > 128 {
@@ -428,7 +445,12 @@ impl Iam {
             Err(e) if is_unique_violation(&e) => return Err(login_profile_exists(&name)),
             other => other?,
         };
-        let event = Event { action: "iam:CreateLoginProfile", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+        let event = Event {
+            action: "iam:CreateLoginProfile",
+            target: Some(&arn),
+            parameters: parameters(),
+            outcome: "Success",
+        };
         audit::append(&mut tx, caller, now, &event).await?;
         tx.commit().await?;
         Ok(LoginProfile { user_name: row.user_name, create_date: now, password_reset_required })
@@ -445,20 +467,32 @@ impl Iam {
             None => user_arn(&account_id, "/", name.as_str()),
         };
         let parameters = || serde_json::json!({ "UserName": name.as_str() });
-        if let Err(denied) =
-            authz::authorize(caller, &Request { action: "iam:DeleteLoginProfile", resource: &arn, resource_account: &account_id })
-        {
+        if let Err(denied) = authz::authorize(
+            caller,
+            &Request { action: "iam:DeleteLoginProfile", resource: &arn, resource_account: &account_id },
+        ) {
             drop(tx);
-            let event = Event { action: "iam:DeleteLoginProfile", target: Some(&arn), parameters: parameters(), outcome: denied.code() };
+            let event = Event {
+                action: "iam:DeleteLoginProfile",
+                target: Some(&arn),
+                parameters: parameters(),
+                outcome: denied.code(),
+            };
             return Err(self.refused(caller, event, denied).await);
         }
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
-        let deleted = sqlx::query("DELETE FROM login_profiles WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
+        let deleted =
+            sqlx::query("DELETE FROM login_profiles WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
         if deleted.rows_affected() == 0 {
             return Err(IamError::NoSuchEntity(format!("Login Profile for User {} cannot be found.", row.user_name)));
         }
         let now = self.now();
-        let event = Event { action: "iam:DeleteLoginProfile", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+        let event = Event {
+            action: "iam:DeleteLoginProfile",
+            target: Some(&arn),
+            parameters: parameters(),
+            outcome: "Success",
+        };
         audit::append(&mut tx, caller, now, &event).await?;
         tx.commit().await?;
         Ok(())

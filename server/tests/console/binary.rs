@@ -16,7 +16,15 @@ fn help_lists_the_configuration() {
     let out = portcullis().arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--listen", "--database-url", "--data-dir", "--public-origin", "--log-format", "PORTCULLIS_DATABASE_URL", "bootstrap"] {
+    for flag in [
+        "--listen",
+        "--database-url",
+        "--data-dir",
+        "--public-origin",
+        "--log-format",
+        "PORTCULLIS_DATABASE_URL",
+        "bootstrap",
+    ] {
         assert!(help.contains(flag), "--help does not mention {flag}");
     }
 }

@@ -51,7 +51,8 @@ impl TestServer {
             Db::Postgres => {
                 let admin = postgres_url()?;
                 let name = unique("portcullis_server");
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to PostgreSQL");
+                let mut conn =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to PostgreSQL");
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
                 let url = with_database(&admin, &name);
                 postgres = Some((admin, name));
@@ -61,8 +62,18 @@ impl TestServer {
         Some(TestServer::start_on(data_dir, database_url, postgres).await)
     }
 
-    async fn start_on(data_dir: PathBuf, database_url: Option<String>, postgres: Option<(String, String)>) -> TestServer {
-        let mut args = vec!["portcullis".to_owned(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data_dir.display().to_string()];
+    async fn start_on(
+        data_dir: PathBuf,
+        database_url: Option<String>,
+        postgres: Option<(String, String)>,
+    ) -> TestServer {
+        let mut args = vec![
+            "portcullis".to_owned(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+        ];
         if let Some(url) = &database_url {
             args.extend(["--database-url".to_owned(), url.clone()]);
         }
@@ -101,10 +112,10 @@ impl TestServer {
     pub async fn finish(mut self) {
         self.stop().await;
         std::fs::remove_dir_all(&self.data_dir).ok();
-        if let Some((admin, name)) = self.postgres.take() {
-            if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok();
-            }
+        if let Some((admin, name)) = self.postgres.take()
+            && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+        {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok();
         }
     }
 
@@ -130,16 +141,22 @@ impl TestServer {
         let token = self.setup_token();
         let client = self.browser();
         let res = self
-            .call(&client, "complete_setup", &[
-                ("token", &token),
-                ("account_alias", "example-corp"),
-                ("email", ROOT_EMAIL),
-                ("password", ROOT_PASSWORD),
-                ("confirm_password", ROOT_PASSWORD),
-            ])
+            .call(
+                &client,
+                "complete_setup",
+                &[
+                    ("token", &token),
+                    ("account_alias", "example-corp"),
+                    ("email", ROOT_EMAIL),
+                    ("password", ROOT_PASSWORD),
+                    ("confirm_password", ROOT_PASSWORD),
+                ],
+            )
             .await;
         assert!(res.status().is_success() || res.status().is_redirection(), "setup: {}", res.status());
-        let res = self.call(&client, "sign_in", &[("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)]).await;
+        let res = self
+            .call(&client, "sign_in", &[("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)])
+            .await;
         assert!(res.status().is_success() || res.status().is_redirection(), "sign in: {}", res.status());
         client
     }

@@ -58,16 +58,16 @@ on_both!(root_signs_in_with_email_and_password_only, |db| {
         .sign_in(&SignIn::Root { email: "nobody@example.com".into(), password: Password::new(ROOT_PASSWORD) })
         .await;
     assert_eq!(unknown, Err(SignInError::Incorrect));
-    assert_eq!(
-        SignInError::Incorrect.to_string(),
-        "Your authentication information is incorrect. Please try again."
-    );
+    assert_eq!(SignInError::Incorrect.to_string(), "Your authentication information is incorrect. Please try again.");
 });
 
 on_both!(iam_users_sign_in_by_account_id_or_alias, |db| {
     let root = db.with_account().await;
     let account_id = root.account_id().to_owned();
-    db.iam.create_user(&root, iam_core::users::CreateUser { user_name: "Alice".into(), ..Default::default() }).await.unwrap();
+    db.iam
+        .create_user(&root, iam_core::users::CreateUser { user_name: "Alice".into(), ..Default::default() })
+        .await
+        .unwrap();
     let attempt = |account: &str, user: &str, password: &str| SignIn::User {
         account: account.into(),
         user_name: user.into(),

@@ -49,7 +49,8 @@ impl TestDb {
         let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to the test PostgreSQL");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
         admin.close().await.ok();
-        TestDb::open(&with_database(admin_url, &name), Cleanup::Postgres { admin_url: admin_url.to_owned(), name }).await
+        TestDb::open(&with_database(admin_url, &name), Cleanup::Postgres { admin_url: admin_url.to_owned(), name })
+            .await
     }
 
     async fn open(url: &str, cleanup: Cleanup) -> TestDb {

@@ -1,6 +1,14 @@
 //! iam-core against real databases: every test runs on a fresh SQLite file and, when
 //! `PORTCULLIS_TEST_DATABASE_URL` names a PostgreSQL server, on a fresh PostgreSQL database too.
 
-mod harness;
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails loudly where a bad value appears"
+)]
+
 mod accounts;
+mod harness;
 mod users;

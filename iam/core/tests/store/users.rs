@@ -81,7 +81,11 @@ on_both!(bad_input_is_refused_with_aws_codes, |db| {
         (CreateUser { user_name: "a".into(), path: Some("nope".into()), tags: vec![] }, "ValidationError"),
         (CreateUser { user_name: "a".into(), path: None, tags: vec![("aws:x".into(), "y".into())] }, "InvalidInput"),
         (
-            CreateUser { user_name: "a".into(), path: None, tags: (0..51).map(|i| (format!("k{i}"), String::new())).collect() },
+            CreateUser {
+                user_name: "a".into(),
+                path: None,
+                tags: (0..51).map(|i| (format!("k{i}"), String::new())).collect(),
+            },
             "LimitExceeded",
         ),
     ] {
@@ -90,7 +94,11 @@ on_both!(bad_input_is_refused_with_aws_codes, |db| {
     let listed = db.iam.list_users(&root, ListUsers::default()).await.unwrap();
     assert!(listed.items.is_empty(), "nothing was written");
     assert_eq!(
-        db.iam.list_users(&root, ListUsers { marker: Some("%%%".into()), ..Default::default() }).await.unwrap_err().code(),
+        db.iam
+            .list_users(&root, ListUsers { marker: Some("%%%".into()), ..Default::default() })
+            .await
+            .unwrap_err()
+            .code(),
         "InvalidInput"
     );
     assert_eq!(
@@ -101,14 +109,29 @@ on_both!(bad_input_is_refused_with_aws_codes, |db| {
 
 on_both!(listing_pages_filters_and_prefixes, |db| {
     let root = db.with_account().await;
-    for (name, path) in [("ann", "/"), ("ben", "/ops/"), ("cid", "/ops/team/"), ("dora", "/"), ("eve", "/ops/"), ("fay", "/"), ("gil", "/")] {
-        db.iam.create_user(&root, CreateUser { user_name: name.into(), path: Some(path.into()), tags: vec![] }).await.unwrap();
+    for (name, path) in [
+        ("ann", "/"),
+        ("ben", "/ops/"),
+        ("cid", "/ops/team/"),
+        ("dora", "/"),
+        ("eve", "/ops/"),
+        ("fay", "/"),
+        ("gil", "/"),
+    ] {
+        db.iam
+            .create_user(&root, CreateUser { user_name: name.into(), path: Some(path.into()), tags: vec![] })
+            .await
+            .unwrap();
     }
     let mut names = Vec::new();
     let mut marker = None;
     let mut pages = 0;
     loop {
-        let page = db.iam.list_users(&root, ListUsers { max_items: Some(3), marker: marker.clone(), ..Default::default() }).await.unwrap();
+        let page = db
+            .iam
+            .list_users(&root, ListUsers { max_items: Some(3), marker: marker.clone(), ..Default::default() })
+            .await
+            .unwrap();
         pages += 1;
         names.extend(page.items.iter().map(|u| u.user_name.clone()));
         if !page.is_truncated {
@@ -120,23 +143,31 @@ on_both!(listing_pages_filters_and_prefixes, |db| {
     assert_eq!(pages, 3);
     assert_eq!(names, ["ann", "ben", "cid", "dora", "eve", "fay", "gil"]);
 
-    let ops = db.iam.list_users(&root, ListUsers { path_prefix: Some("/ops/".into()), ..Default::default() }).await.unwrap();
+    let ops =
+        db.iam.list_users(&root, ListUsers { path_prefix: Some("/ops/".into()), ..Default::default() }).await.unwrap();
     let ops: Vec<_> = ops.items.iter().map(|u| u.user_name.as_str()).collect();
     assert_eq!(ops, ["ben", "cid", "eve"]);
-    let upper = db.iam.list_users(&root, ListUsers { path_prefix: Some("/OPS/".into()), ..Default::default() }).await.unwrap();
+    let upper =
+        db.iam.list_users(&root, ListUsers { path_prefix: Some("/OPS/".into()), ..Default::default() }).await.unwrap();
     assert!(upper.items.is_empty(), "path prefixes are case-sensitive");
 
-    let search = db.iam.list_users(&root, ListUsers { name_contains: Some("E".into()), ..Default::default() }).await.unwrap();
+    let search =
+        db.iam.list_users(&root, ListUsers { name_contains: Some("E".into()), ..Default::default() }).await.unwrap();
     let found: Vec<_> = search.items.iter().map(|u| u.user_name.as_str()).collect();
     assert_eq!(found, ["ben", "eve"]);
-    let wildcard = db.iam.list_users(&root, ListUsers { name_contains: Some("%".into()), ..Default::default() }).await.unwrap();
+    let wildcard =
+        db.iam.list_users(&root, ListUsers { name_contains: Some("%".into()), ..Default::default() }).await.unwrap();
     assert!(wildcard.items.is_empty(), "LIKE wildcards in the search are literal");
 });
 
 on_both!(iam_users_are_denied_and_the_denial_is_audited, |db| {
     let root = db.with_account().await;
     let account = root.account_id().to_owned();
-    let bob = db.iam.create_user(&root, CreateUser { user_name: "bob".into(), path: Some("/ops/".into()), tags: vec![] }).await.unwrap();
+    let bob = db
+        .iam
+        .create_user(&root, CreateUser { user_name: "bob".into(), path: Some("/ops/".into()), tags: vec![] })
+        .await
+        .unwrap();
     let as_bob = caller(Principal::User {
         account_id: account.clone(),
         user_id: bob.user_id.clone(),
@@ -173,7 +204,10 @@ on_both!(console_passwords_block_deletion_until_removed, |db| {
     assert!(profile.password_reset_required);
     let again = db.iam.create_login_profile(&root, "dave", &Password::new("Dave-password-1"), true).await.unwrap_err();
     assert_eq!(again.code(), "EntityAlreadyExists");
-    assert_eq!(db.iam.create_login_profile(&root, "nobody", &Password::new("Dave-password-1"), true).await.unwrap_err().code(), "NoSuchEntity");
+    assert_eq!(
+        db.iam.create_login_profile(&root, "nobody", &Password::new("Dave-password-1"), true).await.unwrap_err().code(),
+        "NoSuchEntity"
+    );
 
     let conflict = db.iam.delete_user(&root, "dave").await.unwrap_err();
     assert_eq!(conflict.code(), "DeleteConflict");
