@@ -60,7 +60,7 @@ test.describe.serial('the console', () => {
     await expect(page).toHaveURL(/\/$/);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     await expect(page.getByTestId('account-id')).toHaveText(/^\d{12}$/);
-    await expect(page.getByTestId('identity')).toHaveText(`${rootEmail} (root)`);
+    await expect(page.getByTestId('identity')).toHaveText(`${rootEmail} (root) @ example-corp`);
 
     await page.getByRole('navigation', { name: 'Identity and Access Management' }).getByRole('link', { name: 'Users' }).click();
     await expect(page).toHaveTitle('Users | IAM | Portcullis');

@@ -83,9 +83,11 @@ fn IdentityMenu(identity: Identity) -> impl IntoView {
     };
     let who =
         if identity.is_root { format!("{} (root)", identity.display_name) } else { identity.display_name.clone() };
+    // As the AWS console's top bar: `identity @ account alias` (or account id).
+    let headline = format!("{who} @ {}", identity.account_alias.clone().unwrap_or_else(|| identity.account_id.clone()));
     view! {
         <details class="identity">
-            <summary data-testid="identity">{who.clone()}</summary>
+            <summary data-testid="identity">{headline}</summary>
             <div class="identity-panel">
                 <dl>
                     <dt>"Account"</dt>

@@ -78,33 +78,68 @@ fn bootstrap_creates_the_first_account_once() {
 }
 
 #[test]
-fn sigterm_stops_the_server_cleanly() {
+fn sigterm_stops_the_server_cleanly_and_logs_are_json() {
     let dir = temp_dir();
     let mut child = portcullis()
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
         .arg(&dir)
-        .env("RUST_LOG", "off")
+        .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the console line, which comes after the listener is bound.
     let stdout = child.stdout.take().unwrap();
-    let lines = std::thread::spawn(move || {
+    let stderr = child.stderr.take().unwrap();
+    let (origin_tx, origin_rx) = std::sync::mpsc::channel();
+    let printed = std::thread::spawn(move || {
         use std::io::BufRead as _;
-        std::io::BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(origin) = line.strip_prefix("Portcullis console: ") {
+                origin_tx.send(origin.to_owned()).ok();
+            }
+            lines.push(line);
+        }
+        lines
     });
-    let started = Instant::now();
-    while !dir.join("portcullis.db").exists() && started.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    let logged = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        std::io::BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>()
+    });
+    let origin = origin_rx.recv_timeout(Duration::from_secs(60)).expect("the server starts");
+    let status = get_status(&origin, "/healthz");
+    assert_eq!(status, 200);
+
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit status after SIGTERM: {status}");
-    let printed = lines.join().unwrap().join("\n");
+    let started = Instant::now();
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status after SIGTERM: {exit}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    let printed = printed.join().unwrap().join("\n");
     assert!(printed.contains("/setup?token="), "the first start prints the setup link: {printed}");
-    assert!(printed.contains("Portcullis console: http://127.0.0.1:"), "{printed}");
+    let logged = logged.join().unwrap();
+    assert!(!logged.is_empty());
+    for line in &logged {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(!line.contains("token="), "a log line holds the setup token: {line}");
+        assert!(event.get("level").is_some(), "{line}");
+    }
+    assert!(
+        logged.iter().any(|l| l.contains("request_id") && l.contains("/healthz")),
+        "each request is logged with its id: {logged:?}"
+    );
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// A minimal HTTP/1.1 GET, so this test needs no async runtime.
+fn get_status(origin: &str, path: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let host = origin.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }

@@ -1,7 +1,7 @@
 use iam_core::accounts::{NewAccount, SignIn, SignInError};
 use iam_core::{Password, Principal};
 
-use crate::harness::ROOT_PASSWORD;
+use crate::harness::{ROOT_PASSWORD, TestDb};
 use crate::on_both;
 
 on_both!(bootstrap_happens_once, |db| {
@@ -96,3 +96,15 @@ on_both!(iam_users_sign_in_by_account_id_or_alias, |db| {
     let alice = users.items.first().unwrap();
     assert!(alice.password_last_used.is_some(), "sign-in records last use");
 });
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_full_sync() {
+    let db = TestDb::sqlite().await;
+    let mut conn = db.iam.store().pool().acquire().await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(sync, 2, "FULL: a commit is on disk before it is acknowledged");
+    drop(conn);
+    db.finish().await;
+}
