@@ -142,7 +142,7 @@ pub async fn complete_setup(
 
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(
-    kind: String,
+    #[server(default)] kind: String,
     #[server(default)] email: String,
     #[server(default)] account: String,
     #[server(default)] user_name: String,

@@ -38,6 +38,16 @@ test.describe.serial('the console', () => {
     await expect(page.getByRole('button', { name: 'Create account' })).toHaveCount(0);
   });
 
+  test('sign-in starts with a choice made: root, or IAM user for an account link', async ({ page }) => {
+    await page.goto('/signin');
+    await expect(page.getByRole('radio', { name: /Root user/ })).toBeChecked();
+    await expect(page.getByLabel('Root user email address')).toBeVisible();
+    await page.goto('/signin?account=example-corp');
+    await expect(page.getByRole('radio', { name: /IAM user/ })).toBeChecked();
+    await expect(page.getByLabel('Account ID (12 digits) or account alias')).toHaveValue('example-corp');
+    await expect(page.getByLabel('Root user email address')).toBeHidden();
+  });
+
   test('a wrong password and an unknown user get the same error', async ({ page }) => {
     await signInAsRoot(page, 'Wrong-password-1');
     const alert = page.getByRole('alert');

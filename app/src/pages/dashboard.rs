@@ -1,4 +1,4 @@
-//! The IAM dashboard: the account, and where IAM users sign in.
+//! The IAM dashboard: the account, and where its IAM users sign in.
 
 use leptos::prelude::*;
 use leptos_meta::Title;

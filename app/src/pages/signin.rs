@@ -13,7 +13,8 @@ pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let action = ServerAction::<SignIn>::new();
     let initial_account = query.with_untracked(|q| q.get("account").unwrap_or_default());
-    let kind = RwSignal::new(if initial_account.is_empty() { "root" } else { "iam" });
+    let initial_kind = if initial_account.is_empty() { "root" } else { "iam" };
+    let kind = RwSignal::new(initial_kind);
     let just_set_up = query.with_untracked(|q| q.get("setup").is_some_and(|v| v == "done"));
     let return_to = query.with_untracked(|q| q.get("return_to").unwrap_or_default());
     let pending = action.pending();
@@ -32,14 +33,14 @@ pub fn SignInPage() -> impl IntoView {
                         <legend>"Sign in as"</legend>
                         <label>
                             <input type="radio" name="kind" value="root"
-                                prop:checked=move || kind.get() == "root"
+                                checked=initial_kind == "root"
                                 on:change=move |_| kind.set("root") />
                             " Root user"
                             <small>"Account owner that performs tasks requiring unrestricted access."</small>
                         </label>
                         <label>
                             <input type="radio" name="kind" value="iam"
-                                prop:checked=move || kind.get() == "iam"
+                                checked=initial_kind == "iam"
                                 on:change=move |_| kind.set("iam") />
                             " IAM user"
                             <small>"User within an account that performs daily tasks."</small>
