@@ -1,9 +1,18 @@
-//! The AWS IAM policy language: Amazon Resource Names now; parsing, validation, compilation,
-//! evaluation and explanation of policy documents as the engine grows.
+//! The AWS IAM policy language: Amazon Resource Names, and policy documents parsed and validated
+//! with AWS's rules and words; compilation, evaluation and explanation build on these.
 //!
 //! The crate is pure: no I/O, no clock, no async runtime. Everything it decides on is passed in,
 //! which is why it can be fuzzed, benchmarked and compiled to wasm for the console's editor.
 
 pub mod arn;
+pub mod document;
+pub mod error;
+pub mod parse;
+pub mod validate;
+pub mod values;
 
 pub use arn::{Arn, ArnError};
+pub use document::{Effect, PolicyDocument, Statement, Version};
+pub use error::{PolicyError, PolicyErrorKind};
+pub use parse::{parse_policy, parse_value};
+pub use validate::{PolicyKind, parse_and_validate, validate};

@@ -1,0 +1,11 @@
+//! iam-policy against real documents: every AWS managed policy.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails loudly where a bad value appears"
+)]
+
+mod managed;
