@@ -8,4 +8,5 @@
     reason = "a test fails loudly where a bad value appears"
 )]
 
+mod corpus;
 mod managed;

@@ -1,0 +1,190 @@
+//! Policies compiled for evaluation: actions lower-cased, every pattern split into literal and
+//! wildcard pieces, numbers, dates and CIDR blocks parsed, condition keys lower-cased. A policy is
+//! compiled once and evaluated many times.
+
+use crate::document::{
+    ConditionValue, Effect, Items, OperatorKind, PolicyDocument, PrincipalKind, Principals, SetQualifier, ValueType,
+    Version,
+};
+use crate::pattern::Pattern;
+use crate::values::{Cidr, parse_date, parse_number};
+
+/// Where a policy sits in a request's evaluation, which decides what it can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum PolicySource {
+    /// Inline or attached to the principal, or to one of the user's groups: grants.
+    Identity,
+    /// Attached to the resource: grants to the principals it names.
+    Resource,
+    /// A role's trust policy, for `sts:AssumeRole*`: must grant explicitly.
+    Trust,
+    /// Caps what identity policies grant.
+    PermissionsBoundary,
+    /// Caps a session's permissions.
+    Session,
+    /// Organisation-style guardrail (SCP semantics): caps, never grants.
+    Guardrail,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ActionMatcher {
+    pub negated: bool,
+    pub patterns: Vec<Pattern>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum PrincipalMatcher {
+    Anyone,
+    Named { aws: Vec<String>, services: Vec<String>, federated: Vec<String>, canonical: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Values {
+    /// String and Bool operators; patterns already lower-cased for case-insensitive operators.
+    Patterns(Vec<Pattern>),
+    Numbers(Vec<f64>),
+    Dates(Vec<i64>),
+    Cidrs(Vec<Cidr>),
+    /// Each value's six ARN parts.
+    Arns(Vec<Option<Vec<Pattern>>>),
+    Binary(Vec<String>),
+    /// `Null`: `true` = the key must be absent.
+    Null(Vec<bool>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledCondition {
+    pub kind: OperatorKind,
+    pub qualifier: Option<SetQualifier>,
+    pub if_exists: bool,
+    pub key: Box<str>,
+    pub values: Values,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledStatement {
+    pub index: usize,
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub actions: ActionMatcher,
+    /// `None`: the statement names no resource (trust policies), so any resource matches.
+    pub resources: Option<ActionMatcher>,
+    pub principal: Option<(bool, PrincipalMatcher)>,
+    pub conditions: Vec<CompiledCondition>,
+}
+
+/// A policy ready to evaluate, with the name it is reported under.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    /// How explanations name this policy, e.g. `arn:aws:iam::aws:policy/ReadOnlyAccess` or
+    /// `user/alice inline ReadBuckets`.
+    pub name: String,
+    pub(crate) statements: Vec<CompiledStatement>,
+}
+
+impl CompiledPolicy {
+    pub fn statement_count(&self) -> usize {
+        self.statements.len()
+    }
+
+    /// Approximate bytes held by the compiled form (for sizing caches).
+    pub fn approximate_size(&self) -> usize {
+        std::mem::size_of::<CompiledPolicy>()
+            + self.name.len()
+            + self.statements.iter().map(|s| std::mem::size_of::<CompiledStatement>() + s.heap_size()).sum::<usize>()
+    }
+}
+
+impl CompiledStatement {
+    fn heap_size(&self) -> usize {
+        let patterns = |m: &ActionMatcher| m.patterns.len() * (std::mem::size_of::<Pattern>() + 24);
+        patterns(&self.actions)
+            + self.resources.as_ref().map_or(0, patterns)
+            + self.conditions.len() * (std::mem::size_of::<CompiledCondition>() + 32)
+            + self.sid.as_ref().map_or(0, String::len)
+    }
+}
+
+fn items(items: &Items, lowercase: bool, variables: bool) -> ActionMatcher {
+    ActionMatcher {
+        negated: items.negated,
+        patterns: items.values.iter().map(|v| Pattern::compile(v, true, variables, lowercase)).collect(),
+    }
+}
+
+fn arn_parts(value: &str, variables: bool) -> Option<Vec<Pattern>> {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    (parts.len() == 6).then(|| parts.iter().map(|p| Pattern::compile(p, true, variables, false)).collect())
+}
+
+fn compile_values(kind: OperatorKind, values: &[ConditionValue], variables: bool) -> Values {
+    let texts = values.iter().map(ConditionValue::as_text);
+    match kind.value_type() {
+        ValueType::String => {
+            let wildcards = matches!(kind, OperatorKind::StringLike | OperatorKind::StringNotLike);
+            let lowercase =
+                matches!(kind, OperatorKind::StringEqualsIgnoreCase | OperatorKind::StringNotEqualsIgnoreCase);
+            Values::Patterns(texts.map(|t| Pattern::compile(&t, wildcards, variables, lowercase)).collect())
+        }
+        ValueType::Bool => Values::Patterns(texts.map(|t| Pattern::compile(&t, false, variables, true)).collect()),
+        ValueType::Numeric => Values::Numbers(texts.filter_map(|t| parse_number(&t)).collect()),
+        ValueType::Date => Values::Dates(texts.filter_map(|t| parse_date(&t)).collect()),
+        ValueType::Ip => Values::Cidrs(texts.filter_map(|t| Cidr::parse(&t)).collect()),
+        ValueType::Arn => Values::Arns(texts.map(|t| arn_parts(&t, variables)).collect()),
+        ValueType::Binary => Values::Binary(texts.map(|t| t.into_owned()).collect()),
+        ValueType::Null => Values::Null(texts.filter_map(|t| crate::values::parse_bool(&t)).collect()),
+    }
+}
+
+/// Compiles a parsed document under `name`. Values that do not parse for their operator (which
+/// validation reports) match nothing.
+pub fn compile(doc: &PolicyDocument, name: impl Into<String>) -> CompiledPolicy {
+    let variables = doc.effective_version() == Version::V2012_10_17;
+    let statements = doc
+        .statements
+        .iter()
+        .enumerate()
+        .map(|(index, st)| CompiledStatement {
+            index,
+            sid: st.sid.clone(),
+            effect: st.effect,
+            actions: st
+                .action
+                .as_ref()
+                .map(|a| items(a, true, false))
+                .unwrap_or(ActionMatcher { negated: false, patterns: Vec::new() }),
+            resources: st.resource.as_ref().map(|r| items(r, false, variables)),
+            principal: st.principal.as_ref().map(|p| {
+                let matcher = match &p.principals {
+                    Principals::Anyone => PrincipalMatcher::Anyone,
+                    Principals::Named(list) => {
+                        let mut m = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                        for (kind, ids) in list {
+                            let target = match kind {
+                                PrincipalKind::Aws => &mut m.0,
+                                PrincipalKind::Service => &mut m.1,
+                                PrincipalKind::Federated => &mut m.2,
+                                PrincipalKind::CanonicalUser => &mut m.3,
+                            };
+                            target.extend(ids.iter().cloned());
+                        }
+                        PrincipalMatcher::Named { aws: m.0, services: m.1, federated: m.2, canonical: m.3 }
+                    }
+                };
+                (p.negated, matcher)
+            }),
+            conditions: st
+                .conditions
+                .iter()
+                .map(|c| CompiledCondition {
+                    kind: c.operator.kind,
+                    qualifier: c.operator.qualifier,
+                    if_exists: c.operator.if_exists,
+                    key: c.key.to_lowercase().into(),
+                    values: compile_values(c.operator.kind, &c.values, variables),
+                })
+                .collect(),
+        })
+        .collect();
+    CompiledPolicy { name: name.into(), statements }
+}

@@ -1,0 +1,140 @@
+//! The table-driven corpus: `tests/corpus/*.json`, each an array of cases (policies by role, a
+//! request, the expected decision and deciding statements).
+
+use std::sync::Arc;
+
+use iam_policy::{
+    CompiledPolicy, Context, Outcome, PolicyKind, PolicySet, Request, RequestPrincipal, compile, evaluate, parse_value,
+    validate,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+    document: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Policies {
+    #[serde(default)]
+    identity: Vec<Named>,
+    resource: Option<Named>,
+    trust: Option<Named>,
+    boundary: Option<Named>,
+    #[serde(default)]
+    session: Vec<Named>,
+    #[serde(default)]
+    guardrails: Vec<Vec<Named>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseRequest {
+    principal: String,
+    action: String,
+    resource: String,
+    resource_account: Option<String>,
+    #[serde(default)]
+    context: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    outcome: Outcome,
+    /// `[policy name, statement index]` pairs, in evaluation order.
+    #[serde(default)]
+    deciding: Option<Vec<(String, usize)>>,
+    denied_by: Option<iam_policy::DenyStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    policies: Policies,
+    request: CaseRequest,
+    expect: Expect,
+}
+
+fn compiled(p: &Named, kind: PolicyKind) -> Arc<CompiledPolicy> {
+    let doc = parse_value(&p.document).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+    let problems = validate(&doc, kind);
+    assert!(problems.is_empty(), "{}: {problems:?}", p.name);
+    Arc::new(compile(&doc, p.name.clone()))
+}
+
+fn run(case: &Case) -> Result<(), String> {
+    let p = &case.policies;
+    let set = PolicySet {
+        identity: p.identity.iter().map(|n| compiled(n, PolicyKind::Identity)).collect(),
+        resource: p.resource.as_ref().map(|n| compiled(n, PolicyKind::ResourceBased)),
+        trust: p.trust.as_ref().map(|n| compiled(n, PolicyKind::Trust)),
+        boundary: p.boundary.as_ref().map(|n| compiled(n, PolicyKind::PermissionsBoundary)),
+        session: p.session.iter().map(|n| compiled(n, PolicyKind::Session)).collect(),
+        guardrails: p
+            .guardrails
+            .iter()
+            .map(|l| l.iter().map(|n| compiled(n, PolicyKind::Guardrail)).collect())
+            .collect(),
+    };
+    let principal = RequestPrincipal::from_arn(&case.request.principal).ok_or("bad principal")?;
+    let mut context = Context::new();
+    for (key, value) in &case.request.context {
+        let values: Vec<String> = match value {
+            Value::Array(list) => {
+                list.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect()
+            }
+            Value::String(s) => vec![s.clone()],
+            other => vec![other.to_string()],
+        };
+        context.set_all(key, values);
+    }
+    let request = Request {
+        principal: &principal,
+        action: &case.request.action,
+        resource: &case.request.resource,
+        resource_account: case.request.resource_account.as_deref(),
+        context: &context,
+    };
+    let decision = evaluate(&request, &set);
+    let mut wrong = Vec::new();
+    if decision.outcome != case.expect.outcome {
+        wrong.push(format!("outcome {:?}, expected {:?}", decision.outcome, case.expect.outcome));
+    }
+    if decision.denied_by != case.expect.denied_by {
+        wrong.push(format!("denied by {:?}, expected {:?}", decision.denied_by, case.expect.denied_by));
+    }
+    if let Some(expected) = &case.expect.deciding {
+        let got: Vec<(String, usize)> = decision.deciding.iter().map(|m| (m.policy.clone(), m.statement)).collect();
+        if &got != expected {
+            wrong.push(format!("deciding {got:?}, expected {expected:?}"));
+        }
+    }
+    if wrong.is_empty() { Ok(()) } else { Err(wrong.join("; ")) }
+}
+
+#[test]
+fn the_corpus_decides_as_expected() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let cases: Vec<Case> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for case in &cases {
+            count += 1;
+            if let Err(why) = run(case) {
+                failures.push(format!("{} / {}: {why}", file.file_name().unwrap().to_string_lossy(), case.name));
+            }
+        }
+    }
+    assert!(count >= 40, "only {count} cases");
+    assert!(failures.is_empty(), "{} of {count} cases failed:\n{}", failures.len(), failures.join("\n"));
+}
