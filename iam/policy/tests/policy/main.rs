@@ -9,4 +9,6 @@
 )]
 
 mod corpus;
+mod differential;
 mod managed;
+mod reference;
