@@ -75,25 +75,27 @@ fn expand(pattern: &str, wildcards: bool, variables: bool, ctx: &Context) -> Opt
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if variables && chars[i] == '$' && chars.get(i + 1) == Some(&'{') {
-            if let Some(close) = chars[i..].iter().position(|&c| c == '}').map(|p| p + i) {
-                let body: String = chars[i + 2..close].iter().collect();
-                let escaped = match body.as_str() {
-                    "*" => Some('*'),
-                    "?" => Some('?'),
-                    "$" => Some('$'),
-                    _ => None,
-                };
-                if let Some(c) = escaped {
-                    out.push(C::Lit(c));
-                    i = close + 1;
-                    continue;
-                }
-                if let Some(value) = variable_value(&body, ctx) {
-                    out.extend(value?.chars().map(C::Lit));
-                    i = close + 1;
-                    continue;
-                }
+        if variables
+            && chars[i] == '$'
+            && chars.get(i + 1) == Some(&'{')
+            && let Some(close) = chars[i..].iter().position(|&c| c == '}').map(|p| p + i)
+        {
+            let body: String = chars[i + 2..close].iter().collect();
+            let escaped = match body.as_str() {
+                "*" => Some('*'),
+                "?" => Some('?'),
+                "$" => Some('$'),
+                _ => None,
+            };
+            if let Some(c) = escaped {
+                out.push(C::Lit(c));
+                i = close + 1;
+                continue;
+            }
+            if let Some(value) = variable_value(&body, ctx) {
+                out.extend(value?.chars().map(C::Lit));
+                i = close + 1;
+                continue;
             }
         }
         out.push(match chars[i] {
