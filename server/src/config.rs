@@ -15,6 +15,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once at start-up")]
 pub enum Command {
     /// Run the console (the default).
     Serve,
@@ -28,6 +29,9 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Validate policy documents, or decide a request against them.
+    #[command(subcommand)]
+    Policy(crate::policy_cli::PolicyCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod middleware;
+pub mod policy_cli;
 pub mod sessions;
 pub mod telemetry;
 

@@ -8,6 +8,17 @@ use server::config::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Policy(command)) = cli.command {
+        // Pure computation on local files: no runtime, no database, no logs.
+        return match server::policy_cli::run(command) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(2)
+            }
+        };
+    }
     server::telemetry::init(cli.config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -20,6 +31,7 @@ fn main() -> ExitCode {
         match cli.command {
             None | Some(Command::Serve) => serve(&cli.config).await,
             Some(Command::Bootstrap { account_alias, email }) => bootstrap(&cli.config, account_alias, email).await,
+            Some(Command::Policy(_)) => Ok(()),
         }
     });
     match outcome {

@@ -143,3 +143,75 @@ fn get_status(origin: &str, path: &str) -> u16 {
     stream.read_to_string(&mut response).unwrap();
     response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
+
+#[test]
+fn policy_validate_reports_problems_and_exit_status() {
+    let dir = temp_dir();
+    let good = dir.join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}}"#,
+    )
+    .unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"GetObject","Resource":"*"}}"#).unwrap();
+    let out = portcullis().args(["policy", "validate"]).arg(&good).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().contains("good.json: valid identity policy"));
+    let out = portcullis().args(["policy", "validate"]).arg(&good).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("bad.json: MalformedPolicyDocument: Policy document should not specify a principal. (at Statement.Principal)"), "{text}");
+    assert!(text.contains("Actions/Conditions must be prefaced by a vendor"), "{text}");
+    let out = portcullis().args(["policy", "validate", "--kind", "resource"]).arg(&bad).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("should not specify a principal"), "{text}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn policy_evaluate_prints_the_decision_and_why() {
+    let dir = temp_dir();
+    let identity = dir.join("identity.json");
+    std::fs::write(
+        &identity,
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Office","Effect":"Allow","Action":"s3:*","Resource":"*",
+            "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"ForAllValues:StringEquals":{"aws:TagKeys":["team","cost"]}}}]}"#,
+    )
+    .unwrap();
+    let boundary = dir.join("boundary.json");
+    std::fs::write(&boundary, r#"{"Statement":{"Effect":"Allow","Action":"ec2:*","Resource":"*"}}"#).unwrap();
+    let run = |extra: &[&str]| {
+        let out = portcullis()
+            .args([
+                "policy",
+                "evaluate",
+                "--principal",
+                "arn:aws:iam::111122223333:user/alice",
+                "--action",
+                "s3:GetObject",
+            ])
+            .args(["--resource", "arn:aws:s3:::b/k", "--identity"])
+            .arg(&identity)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let allowed =
+        run(&["--context", "aws:SourceIp=10.1.2.3", "--context", "aws:TagKeys=team", "--context", "aws:TagKeys=cost"]);
+    assert_eq!(allowed["decision"], "Allow");
+    assert_eq!(allowed["deciding_statements"][0]["sid"], "Office");
+    let outside = run(&["--context", "aws:SourceIp=192.0.2.1"]);
+    assert_eq!(outside["decision"], "ImplicitDeny");
+    assert_eq!(outside["denied_by"], "NoIdentityAllow");
+    let capped = run(&["--context", "aws:SourceIp=10.1.2.3", "--boundary", boundary.to_str().unwrap()]);
+    assert_eq!(capped["denied_by"], "PermissionsBoundary");
+    let out = portcullis()
+        .args(["policy", "evaluate", "--principal", "nobody", "--action", "s3:GetObject"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(dir).ok();
+}
