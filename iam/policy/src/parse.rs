@@ -199,10 +199,16 @@ fn parse_conditions(v: &Value, at: &str) -> Result<Vec<Condition>> {
         return err(format!("{SYNTAX} Condition must be a map of operators to maps of keys and values."), at);
     };
     let mut out = Vec::new();
+    let mut seen: Vec<Operator> = Vec::new();
     for (name, keys) in block {
         let here = format!("{at}.{name}");
         let operator = parse_operator(name)
             .ok_or_else(|| PolicyError::malformed(format!("Invalid Condition type : {name}"), Some(here.clone())))?;
+        // Operator names ignore case, so `StringEquals` and `stringequals` are one operator twice.
+        if seen.contains(&operator) {
+            return err(format!("Duplicate condition operator {}.", operator.name()), &here);
+        }
+        seen.push(operator);
         let Value::Object(keys) = keys else {
             return err(format!("{SYNTAX} The condition {name} must map condition keys to values."), &here);
         };
@@ -329,6 +335,10 @@ mod tests {
         let (m, _) = reason(r#"{"Statement":{"Effect":"Allow","Principal":{"Users":"x"},"Action":"*"}}"#);
         assert!(m.contains("unknown principal type"), "{m}");
         assert!(reason(r#"{"Statement":{"Action":"*","Resource":"*"}}"#).0.contains("Missing required field Effect"));
+        let (m, _) = reason(
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"a:b":"1"},"stringequals":{"a:b":"2"}}}}"#,
+        );
+        assert_eq!(m, "Duplicate condition operator StringEquals.");
     }
 
     #[test]
