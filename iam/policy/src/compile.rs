@@ -64,7 +64,7 @@ pub(crate) struct CompiledCondition {
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledStatement {
     pub index: usize,
-    pub sid: Option<String>,
+    pub sid: Option<std::sync::Arc<str>>,
     pub effect: Effect,
     pub actions: ActionMatcher,
     /// `None`: the statement names no resource (trust policies), so any resource matches.
@@ -78,7 +78,7 @@ pub(crate) struct CompiledStatement {
 pub struct CompiledPolicy {
     /// How explanations name this policy, e.g. `arn:aws:iam::aws:policy/ReadOnlyAccess` or
     /// `user/alice inline ReadBuckets`.
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     pub(crate) statements: Vec<CompiledStatement>,
 }
 
@@ -101,7 +101,7 @@ impl CompiledStatement {
         patterns(&self.actions)
             + self.resources.as_ref().map_or(0, patterns)
             + self.conditions.len() * (std::mem::size_of::<CompiledCondition>() + 32)
-            + self.sid.as_ref().map_or(0, String::len)
+            + self.sid.as_ref().map_or(0, |s| s.len())
     }
 }
 
@@ -146,7 +146,7 @@ pub fn compile(doc: &PolicyDocument, name: impl Into<String>) -> CompiledPolicy 
         .enumerate()
         .map(|(index, st)| CompiledStatement {
             index,
-            sid: st.sid.clone(),
+            sid: st.sid.as_deref().map(std::sync::Arc::from),
             effect: st.effect,
             actions: st
                 .action
@@ -186,5 +186,5 @@ pub fn compile(doc: &PolicyDocument, name: impl Into<String>) -> CompiledPolicy 
                 .collect(),
         })
         .collect();
-    CompiledPolicy { name: name.into(), statements }
+    CompiledPolicy { name: std::sync::Arc::from(name.into()), statements }
 }

@@ -54,10 +54,10 @@ pub enum DenyStep {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MatchedStatement {
     pub source: PolicySource,
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The statement's position in its policy, from 0.
     pub statement: usize,
-    pub sid: Option<String>,
+    pub sid: Option<Arc<str>>,
     pub effect: Effect,
 }
 

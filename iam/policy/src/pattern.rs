@@ -123,18 +123,23 @@ impl Pattern {
             Shape::Prefix(p) => return text.starts_with(&**p),
             Shape::General => {}
         }
-        if !self.has_variables() {
+        // The common case borrows everything: literals from the pattern, variable values from the
+        // request. Only case-folded variable values need a heap copy.
+        let n = self.tokens.len();
+        if n <= 16 && !(lowercase_vars && self.has_variables()) {
             let mut pieces = [Piece::Star; 16];
-            if self.tokens.len() <= pieces.len() {
-                for (slot, t) in pieces.iter_mut().zip(&self.tokens) {
-                    *slot = match t {
-                        Token::Lit(l) => Piece::Lit(l),
-                        Token::Star => Piece::Star,
-                        Token::One | Token::Var { .. } => Piece::One,
-                    };
-                }
-                return glob(pieces.get(..self.tokens.len()).unwrap_or_default(), text);
+            for (slot, t) in pieces.iter_mut().zip(&self.tokens) {
+                *slot = match t {
+                    Token::Lit(l) => Piece::Lit(l),
+                    Token::Star => Piece::Star,
+                    Token::One => Piece::One,
+                    Token::Var { key, default } => match vars.single(key).or(default.as_deref()) {
+                        Some(value) => Piece::Lit(value),
+                        None => return false,
+                    },
+                };
             }
+            return glob(pieces.get(..n).unwrap_or_default(), text);
         }
         let mut owned: Vec<String> = Vec::new();
         let mut resolved: Vec<(u8, usize)> = Vec::with_capacity(self.tokens.len());

@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
                 let fast = evaluate(&r, &set);
                 let rr = reference::RefRequest { principal: &p, action, resource, resource_account: None, context: &ctx };
                 let slow = reference::decide(&rr, &reference);
-                let mut deciding: Vec<(String, usize)> = fast.deciding.iter().map(|m| (m.policy.clone(), m.statement)).collect();
+                let mut deciding: Vec<(String, usize)> = fast.deciding.iter().map(|m| (m.policy.to_string(), m.statement)).collect();
                 deciding.sort();
                 assert_eq!((fast.outcome, fast.denied_by, deciding), slow, "{text}");
             }

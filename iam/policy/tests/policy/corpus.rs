@@ -110,7 +110,7 @@ fn run(case: &Case) -> Result<(), String> {
         wrong.push(format!("denied by {:?}, expected {:?}", decision.denied_by, case.expect.denied_by));
     }
     if let Some(expected) = &case.expect.deciding {
-        let got: Vec<(String, usize)> = decision.deciding.iter().map(|m| (m.policy.clone(), m.statement)).collect();
+        let got: Vec<(String, usize)> = decision.deciding.iter().map(|m| (m.policy.to_string(), m.statement)).collect();
         if &got != expected {
             wrong.push(format!("deciding {got:?}, expected {expected:?}"));
         }

@@ -231,7 +231,7 @@ proptest! {
         let request = Request { principal: &principal, action, resource, resource_account, context: &ctx };
         let fast = evaluate(&request, &set);
         let slow = decide(&RefRequest { principal: &principal, action, resource, resource_account, context: &ctx }, &reference);
-        let mut deciding: Vec<(String, usize)> = fast.deciding.iter().map(|m| (m.policy.clone(), m.statement)).collect();
+        let mut deciding: Vec<(String, usize)> = fast.deciding.iter().map(|m| (m.policy.to_string(), m.statement)).collect();
         deciding.sort();
         prop_assert_eq!((fast.outcome, fast.denied_by, deciding), slow);
     }
