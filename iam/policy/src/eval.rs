@@ -211,8 +211,9 @@ fn scan(
 ) {
     let vars: &dyn Variables = request.context;
     let uses_principal = matches!(source, PolicySource::Resource | PolicySource::Trust);
+    let service = crate::compile::service_bit(action.split_once(':').map_or(action, |(s, _)| s));
     for st in &policy.statements {
-        if !items_match(&st.actions, action, vars) {
+        if st.service_mask & service == 0 || !items_match(&st.actions, action, vars) {
             continue;
         }
         if let Some(resources) = &st.resources
