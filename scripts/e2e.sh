@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-LEPTOS_SITE_ROOT=target/site RUST_LOG=warn "$binary" "${args[@]}" >"$work/stdout" 2>"$work/stderr" &
+LEPTOS_SITE_ROOT=target/site RUST_LOG="${PORTCULLIS_E2E_LOG:-warn}" "$binary" "${args[@]}" >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 for _ in $(seq 1 150); do
   if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
@@ -50,6 +50,6 @@ status=0
 PORTCULLIS_BASE_URL="http://127.0.0.1:$port" PORTCULLIS_SETUP_LINK="$link" npx playwright test || status=$?
 if [ "$status" != 0 ]; then
   echo "--- server log ---" >&2
-  tail -n 50 "$work/stderr" >&2
+  tail -n 80 "$work/stderr" >&2
 fi
 exit "$status"

@@ -86,10 +86,9 @@ pub fn safe_return_path(path: &str) -> Option<&str> {
 
 #[server(prefix = "/api", endpoint = "whoami")]
 pub async fn whoami() -> Result<Identity, ConsoleError> {
-    use crate::ssr;
-    let caller = ssr::caller().await?;
-    let state = ssr::state()?;
-    let account = state.iam.account(caller.account_id()).await?;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let account = scope.state.iam.account(caller.account_id()).await?;
     let (display_name, is_root) = match &caller.principal {
         iam_core::Principal::Root { .. } => (account.root_email.clone(), true),
         iam_core::Principal::User { user_name, .. } => (user_name.clone(), false),
@@ -105,7 +104,7 @@ pub async fn whoami() -> Result<Identity, ConsoleError> {
 
 #[server(prefix = "/api", endpoint = "setup_state")]
 pub async fn setup_state(token: String) -> Result<SetupLink, ConsoleError> {
-    let state = crate::ssr::state()?;
+    let state = crate::ssr::RequestScope::capture()?.state;
     if state.iam.is_set_up().await? {
         state.setup.close();
         return Ok(SetupLink::AlreadySetUp);
@@ -121,7 +120,8 @@ pub async fn complete_setup(
     password: String,
     confirm_password: String,
 ) -> Result<(), ConsoleError> {
-    let state = crate::ssr::state()?;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let state = &scope.state;
     if !state.setup.accepts(&token) || state.iam.is_set_up().await? {
         return Err(ConsoleError::new("InvalidSetupLink", "This setup link is no longer valid."));
     }
@@ -136,7 +136,7 @@ pub async fn complete_setup(
     let account = state.iam.bootstrap(new).await?;
     state.setup.close();
     tracing::info!(account_id = %account.account_id, "first account created through the setup link");
-    leptos_axum::redirect("/signin?setup=done");
+    scope.redirect("/signin?setup=done");
     Ok(())
 }
 
@@ -151,7 +151,8 @@ pub async fn sign_in(
 ) -> Result<(), ConsoleError> {
     use crate::ssr;
     use iam_core::accounts::{SignIn, SignInError};
-    let state = ssr::state()?;
+    let scope = ssr::RequestScope::capture()?;
+    let state = &scope.state;
     let password = iam_core::Password::new(password);
     let attempt = match kind.as_str() {
         "root" => SignIn::Root { email, password },
@@ -171,25 +172,25 @@ pub async fn sign_in(
             "Your password must be changed before you can sign in. Ask an administrator of the account to set a new one.",
         ));
     }
-    let session = ssr::session().await?;
+    let session = scope.session()?;
     // A new id at every sign-in, so that an id planted before it is worthless after.
     session.cycle_id().await.map_err(|e| ssr::internal(&format!("session: {e}")))?;
     let record = ssr::ConsoleSession {
         principal: signed_in.principal,
         session_ref: ssr::session_ref(),
-        signed_in_at: ssr::now_millis(&state),
+        signed_in_at: ssr::now_millis(state),
     };
     session.insert(ssr::SESSION_KEY, &record).await.map_err(|e| ssr::internal(&format!("session: {e}")))?;
     tracing::info!(principal = %record.principal.arn(), session = %record.session_ref, "console sign-in");
-    leptos_axum::redirect(safe_return_path(&return_to).unwrap_or("/"));
+    scope.redirect(safe_return_path(&return_to).unwrap_or("/"));
     Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ConsoleError> {
-    let session = crate::ssr::session().await?;
-    session.delete().await.map_err(|e| crate::ssr::internal(&format!("session: {e}")))?;
-    leptos_axum::redirect("/signin");
+    let scope = crate::ssr::RequestScope::capture()?;
+    scope.session()?.delete().await.map_err(|e| crate::ssr::internal(&format!("session: {e}")))?;
+    scope.redirect("/signin");
     Ok(())
 }
 
@@ -198,9 +199,9 @@ pub async fn list_users(
     #[server(default)] search: String,
     #[server(default)] marker: String,
 ) -> Result<UsersPage, ConsoleError> {
-    use crate::ssr;
-    let caller = ssr::caller().await?;
-    let state = ssr::state()?;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let state = &scope.state;
     let input = iam_core::users::ListUsers {
         name_contains: Some(search.trim().to_owned()).filter(|s| !s.is_empty()),
         marker: Some(marker).filter(|m| !m.is_empty()),
@@ -213,9 +214,9 @@ pub async fn list_users(
 
 #[server(prefix = "/api", endpoint = "get_user")]
 pub async fn get_user(user_name: String) -> Result<UserView, ConsoleError> {
-    use crate::ssr;
-    let caller = ssr::caller().await?;
-    let state = ssr::state()?;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let state = &scope.state;
     let user = state.iam.get_user(&caller, &user_name).await?;
     Ok(user_view(user))
 }
@@ -228,9 +229,9 @@ pub async fn create_user(
     #[server(default)] console_access: String,
     #[server(default)] console_password: String,
 ) -> Result<(), ConsoleError> {
-    use crate::ssr;
-    let caller = ssr::caller().await?;
-    let state = ssr::state()?;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let state = &scope.state;
     let tags: Vec<(String, String)> =
         tags.into_iter().filter(|t| !(t.key.is_empty() && t.value.is_empty())).map(|t| (t.key, t.value)).collect();
     let input = iam_core::users::CreateUser {
@@ -249,24 +250,24 @@ pub async fn create_user(
         state.iam.create_login_profile(&caller, &user.user_name, &password, false).await?;
     }
     let target = format!("/users/{}", user.user_name);
-    leptos_axum::redirect(&target);
+    scope.redirect(&target);
     Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "delete_user")]
 pub async fn delete_user(user_name: String, confirmation: String) -> Result<(), ConsoleError> {
-    use crate::ssr;
+    let scope = crate::ssr::RequestScope::capture()?;
     if confirmation.trim() != user_name {
         return Err(ConsoleError::new("ValidationError", format!("To confirm, enter the user name `{user_name}`.")));
     }
-    let caller = ssr::caller().await?;
-    let state = ssr::state()?;
+    let caller = scope.caller().await?;
+    let state = &scope.state;
     // As the AWS console does, deleting a user first removes what would block DeleteUser.
     if state.iam.get_user(&caller, &user_name).await?.has_login_profile {
         state.iam.delete_login_profile(&caller, &user_name).await?;
     }
     state.iam.delete_user(&caller, &user_name).await?;
-    leptos_axum::redirect("/users");
+    scope.redirect("/users");
     Ok(())
 }
 

@@ -38,6 +38,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Marks the page once the browser has hydrated it (effects never run on the server), so that
+    // tests and scripts can wait until a page is interactive before they click.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            body.set_attribute("data-hydrated", "").ok();
+        }
+    });
     view! {
         <Stylesheet id="portcullis" href="/pkg/portcullis.css" />
         <Title formatter=|page: String| if page.is_empty() { "Portcullis".to_owned() } else { format!("{page} | IAM | Portcullis") } />

@@ -70,43 +70,95 @@ pub fn internal(what: &str) -> ConsoleError {
     e.into()
 }
 
-pub async fn session() -> Result<Session, ConsoleError> {
-    leptos_axum::extract::<Session>().await.map_err(|e| internal(&format!("no session layer: {e}")))
+/// Everything a server function needs from its request, read at once before its first `.await`.
+///
+/// Leptos provides the request through the reactive context, which a server function called
+/// during server-side rendering may no longer see after it has awaited something (seen here: a
+/// user list rendered with a missing context, then a dead page after hydration). So each server
+/// function captures its scope first, synchronously, and uses only that afterwards.
+#[derive(Clone)]
+pub struct RequestScope {
+    pub state: ConsoleState,
+    session: Option<Session>,
+    source_ip: Option<std::net::IpAddr>,
+    request_id: Option<String>,
+    parts: Option<http::request::Parts>,
+    response: Option<leptos_axum::ResponseOptions>,
+}
+
+impl RequestScope {
+    pub fn capture() -> Result<RequestScope, ConsoleError> {
+        let state = state()?;
+        let parts = use_context::<http::request::Parts>();
+        let session = parts.as_ref().and_then(|p| p.extensions.get::<Session>().cloned());
+        let source_ip =
+            parts.as_ref().and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>()).map(|ConnectInfo(a)| a.ip());
+        let request_id =
+            parts.as_ref().and_then(|p| p.headers.get("x-request-id")).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let response = use_context::<leptos_axum::ResponseOptions>();
+        Ok(RequestScope { state, session, source_ip, request_id, parts, response })
+    }
+
+    pub fn session(&self) -> Result<&Session, ConsoleError> {
+        self.session.as_ref().ok_or_else(|| internal("no session layer"))
+    }
+
+    /// The caller of this request: the signed-in principal as it stands now, with the request's
+    /// facts. A session whose user has since been deleted (or lost its console password) ends here.
+    pub async fn caller(&self) -> Result<Caller, ConsoleError> {
+        let session = self.session()?;
+        let Some(signed_in) = console_session(session).await? else {
+            return Err(ConsoleError::not_signed_in());
+        };
+        // Console sessions end 12 hours after sign-in, however active (AWS's longest console session).
+        if now_millis(&self.state).saturating_sub(signed_in.signed_in_at) > SESSION_MAX_AGE_MS {
+            session.flush().await.ok();
+            return Err(ConsoleError::not_signed_in());
+        }
+        let Some(principal) = self.state.iam.current_principal(&signed_in.principal).await? else {
+            session.flush().await.ok();
+            return Err(ConsoleError::not_signed_in());
+        };
+        Ok(Caller {
+            principal,
+            channel: Channel::Console { session_ref: signed_in.session_ref },
+            source_ip: self.source_ip,
+            secure_transport: self.state.public_origin.starts_with("https://"),
+            mfa_authenticated_at: None,
+            request_id: self.request_id.clone(),
+        })
+    }
+
+    /// Redirects after the server function, as `leptos_axum::redirect` does, but from the
+    /// captured request: a 302 for a plain form post, the server-function redirect header for the
+    /// hydrated client.
+    pub fn redirect(&self, path: &str) {
+        let (Some(parts), Some(response)) = (&self.parts, &self.response) else {
+            tracing::warn!("no response to redirect");
+            return;
+        };
+        let Ok(location) = http::HeaderValue::from_str(path) else {
+            return;
+        };
+        response.insert_header(http::header::LOCATION, location);
+        let accepts_html = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if accepts_html {
+            response.set_status(http::StatusCode::FOUND);
+        } else {
+            response.insert_header(
+                http::HeaderName::from_static(leptos::server_fn::redirect::REDIRECT_HEADER),
+                http::HeaderValue::from_static(""),
+            );
+        }
+    }
 }
 
 pub async fn console_session(session: &Session) -> Result<Option<ConsoleSession>, ConsoleError> {
     session.get::<ConsoleSession>(SESSION_KEY).await.map_err(|e| internal(&format!("session store: {e}")))
-}
-
-/// The caller of this request: the signed-in principal as it stands now, with the request's
-/// facts. A session whose user has since been deleted (or lost its console password) ends here.
-pub async fn caller() -> Result<Caller, ConsoleError> {
-    let state = state()?;
-    let session = session().await?;
-    let Some(signed_in) = console_session(&session).await? else {
-        return Err(ConsoleError::not_signed_in());
-    };
-    // Console sessions end 12 hours after sign-in, however active (AWS's longest console session).
-    if now_millis(&state).saturating_sub(signed_in.signed_in_at) > SESSION_MAX_AGE_MS {
-        session.flush().await.ok();
-        return Err(ConsoleError::not_signed_in());
-    }
-    let Some(principal) = state.iam.current_principal(&signed_in.principal).await? else {
-        session.flush().await.ok();
-        return Err(ConsoleError::not_signed_in());
-    };
-    let source_ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ConnectInfo(addr)| addr.ip());
-    let parts = use_context::<http::request::Parts>();
-    let request_id =
-        parts.as_ref().and_then(|p| p.headers.get("x-request-id")).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    Ok(Caller {
-        principal,
-        channel: Channel::Console { session_ref: signed_in.session_ref },
-        source_ip,
-        secure_transport: state.public_origin.starts_with("https://"),
-        mfa_authenticated_at: None,
-        request_id,
-    })
 }
 
 /// A new random session reference for the audit log.

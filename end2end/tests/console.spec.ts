@@ -5,8 +5,14 @@ const rootEmail = 'root@example.com';
 const rootPassword = 'Root-password-1';
 const incorrect = 'Your authentication information is incorrect. Please try again.';
 
+/** Waits until the page is hydrated: a click before that can be lost while the app takes over. */
+async function hydrated(page: Page) {
+  await page.locator('body[data-hydrated]').waitFor();
+}
+
 async function signInAsRoot(page: Page, password = rootPassword) {
   await page.goto('/signin');
+  await hydrated(page);
   await page.getByLabel('Root user', { exact: false }).first().check();
   await page.getByLabel('Root user email address').fill(rootEmail);
   await page.getByLabel('Password').fill(password);
@@ -94,6 +100,9 @@ test.describe.serial('the console', () => {
     await page.getByRole('link', { name: 'Users' }).first().click();
     await page.getByLabel('Search users by name').fill('ALICE');
     await page.getByRole('button', { name: 'Search' }).click();
+    // The search is a page load: wait for it, or the click below may land on the old page.
+    await expect(page).toHaveURL(/\/users\?search=ALICE$/);
+    await hydrated(page);
     await expect(page.getByRole('link', { name: 'e2e-alice' })).toBeVisible();
     await page.getByRole('link', { name: 'e2e-alice' }).click();
     await expect(page.getByRole('heading', { name: 'e2e-alice' })).toBeVisible();
