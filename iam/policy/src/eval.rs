@@ -3,14 +3,12 @@
 //! boundaries; session policies. The decision names the statements that decided it and, for an
 //! implicit deny, the step that denied. The same call serves authorization and the simulator.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::compile::{ActionMatcher, CompiledCondition, CompiledPolicy, PolicySource, PrincipalMatcher, Values};
 use crate::document::{Effect, OperatorKind, SetQualifier};
 use crate::pattern::Variables;
-use crate::request::{PrincipalType, Request, RequestPrincipal};
-use crate::values::{parse_date, parse_number};
+use crate::request::{Parsed, PrincipalType, Request, RequestPrincipal};
 
 /// The policies that apply to one request.
 #[derive(Debug, Clone, Default)]
@@ -124,7 +122,7 @@ fn items_match(m: &ActionMatcher, text: &str, vars: &dyn Variables) -> bool {
 }
 
 /// Does one request value satisfy the operator against one policy value set (positive form)?
-fn value_matches(c: &CompiledCondition, value: &str, vars: &dyn Variables) -> bool {
+fn value_matches(c: &CompiledCondition, value: &str, parsed: &Parsed, vars: &dyn Variables) -> bool {
     use OperatorKind::*;
     match &c.values {
         Values::Patterns(patterns) => {
@@ -139,7 +137,7 @@ fn value_matches(c: &CompiledCondition, value: &str, vars: &dyn Variables) -> bo
             let lowercase_vars = matches!(c.kind, StringEqualsIgnoreCase | StringNotEqualsIgnoreCase | Bool);
             patterns.iter().any(|p| p.matches(text, vars, lowercase_vars))
         }
-        Values::Numbers(numbers) => parse_number(value).is_some_and(|v| {
+        Values::Numbers(numbers) => parsed.number(value).is_some_and(|v| {
             numbers.iter().any(|n| match c.kind {
                 NumericEquals | NumericNotEquals => v == *n,
                 NumericLessThan => v < *n,
@@ -149,7 +147,7 @@ fn value_matches(c: &CompiledCondition, value: &str, vars: &dyn Variables) -> bo
                 _ => false,
             })
         }),
-        Values::Dates(dates) => parse_date(value).is_some_and(|v| {
+        Values::Dates(dates) => parsed.date(value).is_some_and(|v| {
             dates.iter().any(|d| match c.kind {
                 DateEquals | DateNotEquals => v == *d,
                 DateLessThan => v < *d,
@@ -159,7 +157,7 @@ fn value_matches(c: &CompiledCondition, value: &str, vars: &dyn Variables) -> bo
                 _ => false,
             })
         }),
-        Values::Cidrs(cidrs) => value.parse::<IpAddr>().is_ok_and(|ip| cidrs.iter().any(|net| net.contains(ip))),
+        Values::Cidrs(cidrs) => parsed.ip(value).is_some_and(|ip| cidrs.iter().any(|net| net.contains(ip))),
         Values::Arns(arns) => {
             let parts: Vec<&str> = value.splitn(6, ':').collect();
             parts.len() == 6
@@ -174,13 +172,13 @@ fn value_matches(c: &CompiledCondition, value: &str, vars: &dyn Variables) -> bo
 }
 
 fn condition_holds(c: &CompiledCondition, vars: &crate::request::Context) -> bool {
-    let present = vars.get(&c.key);
+    let present = vars.get_parsed(&c.key);
     if let Values::Null(expect_absent) = &c.values {
-        let absent = present.is_none_or(<[String]>::is_empty);
+        let absent = present.is_none_or(|(values, _)| values.is_empty());
         return expect_absent.contains(&absent);
     }
     let negated = c.kind.is_negated();
-    let values = match present {
+    let (values, parsed) = match present {
         None => {
             return match c.qualifier {
                 Some(SetQualifier::ForAllValues) => true,
@@ -188,15 +186,15 @@ fn condition_holds(c: &CompiledCondition, vars: &crate::request::Context) -> boo
                 None => c.if_exists || negated,
             };
         }
-        Some(values) => values,
+        Some(found) => found,
     };
     // For a negated operator, a request value "satisfies" it when it matches none of the values.
-    let satisfies = |v: &String| value_matches(c, v, vars) != negated;
+    let mut each = values.iter().zip(parsed).map(|(v, p)| value_matches(c, v, p, vars) != negated);
     match c.qualifier {
-        Some(SetQualifier::ForAllValues) => values.iter().all(satisfies),
-        Some(SetQualifier::ForAnyValue) => values.iter().any(satisfies),
-        None if negated => values.iter().all(satisfies),
-        None => values.iter().any(satisfies),
+        Some(SetQualifier::ForAllValues) => each.all(|ok| ok),
+        Some(SetQualifier::ForAnyValue) => each.any(|ok| ok),
+        None if negated => each.all(|ok| ok),
+        None => each.any(|ok| ok),
     }
 }
 

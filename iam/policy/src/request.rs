@@ -1,6 +1,9 @@
 //! What is asked: who, which action, on what, and the request's context keys.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use crate::pattern::Variables;
 
@@ -63,11 +66,73 @@ impl RequestPrincipal {
     }
 }
 
+/// FNV-1a for the context's few short keys: faster than SipHash here, and the keys come from the
+/// server's own request description (with at most 50 caller-chosen tag keys).
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A request value's typed readings, each computed on first use: a request is decided against
+/// many statements, but each value is parsed as a number, a date or an address at most once.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    number: OnceLock<Option<f64>>,
+    date: OnceLock<Option<i64>>,
+    ip: OnceLock<Option<IpAddr>>,
+}
+
+impl Parsed {
+    pub(crate) fn number(&self, text: &str) -> Option<f64> {
+        *self.number.get_or_init(|| crate::values::parse_number(text))
+    }
+
+    pub(crate) fn date(&self, text: &str) -> Option<i64> {
+        *self.date.get_or_init(|| crate::values::parse_date(text))
+    }
+
+    pub(crate) fn ip(&self, text: &str) -> Option<IpAddr> {
+        *self.ip.get_or_init(|| text.parse().ok())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    values: Vec<String>,
+    parsed: Vec<Parsed>,
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Entry {
+        Entry { values: self.values.clone(), parsed: self.values.iter().map(|_| Parsed::default()).collect() }
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.values == other.values
+    }
+}
+
+impl Eq for Entry {}
+
 /// The request's context keys and their values. Keys are case-insensitive (stored lower-cased);
 /// values are kept as given. A key may have several values (`aws:TagKeys`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: HashMap<Box<str>, Vec<String>>,
+    entries: HashMap<Box<str>, Entry, BuildHasherDefault<Fnv>>,
 }
 
 impl Context {
@@ -77,19 +142,27 @@ impl Context {
 
     /// Adds a value to `key`.
     pub fn insert(&mut self, key: &str, value: impl Into<String>) -> &mut Context {
-        self.entries.entry(key.to_lowercase().into()).or_default().push(value.into());
+        let entry = self.entries.entry(key.to_lowercase().into()).or_default();
+        entry.values.push(value.into());
+        entry.parsed.push(Parsed::default());
         self
     }
 
     /// Sets `key` to exactly `values` (an empty list is a present key with no values).
     pub fn set_all(&mut self, key: &str, values: Vec<String>) -> &mut Context {
-        self.entries.insert(key.to_lowercase().into(), values);
+        let parsed = values.iter().map(|_| Parsed::default()).collect();
+        self.entries.insert(key.to_lowercase().into(), Entry { values, parsed });
         self
     }
 
     /// The values of a key, by its lower-cased name.
     pub fn get(&self, lowercase_key: &str) -> Option<&[String]> {
-        self.entries.get(lowercase_key).map(Vec::as_slice)
+        self.entries.get(lowercase_key).map(|e| e.values.as_slice())
+    }
+
+    /// The values of a key with their cached typed readings.
+    pub(crate) fn get_parsed(&self, lowercase_key: &str) -> Option<(&[String], &[Parsed])> {
+        self.entries.get(lowercase_key).map(|e| (e.values.as_slice(), e.parsed.as_slice()))
     }
 
     pub fn len(&self) -> usize {
