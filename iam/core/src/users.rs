@@ -70,6 +70,15 @@ fn user_arn(account_id: &str, path: &str, name: &str) -> String {
     Arn::iam(account_id, format!("user{path}{name}")).to_string()
 }
 
+/// The ARN an action on user `name` is authorized against: the user's real ARN (with its path)
+/// when it exists, so that path-scoped policies apply, else `user/NAME`.
+fn target_arn(account_id: &str, found: Option<&UserRow>, name: &UserName) -> String {
+    match found {
+        Some(row) => user_arn(account_id, &row.path, &row.user_name),
+        None => user_arn(account_id, "/", name.as_str()),
+    }
+}
+
 fn no_such_user(name: &str) -> IamError {
     IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
 }
@@ -209,10 +218,24 @@ impl Iam {
         resource: &str,
         parameters: impl FnOnce() -> serde_json::Value,
     ) -> Result<(), IamError> {
+        self.authorize_holding((), caller, action, resource, parameters).await
+    }
+
+    /// Authorizes while holding `held` (an open transaction); on refusal, drops it first (rolling
+    /// back and releasing the account's lock), records the refusal, and returns `AccessDenied`.
+    async fn authorize_holding<T>(
+        &self,
+        held: T,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        parameters: impl FnOnce() -> serde_json::Value,
+    ) -> Result<T, IamError> {
         let request = Request { action, resource, resource_account: caller.account_id() };
         match authz::authorize(caller, &request) {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(held),
             Err(denied) => {
+                drop(held);
                 let event = Event { action, target: Some(resource), parameters: parameters(), outcome: denied.code() };
                 Err(self.refused(caller, event, denied).await)
             }
@@ -291,10 +314,7 @@ impl Iam {
         let found = find_user(&mut conn, account_id, &name).await?;
         // Authorize on the user's real ARN (with its path) when it exists, so that the answer
         // never tells an unauthorized caller whether the user exists.
-        let arn = match &found {
-            Some(row) => user_arn(account_id, &row.path, &row.user_name),
-            None => user_arn(account_id, "/", name.as_str()),
-        };
+        let arn = target_arn(account_id, found.as_ref(), &name);
         self.authorize_or_record(caller, "iam:GetUser", &arn, || serde_json::json!({ "UserName": name.as_str() }))
             .await?;
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
@@ -355,24 +375,9 @@ impl Iam {
         let account_id = caller.account_id().to_owned();
         let mut tx = self.begin_write(&account_id).await?;
         let found = find_user(&mut tx, &account_id, &name).await?;
-        let arn = match &found {
-            Some(row) => user_arn(&account_id, &row.path, &row.user_name),
-            None => user_arn(&account_id, "/", name.as_str()),
-        };
+        let arn = target_arn(&account_id, found.as_ref(), &name);
         let parameters = || serde_json::json!({ "UserName": name.as_str() });
-        if let Err(denied) = authz::authorize(
-            caller,
-            &Request { action: "iam:DeleteUser", resource: &arn, resource_account: &account_id },
-        ) {
-            drop(tx);
-            let event = Event {
-                action: "iam:DeleteUser",
-                target: Some(&arn),
-                parameters: parameters(),
-                outcome: denied.code(),
-            };
-            return Err(self.refused(caller, event, denied).await);
-        }
+        let mut tx = self.authorize_holding(tx, caller, "iam:DeleteUser", &arn, parameters).await?;
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
         if has_login_profile(&mut tx, &row.user_id).await? {
             return Err(IamError::DeleteConflict("Cannot delete entity, must delete login profile first.".to_owned()));
@@ -402,10 +407,7 @@ impl Iam {
             let mut conn = self.store().pool().acquire().await?;
             find_user(&mut conn, &account_id, &name).await?
         };
-        let arn = match &row {
-            Some(r) => user_arn(&account_id, &r.path, &r.user_name),
-            None => user_arn(&account_id, "/", name.as_str()),
-        };
+        let arn = target_arn(&account_id, row.as_ref(), &name);
         let parameters =
             || serde_json::json!({ "UserName": name.as_str(), "PasswordResetRequired": password_reset_required });
         self.authorize_or_record(caller, "iam:CreateLoginProfile", &arn, parameters).await?;
@@ -462,24 +464,9 @@ impl Iam {
         let account_id = caller.account_id().to_owned();
         let mut tx = self.begin_write(&account_id).await?;
         let found = find_user(&mut tx, &account_id, &name).await?;
-        let arn = match &found {
-            Some(row) => user_arn(&account_id, &row.path, &row.user_name),
-            None => user_arn(&account_id, "/", name.as_str()),
-        };
+        let arn = target_arn(&account_id, found.as_ref(), &name);
         let parameters = || serde_json::json!({ "UserName": name.as_str() });
-        if let Err(denied) = authz::authorize(
-            caller,
-            &Request { action: "iam:DeleteLoginProfile", resource: &arn, resource_account: &account_id },
-        ) {
-            drop(tx);
-            let event = Event {
-                action: "iam:DeleteLoginProfile",
-                target: Some(&arn),
-                parameters: parameters(),
-                outcome: denied.code(),
-            };
-            return Err(self.refused(caller, event, denied).await);
-        }
+        let mut tx = self.authorize_holding(tx, caller, "iam:DeleteLoginProfile", &arn, parameters).await?;
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
         let deleted =
             sqlx::query("DELETE FROM login_profiles WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
