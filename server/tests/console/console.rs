@@ -117,21 +117,8 @@ on_both!(sign_in_failures_all_look_alike, |server| {
 });
 
 on_both!(sessions_are_cycled_protected_and_ended, |server| {
-    let token = server.setup_token();
     let client = server.browser();
-    server
-        .call(
-            &client,
-            "complete_setup",
-            &[
-                ("token", &token),
-                ("account_alias", "example-corp"),
-                ("email", ROOT_EMAIL),
-                ("password", ROOT_PASSWORD),
-                ("confirm_password", ROOT_PASSWORD),
-            ],
-        )
-        .await;
+    server.complete_setup(&client).await;
     let signed_out = client.get(server.url("/users?search=a")).send().await.unwrap();
     assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
     assert_eq!(signed_out.headers()["location"], "/signin?return_to=/users%3Fsearch%3Da");

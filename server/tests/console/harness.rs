@@ -136,13 +136,12 @@ impl TestServer {
         client.post(self.url(&format!("/api/{name}"))).form(fields).send().await.expect("request")
     }
 
-    /// Completes first-run setup through the link and signs in as root.
-    pub async fn setup_and_sign_in(&self) -> reqwest::Client {
+    /// Completes first-run setup through the link, in `client`, without signing in.
+    pub async fn complete_setup(&self, client: &reqwest::Client) {
         let token = self.setup_token();
-        let client = self.browser();
         let res = self
             .call(
-                &client,
+                client,
                 "complete_setup",
                 &[
                     ("token", &token),
@@ -154,6 +153,12 @@ impl TestServer {
             )
             .await;
         assert!(res.status().is_success() || res.status().is_redirection(), "setup: {}", res.status());
+    }
+
+    /// Completes first-run setup through the link and signs in as root.
+    pub async fn setup_and_sign_in(&self) -> reqwest::Client {
+        let client = self.browser();
+        self.complete_setup(&client).await;
         let res = self
             .call(&client, "sign_in", &[("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)])
             .await;
