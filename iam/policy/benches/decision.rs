@@ -100,15 +100,15 @@ const REQUESTS: [(&str, &str); 4] = [
     ("iam:CreateUser", "arn:aws:iam::111122223333:user/bob"),
 ];
 
-/// Median time per call of `f` over many rounds, for the ratio line.
-fn median(mut f: impl FnMut()) -> Duration {
-    let mut samples: Vec<Duration> = (0..41)
+/// Median time per call of `f` over `rounds` rounds of `calls` calls, for the ratio line.
+fn median(rounds: usize, calls: u32, mut f: impl FnMut()) -> Duration {
+    let mut samples: Vec<Duration> = (0..rounds)
         .map(|_| {
             let start = Instant::now();
-            for _ in 0..50 {
+            for _ in 0..calls {
                 f();
             }
-            start.elapsed() / 50
+            start.elapsed() / calls
         })
         .collect();
     samples.sort();
@@ -157,7 +157,7 @@ fn decisions(c: &mut Criterion, label: &str, count: usize, per: usize) {
         j += 1;
     });
     let mut k = 0;
-    let slow = median(|| {
+    let slow = median(41, 50, || {
         let (action, resource) = REQUESTS[k % REQUESTS.len()];
         k += 1;
         let r = reference::RefRequest {
@@ -192,10 +192,10 @@ fn parse_and_compile(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("parse and compile 1,594 documents", |b| b.iter(|| black_box(all(&texts))));
     group.finish();
-    let ours = median(|| {
+    let ours = median(11, 1, || {
         black_box(all(&texts));
     });
-    let bare = median(|| {
+    let bare = median(11, 1, || {
         for t in &texts {
             black_box(serde_json::from_str::<serde_json::Value>(t).unwrap());
         }

@@ -7,6 +7,7 @@ use crate::document::{
     Version,
 };
 use crate::pattern::Pattern;
+use crate::request::KeyName;
 use crate::values::{Cidr, parse_date, parse_number};
 
 /// Where a policy sits in a request's evaluation, which decides what it can do.
@@ -57,7 +58,7 @@ pub(crate) struct CompiledCondition {
     pub kind: OperatorKind,
     pub qualifier: Option<SetQualifier>,
     pub if_exists: bool,
-    pub key: Box<str>,
+    pub key: KeyName,
     pub values: Values,
 }
 
@@ -82,6 +83,8 @@ pub struct CompiledPolicy {
     /// How explanations name this policy, e.g. `arn:aws:iam::aws:policy/ReadOnlyAccess` or
     /// `user/alice inline ReadBuckets`.
     pub name: std::sync::Arc<str>,
+    /// The union of its statements' service masks: a request outside it skips the whole policy.
+    pub(crate) service_mask: u64,
     pub(crate) statements: Vec<CompiledStatement>,
 }
 
@@ -124,7 +127,7 @@ fn service_mask(actions: Option<&Items>) -> u64 {
     let mut mask = 0;
     for action in &items.values {
         match action.split_once(':') {
-            Some((service, _)) if !service.contains(['*', '?']) => mask |= service_bit(&service.to_ascii_lowercase()),
+            Some((service, _)) if !service.contains(['*', '?']) => mask |= service_bit(&service.to_lowercase()),
             _ => return u64::MAX,
         }
     }
@@ -207,11 +210,12 @@ pub fn compile(doc: &PolicyDocument, name: impl Into<String>) -> CompiledPolicy 
                     kind: c.operator.kind,
                     qualifier: c.operator.qualifier,
                     if_exists: c.operator.if_exists,
-                    key: c.key.to_lowercase().into(),
+                    key: KeyName::new(&c.key),
                     values: compile_values(c.operator.kind, &c.values, variables),
                 })
                 .collect(),
         })
-        .collect();
-    CompiledPolicy { name: std::sync::Arc::from(name.into()), statements }
+        .collect::<Vec<CompiledStatement>>();
+    let service_mask = statements.iter().fold(0, |mask, st| mask | st.service_mask);
+    CompiledPolicy { name: std::sync::Arc::from(name.into()), service_mask, statements }
 }

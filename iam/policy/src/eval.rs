@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::compile::{ActionMatcher, CompiledCondition, CompiledPolicy, PolicySource, PrincipalMatcher, Values};
+use crate::compile::{
+    ActionMatcher, CompiledCondition, CompiledPolicy, CompiledStatement, PolicySource, PrincipalMatcher, Values,
+    service_bit,
+};
 use crate::document::{Effect, OperatorKind, SetQualifier};
 use crate::pattern::Variables;
 use crate::request::{Parsed, PrincipalType, Request, RequestPrincipal};
@@ -126,15 +129,8 @@ fn value_matches(c: &CompiledCondition, value: &str, parsed: &Parsed, vars: &dyn
     use OperatorKind::*;
     match &c.values {
         Values::Patterns(patterns) => {
-            let lowered;
-            let text = match c.kind {
-                StringEqualsIgnoreCase | StringNotEqualsIgnoreCase | Bool => {
-                    lowered = value.to_lowercase();
-                    lowered.as_str()
-                }
-                _ => value,
-            };
             let lowercase_vars = matches!(c.kind, StringEqualsIgnoreCase | StringNotEqualsIgnoreCase | Bool);
+            let text = if lowercase_vars { parsed.lower(value) } else { value };
             patterns.iter().any(|p| p.matches(text, vars, lowercase_vars))
         }
         Values::Numbers(numbers) => parsed.number(value).is_some_and(|v| {
@@ -172,7 +168,7 @@ fn value_matches(c: &CompiledCondition, value: &str, parsed: &Parsed, vars: &dyn
 }
 
 fn condition_holds(c: &CompiledCondition, vars: &crate::request::Context) -> bool {
-    let present = vars.get_parsed(&c.key);
+    let present = vars.find(&c.key).map(|e| (e.values.as_slice(), e.parsed.as_slice()));
     if let Values::Null(expect_absent) = &c.values {
         let absent = present.is_none_or(|(values, _)| values.is_empty());
         return expect_absent.contains(&absent);
@@ -198,85 +194,192 @@ fn condition_holds(c: &CompiledCondition, vars: &crate::request::Context) -> boo
     }
 }
 
-/// The matching statements of one policy, with how each named the principal (resource policies).
-fn scan(
-    policy: &CompiledPolicy,
+/// A statement that matched, borrowed from the policy set until the decision is written.
+#[derive(Clone, Copy)]
+struct Hit<'p> {
+    policy: &'p CompiledPolicy,
+    statement: &'p CompiledStatement,
     source: PolicySource,
-    request: &Request<'_>,
-    action: &str,
-    denies: &mut Vec<MatchedStatement>,
-    allows: &mut Vec<(MatchedStatement, Grant)>,
-) {
-    let vars: &dyn Variables = request.context;
-    let uses_principal = matches!(source, PolicySource::Resource | PolicySource::Trust);
-    let service = crate::compile::service_bit(action.split_once(':').map_or(action, |(s, _)| s));
-    for st in &policy.statements {
-        if st.service_mask & service == 0 || !items_match(&st.actions, action, vars) {
-            continue;
-        }
-        if let Some(resources) = &st.resources
-            && !items_match(resources, request.resource, vars)
-        {
-            continue;
-        }
-        let grant = match (&st.principal, uses_principal) {
-            (Some((negated, m)), true) => match (principal_grant(request.principal, m), negated) {
-                (Some(g), false) => g,
-                (None, true) => Grant::Anyone,
-                _ => continue,
-            },
-            (None, true) => continue,
-            (_, false) => Grant::Specific,
-        };
-        if !st.conditions.iter().all(|c| condition_holds(c, request.context)) {
-            continue;
-        }
-        let matched = MatchedStatement {
-            source,
-            policy: policy.name.clone(),
-            statement: st.index,
-            sid: st.sid.clone(),
-            effect: st.effect,
-        };
-        match st.effect {
-            Effect::Deny => denies.push(matched),
-            Effect::Allow => allows.push((matched, grant)),
+    grant: Grant,
+}
+
+impl Hit<'_> {
+    fn matched(&self) -> MatchedStatement {
+        MatchedStatement {
+            source: self.source,
+            policy: self.policy.name.clone(),
+            statement: self.statement.index,
+            sid: self.statement.sid.clone(),
+            effect: self.statement.effect,
         }
     }
+}
+
+/// The hits of one kind: on the stack while there are few (the usual case), on the heap past that,
+/// so that most decisions allocate nothing until the decision itself is written.
+struct Hits<'p> {
+    inline: [Option<Hit<'p>>; 8],
+    len: usize,
+    spill: Vec<Hit<'p>>,
+}
+
+impl<'p> Hits<'p> {
+    fn new() -> Hits<'p> {
+        Hits { inline: [None; 8], len: 0, spill: Vec::new() }
+    }
+
+    fn push(&mut self, hit: Hit<'p>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = Some(hit),
+            None => self.spill.push(hit),
+        }
+        self.len += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Hit<'p>> {
+        self.inline.iter().flatten().chain(&self.spill)
+    }
+
+    fn statements(&self, keep: impl Fn(Grant) -> bool) -> impl Iterator<Item = MatchedStatement> {
+        self.iter().filter(move |h| keep(h.grant)).map(Hit::matched)
+    }
+}
+
+/// What every policy of one request is matched against.
+struct Scan<'r> {
+    request: &'r Request<'r>,
+    /// The action, lower-cased.
+    action: &'r str,
+    /// The action's service bit (see `compile::service_bit`).
+    service: u64,
+}
+
+impl Scan<'_> {
+    /// Matches every statement of `policy`: denies go to `denies`, allows to `on_allow` with how
+    /// the statement named the caller (resource and trust policies).
+    fn policy<'p>(
+        &self,
+        policy: &'p CompiledPolicy,
+        source: PolicySource,
+        denies: &mut Hits<'p>,
+        mut on_allow: impl FnMut(Hit<'p>),
+    ) {
+        if policy.service_mask & self.service == 0 {
+            return;
+        }
+        let request = self.request;
+        let vars: &dyn Variables = request.context;
+        let uses_principal = matches!(source, PolicySource::Resource | PolicySource::Trust);
+        for st in &policy.statements {
+            if st.service_mask & self.service == 0 || !items_match(&st.actions, self.action, vars) {
+                continue;
+            }
+            if let Some(resources) = &st.resources
+                && !items_match(resources, request.resource, vars)
+            {
+                continue;
+            }
+            let grant = match (&st.principal, uses_principal) {
+                (Some((negated, m)), true) => match (principal_grant(request.principal, m), negated) {
+                    (Some(g), false) => g,
+                    (None, true) => Grant::Anyone,
+                    _ => continue,
+                },
+                (None, true) => continue,
+                (_, false) => Grant::Specific,
+            };
+            if !st.conditions.iter().all(|c| condition_holds(c, request.context)) {
+                continue;
+            }
+            let hit = Hit { policy, statement: st, source, grant };
+            match st.effect {
+                Effect::Deny => denies.push(hit),
+                Effect::Allow => on_allow(hit),
+            }
+        }
+    }
+
+    /// Whether any of `policies` allows; their denies go to `denies`.
+    fn any_allows<'p>(&self, policies: &'p [Arc<CompiledPolicy>], source: PolicySource, denies: &mut Hits<'p>) -> bool {
+        let mut allowed = false;
+        for p in policies {
+            self.policy(p, source, denies, |_| allowed = true);
+        }
+        allowed
+    }
+}
+
+/// `text` lower-cased into `buffer` when it is ASCII and fits (actions nearly always are).
+fn lower_ascii<'b>(text: &str, buffer: &'b mut [u8; 128]) -> Option<&'b str> {
+    if !text.is_ascii() {
+        return None;
+    }
+    let out = buffer.get_mut(..text.len())?;
+    for (o, b) in out.iter_mut().zip(text.bytes()) {
+        *o = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(out).ok()
 }
 
 fn implicit(step: DenyStep) -> Decision {
     Decision { outcome: Outcome::ImplicitDeny, deciding: Vec::new(), denied_by: Some(step) }
 }
 
+fn allow(deciding: Vec<MatchedStatement>) -> Decision {
+    Decision { outcome: Outcome::Allow, deciding, denied_by: None }
+}
+
 /// Decides `request` against `set`.
 pub fn evaluate(request: &Request<'_>, set: &PolicySet) -> Decision {
-    let action = request.action.to_ascii_lowercase();
-    let mut denies = Vec::new();
-
-    let mut scan_all = |policies: &[Arc<CompiledPolicy>], source| {
-        let mut allows = Vec::new();
-        for p in policies {
-            scan(p, source, request, &action, &mut denies, &mut allows);
+    let mut buffer = [0u8; 128];
+    let owned;
+    let action = match lower_ascii(request.action, &mut buffer) {
+        Some(lowered) => lowered,
+        None => {
+            owned = request.action.to_lowercase();
+            owned.as_str()
         }
-        allows
     };
-    let identity_allows = scan_all(&set.identity, PolicySource::Identity);
-    let boundary_allows =
-        set.boundary.as_ref().map(|b| scan_all(std::slice::from_ref(b), PolicySource::PermissionsBoundary));
-    let session_allows = (!set.session.is_empty()).then(|| scan_all(&set.session, PolicySource::Session));
-    let level_allowed: Vec<bool> =
-        set.guardrails.iter().map(|level| !scan_all(level, PolicySource::Guardrail).is_empty()).collect();
-    let (resource_allows, trust_required) = match (&set.trust, &set.resource) {
-        (Some(trust), _) => (scan_all(std::slice::from_ref(trust), PolicySource::Trust), true),
-        (None, Some(resource)) => (scan_all(std::slice::from_ref(resource), PolicySource::Resource), false),
-        (None, None) => (Vec::new(), false),
-    };
+    let service = service_bit(action.split_once(':').map_or(action, |(s, _)| s));
+    let scan = Scan { request, action, service };
+
+    let mut denies = Hits::new();
+    let mut identity_allows = Hits::new();
+    for p in &set.identity {
+        scan.policy(p, PolicySource::Identity, &mut denies, |hit| identity_allows.push(hit));
+    }
+    let boundary_allows = set
+        .boundary
+        .as_ref()
+        .map(|b| scan.any_allows(std::slice::from_ref(b), PolicySource::PermissionsBoundary, &mut denies));
+    let session_allows =
+        (!set.session.is_empty()).then(|| scan.any_allows(&set.session, PolicySource::Session, &mut denies));
+    let mut guardrails_allow = true;
+    for level in &set.guardrails {
+        guardrails_allow &= scan.any_allows(level, PolicySource::Guardrail, &mut denies);
+    }
+    let mut resource_allows = Hits::new();
+    let trust_required = set.trust.is_some();
+    match (&set.trust, &set.resource) {
+        (Some(trust), _) => scan.policy(trust, PolicySource::Trust, &mut denies, |hit| resource_allows.push(hit)),
+        (None, Some(resource)) => {
+            scan.policy(resource, PolicySource::Resource, &mut denies, |hit| resource_allows.push(hit));
+        }
+        (None, None) => {}
+    }
 
     if !denies.is_empty() {
-        return Decision { outcome: Outcome::ExplicitDeny, deciding: denies, denied_by: None };
+        return Decision {
+            outcome: Outcome::ExplicitDeny,
+            deciding: denies.statements(|_| true).collect(),
+            denied_by: None,
+        };
     }
-    if level_allowed.iter().any(|allowed| !allowed) {
+    if !guardrails_allow {
         return implicit(DenyStep::Guardrail);
     }
     if trust_required && resource_allows.is_empty() {
@@ -293,16 +396,13 @@ pub fn evaluate(request: &Request<'_>, set: &PolicySet) -> Decision {
     let root_in_own_account = principal.kind == PrincipalType::Root && same_account;
     let identity_grants = root_in_own_account || !identity_allows.is_empty();
     let caps_hold = |deciding: Vec<MatchedStatement>| {
-        if boundary_allows.as_ref().is_some_and(Vec::is_empty) {
+        if boundary_allows == Some(false) {
             return implicit(DenyStep::PermissionsBoundary);
         }
-        if session_allows.as_ref().is_some_and(Vec::is_empty) {
+        if session_allows == Some(false) {
             return implicit(DenyStep::SessionPolicy);
         }
-        Decision { outcome: Outcome::Allow, deciding, denied_by: None }
-    };
-    let statements = |allows: &[(MatchedStatement, Grant)], keep: &dyn Fn(Grant) -> bool| -> Vec<MatchedStatement> {
-        allows.iter().filter(|(_, g)| keep(*g)).map(|(m, _)| m.clone()).collect()
+        allow(deciding)
     };
 
     if !same_account {
@@ -313,24 +413,51 @@ pub fn evaluate(request: &Request<'_>, set: &PolicySet) -> Decision {
         if !identity_grants {
             return implicit(DenyStep::NoIdentityAllow);
         }
-        let mut deciding = statements(&identity_allows, &|_| true);
-        deciding.extend(statements(&resource_allows, &|_| true));
+        let deciding = identity_allows.statements(|_| true).chain(resource_allows.statements(|_| true)).collect();
         return caps_hold(deciding);
     }
 
     // Same account: a resource policy naming the user or the session itself is enough by itself.
-    let specific = statements(&resource_allows, &|g| g == Grant::Specific);
-    if !specific.is_empty() {
-        return Decision { outcome: Outcome::Allow, deciding: specific, denied_by: None };
+    if resource_allows.iter().any(|h| h.grant == Grant::Specific) {
+        return allow(resource_allows.statements(|g| g == Grant::Specific).collect());
     }
     // A grant through the account only delegates to the account's identity policies.
-    let mut deciding = statements(&identity_allows, &|_| true);
-    deciding.extend(statements(&resource_allows, &|g| g != Grant::Account));
-    if deciding.is_empty() && !root_in_own_account {
+    let deciding: Vec<MatchedStatement> =
+        identity_allows.statements(|_| true).chain(resource_allows.statements(|g| g != Grant::Account)).collect();
+    if root_in_own_account {
+        return allow(deciding);
+    }
+    if deciding.is_empty() {
         return implicit(DenyStep::NoIdentityAllow);
     }
-    if root_in_own_account {
-        return Decision { outcome: Outcome::Allow, deciding, denied_by: None };
-    }
     caps_hold(deciding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Context;
+
+    fn decide(action_pattern: &str, action: &str) -> Outcome {
+        let text = format!(r#"{{"Statement":{{"Effect":"Allow","Action":"{action_pattern}","Resource":"*"}}}}"#);
+        let policy = crate::compile(&crate::parse_policy(&text).unwrap(), "p");
+        let set = PolicySet { identity: vec![Arc::new(policy)], ..PolicySet::default() };
+        let principal = RequestPrincipal::from_arn("arn:aws:iam::111122223333:user/alice").unwrap();
+        let context = Context::new();
+        let request =
+            Request { principal: &principal, action, resource: "r", resource_account: None, context: &context };
+        evaluate(&request, &set).outcome
+    }
+
+    #[test]
+    fn actions_fold_case_the_same_way_on_both_sides() {
+        // Validation refuses such vendors, but evaluation must still agree with itself (and with
+        // the reference evaluator) on any text it is given.
+        assert_eq!(decide("Ünïcode:GetÖbject", "üNÏCODE:getöBJECT"), Outcome::Allow);
+        assert_eq!(decide("ünïcode:*", "ÜNÏCODE:Get"), Outcome::Allow);
+        let long = format!("s3:{}", "A".repeat(300));
+        assert_eq!(decide("s3:a*", &long), Outcome::Allow, "longer than the stack buffer");
+        assert_eq!(decide("s3:Get*", "S3:GETOBJECT"), Outcome::Allow);
+        assert_eq!(decide("s3:Get*", "s3:PutObject"), Outcome::ImplicitDeny);
+    }
 }

@@ -1,7 +1,9 @@
 //! Wildcard patterns (`*`, `?`) with policy variables (`${aws:username}`, defaults, escapes),
 //! compiled once. Variables expand to literal text: a `*` in a user's tag never acts as a wildcard.
 
-/// One piece of a compiled pattern.
+use crate::request::KeyName;
+
+/// One piece of a compiled pattern's middle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
     Lit(Box<str>),
@@ -9,42 +11,36 @@ enum Token {
     Star,
     /// `?`: exactly one character.
     One,
-    /// `${key}` or `${key, 'default'}`; the key lower-cased (keys are case-insensitive).
+    /// `${key}` or `${key, 'default'}`; `slot` is its place among the pattern's variables.
     Var {
-        key: Box<str>,
+        key: KeyName,
         default: Option<Box<str>>,
+        slot: usize,
     },
 }
 
 /// What variables a pattern may read: the request's single-valued context keys.
 pub trait Variables {
     /// The key's value when it has exactly one; `None` when absent or multi-valued.
-    fn single(&self, lowercase_key: &str) -> Option<&str>;
+    fn single(&self, key: &KeyName) -> Option<&str>;
 }
 
-/// A pattern compiled from policy text.
+/// A pattern compiled from policy text: the literal text every match starts with, the literal
+/// text every match ends with, and what lies between. Most patterns are all prefix (`s3:GetObject`)
+/// or prefix and star (`s3:Get*`), and most mismatches are decided by the prefix alone, before any
+/// variable is looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
-    tokens: Vec<Token>,
-    shape: Shape,
+    prefix: Box<str>,
+    suffix: Box<str>,
+    /// Starts and ends with a wildcard or variable; empty when the pattern is all literal.
+    middle: Vec<Token>,
+    /// How many `Var` tokens `middle` holds.
+    variables: usize,
 }
 
-/// Shapes that match without the general algorithm; most real patterns are one of these.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Shape {
-    Everything,
-    Exact(Box<str>),
-    Prefix(Box<str>),
-    General,
-}
-
-/// A resolved token: variables replaced by their text.
-#[derive(Debug, Clone, Copy)]
-enum Piece<'a> {
-    Lit(&'a str),
-    Star,
-    One,
-}
+/// Variables resolved once per match; patterns with more fall back to a heap list.
+const INLINE_VARIABLES: usize = 4;
 
 impl Pattern {
     /// Compiles `text`. With `wildcards`, `*` and `?` are wildcards (Like operators, actions,
@@ -52,14 +48,14 @@ impl Pattern {
     /// 2012-10-17), `${...}` is a variable; otherwise literal text. With `lowercase`, literal text
     /// is lower-cased (for case-insensitive comparison against lower-cased input).
     pub fn compile(text: &str, wildcards: bool, variables: bool, lowercase: bool) -> Pattern {
+        let fold = |t: String| if lowercase { t.to_lowercase() } else { t };
         let mut tokens = Vec::new();
         let mut lit = String::new();
+        let mut slots = 0;
         let mut rest = text;
         let push_lit = |lit: &mut String, tokens: &mut Vec<Token>| {
             if !lit.is_empty() {
-                let text = if lowercase { lit.to_lowercase() } else { std::mem::take(lit) };
-                lit.clear();
-                tokens.push(Token::Lit(text.into()));
+                tokens.push(Token::Lit(fold(std::mem::take(lit)).into()));
             }
         };
         while let Some(c) = rest.chars().next() {
@@ -72,9 +68,11 @@ impl Pattern {
                     VarOrEscape::Var { key, default } => {
                         push_lit(&mut lit, &mut tokens);
                         tokens.push(Token::Var {
-                            key: key.to_ascii_lowercase().into(),
-                            default: default.map(|d| if lowercase { d.to_lowercase() } else { d.to_owned() }.into()),
+                            key: KeyName::new(key),
+                            default: default.map(|d| fold(d.to_owned()).into()),
+                            slot: slots,
                         });
+                        slots += 1;
                     }
                 }
                 rest = after;
@@ -96,119 +94,154 @@ impl Pattern {
             rest = rest.get(c.len_utf8()..).unwrap_or_default();
         }
         push_lit(&mut lit, &mut tokens);
-        let shape = match tokens.as_slice() {
-            [Token::Star] => Shape::Everything,
-            [] => Shape::Exact("".into()),
-            [Token::Lit(l)] => Shape::Exact(l.clone()),
-            [Token::Lit(l), Token::Star] => Shape::Prefix(l.clone()),
-            _ => Shape::General,
+        let mut middle = tokens.into_iter().collect::<std::collections::VecDeque<Token>>();
+        let prefix = match middle.front() {
+            Some(Token::Lit(_)) => match middle.pop_front() {
+                Some(Token::Lit(l)) => l,
+                _ => Box::default(),
+            },
+            _ => Box::default(),
         };
-        Pattern { tokens, shape }
+        let suffix = match middle.back() {
+            Some(Token::Lit(_)) => match middle.pop_back() {
+                Some(Token::Lit(l)) => l,
+                _ => Box::default(),
+            },
+            _ => Box::default(),
+        };
+        Pattern { prefix, suffix, middle: middle.into(), variables: slots }
     }
 
     pub fn has_variables(&self) -> bool {
-        self.tokens.iter().any(|t| matches!(t, Token::Var { .. }))
+        self.variables > 0
     }
 
     pub fn is_everything(&self) -> bool {
-        self.shape == Shape::Everything
+        self.prefix.is_empty() && self.suffix.is_empty() && self.middle == [Token::Star]
     }
 
     /// Whether `text` matches. A variable with no value and no default matches nothing.
     /// `lowercase_vars` lower-cases variable values (for case-insensitive comparisons).
     pub fn matches(&self, text: &str, vars: &dyn Variables, lowercase_vars: bool) -> bool {
-        match &self.shape {
-            Shape::Everything => return true,
-            Shape::Exact(l) => return text == &**l,
-            Shape::Prefix(p) => return text.starts_with(&**p),
-            Shape::General => {}
+        let (p, s) = (self.prefix.len(), self.suffix.len());
+        // The prefix and suffix must not overlap in `text`.
+        if text.len() < p + s {
+            return false;
+        }
+        let bytes = text.as_bytes();
+        if !bytes.get(..p).is_some_and(|head| same(head, self.prefix.as_bytes()))
+            || !bytes.get(text.len() - s..).is_some_and(|tail| same(tail, self.suffix.as_bytes()))
+        {
+            return false;
+        }
+        // Both ends matched whole characters, so the cuts fall on character boundaries.
+        let Some(rest) = text.get(p..text.len() - s) else {
+            return false;
+        };
+        match self.middle.as_slice() {
+            [] => return rest.is_empty(),
+            [Token::Star] => return true,
+            _ => {}
         }
         // The common case borrows everything: literals from the pattern, variable values from the
-        // request. Only case-folded variable values need a heap copy.
-        let n = self.tokens.len();
-        if n <= 16 && !(lowercase_vars && self.has_variables()) {
-            let mut pieces = [Piece::Star; 16];
-            for (slot, t) in pieces.iter_mut().zip(&self.tokens) {
-                *slot = match t {
-                    Token::Lit(l) => Piece::Lit(l),
-                    Token::Star => Piece::Star,
-                    Token::One => Piece::One,
-                    Token::Var { key, default } => match vars.single(key).or(default.as_deref()) {
-                        Some(value) => Piece::Lit(value),
-                        None => return false,
-                    },
-                };
-            }
-            return glob(pieces.get(..n).unwrap_or_default(), text);
-        }
-        let mut owned: Vec<String> = Vec::new();
-        let mut resolved: Vec<(u8, usize)> = Vec::with_capacity(self.tokens.len());
-        for t in &self.tokens {
-            match t {
-                Token::Lit(_) | Token::Star | Token::One => resolved.push((0, 0)),
-                Token::Var { key, default } => {
-                    let value = vars.single(key).map(str::to_owned).or_else(|| default.as_deref().map(str::to_owned));
-                    let Some(value) = value else {
+        // request. Only many variables, or case-folded ones, need heap copies.
+        if self.variables <= INLINE_VARIABLES && !(lowercase_vars && self.variables > 0) {
+            let mut values = [""; INLINE_VARIABLES];
+            for t in &self.middle {
+                if let Token::Var { key, default, slot } = t {
+                    let (Some(value), Some(place)) = (resolve(vars, key, default), values.get_mut(*slot)) else {
                         return false;
                     };
-                    owned.push(if lowercase_vars { value.to_lowercase() } else { value });
-                    resolved.push((1, owned.len() - 1));
+                    *place = value;
                 }
             }
+            return glob(&self.middle, &values, rest);
         }
-        let pieces: Vec<Piece<'_>> = self
-            .tokens
-            .iter()
-            .zip(&resolved)
-            .map(|(t, (kind, i))| match t {
-                Token::Lit(l) => Piece::Lit(l),
-                Token::Star => Piece::Star,
-                Token::One => Piece::One,
-                Token::Var { .. } if *kind == 1 => Piece::Lit(owned.get(*i).map_or("", String::as_str)),
-                Token::Var { .. } => Piece::One,
-            })
-            .collect();
-        glob(&pieces, text)
+        let mut owned = Vec::with_capacity(self.variables);
+        for t in &self.middle {
+            if let Token::Var { key, default, .. } = t {
+                let Some(value) = resolve(vars, key, default) else {
+                    return false;
+                };
+                owned.push(if lowercase_vars { value.to_lowercase() } else { value.to_owned() });
+            }
+        }
+        let values: Vec<&str> = owned.iter().map(String::as_str).collect();
+        glob(&self.middle, &values, rest)
     }
 }
 
+/// Whether two byte strings of equal length are equal. Policy literals are short (`s3:Get`,
+/// `arn:aws:s3:::`), and for them a call to the C library's `memcmp`, which `==` on slices becomes,
+/// costs more than the comparison: a decision makes hundreds of these, so short ones are compared
+/// here a machine word at a time.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    fn word(bytes: &[u8], at: usize) -> u64 {
+        bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_ne_bytes)
+    }
+    fn half(bytes: &[u8], at: usize) -> u32 {
+        bytes.get(at..at + 4).and_then(|w| w.try_into().ok()).map_or(0, u32::from_ne_bytes)
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0 => true,
+        1..4 => a.iter().zip(b).all(|(x, y)| x == y),
+        // Two overlapping reads cover every byte.
+        4..8 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => word(a, 0) == word(b, 0) && a == b,
+    }
+}
+
+/// A variable's value: the request's, else the default.
+fn resolve<'a>(vars: &'a dyn Variables, key: &KeyName, default: &'a Option<Box<str>>) -> Option<&'a str> {
+    vars.single(key).or(default.as_deref())
+}
+
 /// Wildcard matching with single-star backtracking: linear in practice, O(n*m) at worst.
-fn glob(pieces: &[Piece<'_>], text: &str) -> bool {
+/// `values` holds each variable's text by slot.
+fn glob(tokens: &[Token], values: &[&str], text: &str) -> bool {
     let bytes = text.as_bytes();
     let (mut ti, mut pos) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
+    let literal = |l: &str, pos: usize| bytes.get(pos..pos + l.len()).is_some_and(|here| same(here, l.as_bytes()));
     loop {
-        let advanced = match pieces.get(ti) {
-            Some(Piece::Star) => {
+        let advanced = match tokens.get(ti) {
+            Some(Token::Star) => {
                 star = Some((ti + 1, pos));
                 ti += 1;
                 continue;
             }
-            Some(Piece::One) => match text.get(pos..).and_then(|r| r.chars().next()) {
+            Some(Token::One) => match text.get(pos..).and_then(|r| r.chars().next()) {
                 Some(c) => {
                     pos += c.len_utf8();
                     true
                 }
                 None => false,
             },
-            Some(Piece::Lit(l)) => {
-                if bytes.get(pos..pos + l.len()) == Some(l.as_bytes()) {
-                    pos += l.len();
-                    true
-                } else {
-                    false
-                }
+            Some(Token::Lit(l)) => {
+                let ok = literal(l, pos);
+                pos += if ok { l.len() } else { 0 };
+                ok
             }
-            None => {
-                if pos == bytes.len() {
-                    return true;
-                }
-                false
+            Some(Token::Var { slot, .. }) => {
+                let value = values.get(*slot).copied().unwrap_or_default();
+                let ok = literal(value, pos);
+                pos += if ok { value.len() } else { 0 };
+                ok
             }
+            None => pos == bytes.len(),
         };
-        if advanced {
+        if advanced && ti < tokens.len() {
             ti += 1;
             continue;
+        }
+        if advanced {
+            return true;
         }
         match star {
             Some((after_star, from)) if from < bytes.len() => {
@@ -259,8 +292,8 @@ mod tests {
 
     struct Ctx(HashMap<&'static str, &'static str>);
     impl Variables for Ctx {
-        fn single(&self, key: &str) -> Option<&str> {
-            self.0.get(key).copied()
+        fn single(&self, key: &KeyName) -> Option<&str> {
+            self.0.get(key.as_str()).copied()
         }
     }
 
@@ -284,6 +317,46 @@ mod tests {
         assert!(m("a**", "a"));
         assert!(m("*a*a*a*a*a*b", &format!("{}b", "a".repeat(100))));
         assert!(!m("*a*a*a*a*a*b", &"a".repeat(1000)));
+        // Prefix and suffix are checked first; they must not overlap in the text.
+        assert!(!m("ab*ba", "aba"));
+        assert!(m("ab*ba", "abba"));
+        assert!(!m("a?a", "aa"));
+        assert!(m("a?a", "aéa"));
+        assert!(m("x*", "x"));
+        assert!(!m("x*y", "y"));
+        assert!(m("é*é", "éé"));
+        assert!(!m("é*é", "é"));
+    }
+
+    #[test]
+    fn short_comparisons_agree_with_slice_equality() {
+        let texts = ["", "a", "ab", "abc", "abcd", "abcde", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop"];
+        for a in texts {
+            for b in texts {
+                assert_eq!(same(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
+            }
+        }
+        let long = "arn:aws:s3:::bucket/some/long/key";
+        let mut other = long.to_owned().into_bytes();
+        for i in 0..other.len() {
+            other[i] ^= 1;
+            assert!(!same(long.as_bytes(), &other), "byte {i}");
+            other[i] ^= 1;
+        }
+        assert!(same(long.as_bytes(), &other));
+    }
+
+    #[test]
+    fn many_or_case_folded_variables_take_the_slow_path_with_the_same_answers() {
+        let ctx = Ctx(HashMap::from([("a:a", "1"), ("a:b", "2"), ("a:c", "3"), ("a:d", "4"), ("a:e", "Five")]));
+        let five = Pattern::compile("${a:a}-${a:b}-${a:c}-${a:d}-${a:e}*", true, true, false);
+        assert!(five.matches("1-2-3-4-Five!", &ctx, false));
+        assert!(!five.matches("1-2-3-4-five!", &ctx, false));
+        let folded = Pattern::compile("X-${a:e}", false, true, true);
+        assert!(folded.matches("x-five", &ctx, true));
+        assert!(!folded.matches("x-Five", &ctx, true));
+        let missing = Pattern::compile("${a:a}${a:b}${a:c}${a:d}${a:zz}", true, true, false);
+        assert!(!missing.matches("1234", &ctx, false));
     }
 
     #[test]

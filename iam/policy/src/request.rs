@@ -1,7 +1,5 @@
 //! What is asked: who, which action, on what, and the request's context keys.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
@@ -66,32 +64,43 @@ impl RequestPrincipal {
     }
 }
 
-/// FNV-1a for the context's few short keys: faster than SipHash here, and the keys come from the
-/// server's own request description (with at most 50 caller-chosen tag keys).
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
+/// FNV-1a: a few nanoseconds for a short key, and the same on every run. Context keys come from
+/// the server's own request description (with at most 50 caller-chosen tag keys), so a keyed hash
+/// buys nothing here.
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
 
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
+/// A context key's name, lower-cased (key names ignore case), with its hash computed once: policy
+/// keys are hashed when the policy is compiled, so a lookup costs a comparison or two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyName {
+    hash: u64,
+    name: Box<str>,
+}
+
+impl KeyName {
+    pub fn new(name: &str) -> KeyName {
+        let name = name.to_lowercase();
+        KeyName { hash: fnv(name.as_bytes()), name: name.into() }
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
-        }
-        self.0 = h;
+    /// The lower-cased name.
+    pub fn as_str(&self) -> &str {
+        &self.name
     }
 }
 
 /// A request value's typed readings, each computed on first use: a request is decided against
-/// many statements, but each value is parsed as a number, a date or an address at most once.
+/// many statements, but each value is parsed as a number, a date or an address, or lower-cased,
+/// at most once.
 #[derive(Debug, Default)]
 pub(crate) struct Parsed {
     number: OnceLock<Option<f64>>,
     date: OnceLock<Option<i64>>,
     ip: OnceLock<Option<IpAddr>>,
+    /// `None` when the value is already lower-case (no copy needed).
+    lower: OnceLock<Option<Box<str>>>,
 }
 
 impl Parsed {
@@ -106,12 +115,25 @@ impl Parsed {
     pub(crate) fn ip(&self, text: &str) -> Option<IpAddr> {
         *self.ip.get_or_init(|| text.parse().ok())
     }
+
+    /// `text` lower-cased (Unicode rules, as policy values are).
+    pub(crate) fn lower<'a>(&'a self, text: &'a str) -> &'a str {
+        let lowered = self.lower.get_or_init(|| {
+            let already = if text.is_ascii() {
+                !text.bytes().any(|b| b.is_ascii_uppercase())
+            } else {
+                text.to_lowercase() == text
+            };
+            (!already).then(|| text.to_lowercase().into())
+        });
+        lowered.as_deref().unwrap_or(text)
+    }
 }
 
 #[derive(Debug, Default)]
-struct Entry {
-    values: Vec<String>,
-    parsed: Vec<Parsed>,
+pub(crate) struct Entry {
+    pub(crate) values: Vec<String>,
+    pub(crate) parsed: Vec<Parsed>,
 }
 
 impl Clone for Entry {
@@ -130,9 +152,12 @@ impl Eq for Entry {}
 
 /// The request's context keys and their values. Keys are case-insensitive (stored lower-cased);
 /// values are kept as given. A key may have several values (`aws:TagKeys`).
+///
+/// A request has a few dozen keys at most, so they sit in one vector ordered by hash: a lookup is
+/// a binary search over integers, cheaper than hashing the key again as a map would.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: HashMap<Box<str>, Entry, BuildHasherDefault<Fnv>>,
+    entries: Vec<(KeyName, Entry)>,
 }
 
 impl Context {
@@ -140,29 +165,54 @@ impl Context {
         Context::default()
     }
 
+    fn position(&self, key: &KeyName) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.hash.cmp(&key.hash).then_with(|| k.name.cmp(&key.name)))
+    }
+
+    /// The entry of `key`, created empty if missing (always `Some`: the index was just found or
+    /// made).
+    fn entry_mut(&mut self, key: &str) -> Option<&mut Entry> {
+        let key = KeyName::new(key);
+        let at = self.position(&key).unwrap_or_else(|at| {
+            self.entries.insert(at, (key, Entry::default()));
+            at
+        });
+        self.entries.get_mut(at).map(|(_, e)| e)
+    }
+
     /// Adds a value to `key`.
     pub fn insert(&mut self, key: &str, value: impl Into<String>) -> &mut Context {
-        let entry = self.entries.entry(key.to_lowercase().into()).or_default();
-        entry.values.push(value.into());
-        entry.parsed.push(Parsed::default());
+        if let Some(entry) = self.entry_mut(key) {
+            entry.values.push(value.into());
+            entry.parsed.push(Parsed::default());
+        }
         self
     }
 
     /// Sets `key` to exactly `values` (an empty list is a present key with no values).
     pub fn set_all(&mut self, key: &str, values: Vec<String>) -> &mut Context {
-        let parsed = values.iter().map(|_| Parsed::default()).collect();
-        self.entries.insert(key.to_lowercase().into(), Entry { values, parsed });
+        if let Some(entry) = self.entry_mut(key) {
+            entry.parsed = values.iter().map(|_| Parsed::default()).collect();
+            entry.values = values;
+        }
         self
     }
 
-    /// The values of a key, by its lower-cased name.
-    pub fn get(&self, lowercase_key: &str) -> Option<&[String]> {
-        self.entries.get(lowercase_key).map(|e| e.values.as_slice())
+    pub(crate) fn find(&self, key: &KeyName) -> Option<&Entry> {
+        // Integers first; the name is compared once, on the entry whose hash is equal.
+        let start = self.entries.partition_point(|(k, _)| k.hash < key.hash);
+        let mut same_hash = self.entries.get(start..)?.iter().take_while(|(k, _)| k.hash == key.hash);
+        same_hash.find(|(k, _)| k.name == key.name).map(|(_, e)| e)
     }
 
-    /// The values of a key with their cached typed readings.
-    pub(crate) fn get_parsed(&self, lowercase_key: &str) -> Option<(&[String], &[Parsed])> {
-        self.entries.get(lowercase_key).map(|e| (e.values.as_slice(), e.parsed.as_slice()))
+    /// The values of a key, by its name in any case.
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.find(&KeyName::new(key)).map(|e| e.values.as_slice())
+    }
+
+    /// The keys (lower-cased) and their values, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.entries.iter().map(|(k, e)| (k.as_str(), e.values.as_slice()))
     }
 
     pub fn len(&self) -> usize {
@@ -175,8 +225,8 @@ impl Context {
 }
 
 impl Variables for Context {
-    fn single(&self, lowercase_key: &str) -> Option<&str> {
-        match self.get(lowercase_key) {
+    fn single(&self, key: &KeyName) -> Option<&str> {
+        match self.find(key).map(|e| e.values.as_slice()) {
             Some([one]) => Some(one),
             _ => None,
         }
@@ -219,6 +269,6 @@ mod tests {
         c.insert("aws:SourceIp", "10.0.0.1").insert("AWS:TagKeys", "a").insert("aws:tagkeys", "B");
         assert_eq!(c.get("aws:sourceip"), Some(&["10.0.0.1".to_owned()][..]));
         assert_eq!(c.get("aws:tagkeys").map(<[String]>::len), Some(2));
-        assert_eq!(c.single("aws:tagkeys"), None, "multi-valued keys are no variable");
+        assert_eq!(c.single(&KeyName::new("aws:tagkeys")), None, "multi-valued keys are no variable");
     }
 }

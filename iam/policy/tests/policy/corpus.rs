@@ -8,6 +8,8 @@ use iam_policy::{
     validate,
 };
 use serde::Deserialize;
+
+use crate::reference::{RefPolicy, RefRequest, RefSet, decide};
 use serde_json::Value;
 
 #[derive(Deserialize)]
@@ -59,6 +61,21 @@ struct Case {
     policies: Policies,
     request: CaseRequest,
     expect: Expect,
+}
+
+fn reference(p: &Named) -> RefPolicy {
+    RefPolicy { name: p.name.clone(), doc: parse_value(&p.document).unwrap() }
+}
+
+fn reference_set(p: &Policies) -> RefSet {
+    RefSet {
+        identity: p.identity.iter().map(reference).collect(),
+        resource: p.resource.as_ref().map(reference),
+        trust: p.trust.as_ref().map(reference),
+        boundary: p.boundary.as_ref().map(reference),
+        session: p.session.iter().map(reference).collect(),
+        guardrails: p.guardrails.iter().map(|l| l.iter().map(reference).collect()).collect(),
+    }
 }
 
 fn compiled(p: &Named, kind: PolicyKind) -> Arc<CompiledPolicy> {
@@ -114,6 +131,22 @@ fn run(case: &Case) -> Result<(), String> {
         if &got != expected {
             wrong.push(format!("deciding {got:?}, expected {expected:?}"));
         }
+    }
+    // The plain reference evaluator must read every case the same way.
+    let plain = RefRequest {
+        principal: &principal,
+        action: &case.request.action,
+        resource: &case.request.resource,
+        resource_account: case.request.resource_account.as_deref(),
+        context: &context,
+    };
+    let (outcome, step, mut deciding) = decide(&plain, &reference_set(p));
+    let mut ours: Vec<(String, usize)> =
+        decision.deciding.iter().map(|m| (m.policy.to_string(), m.statement)).collect();
+    ours.sort();
+    deciding.sort();
+    if (outcome, step, &deciding) != (decision.outcome, decision.denied_by, &ours) {
+        wrong.push(format!("the reference evaluator says {outcome:?} {step:?} {deciding:?}"));
     }
     if wrong.is_empty() { Ok(()) } else { Err(wrong.join("; ")) }
 }
