@@ -203,38 +203,48 @@ fn resolve<'a>(vars: &'a dyn Variables, key: &KeyName, default: &'a Option<Box<s
 }
 
 /// Wildcard matching with single-star backtracking: linear in practice, O(n*m) at worst.
-/// `values` holds each variable's text by slot.
+/// `values` holds each variable's text by slot. Text right after a star is searched for rather
+/// than tried at every position.
 fn glob(tokens: &[Token], values: &[&str], text: &str) -> bool {
     let bytes = text.as_bytes();
     let (mut ti, mut pos) = (0usize, 0usize);
+    // The token after the latest star, and where the star's run currently ends.
     let mut star: Option<(usize, usize)> = None;
-    let literal = |l: &str, pos: usize| bytes.get(pos..pos + l.len()).is_some_and(|here| same(here, l.as_bytes()));
     loop {
-        let advanced = match tokens.get(ti) {
-            Some(Token::Star) => {
+        let literal = match tokens.get(ti) {
+            Some(Token::Lit(l)) => Some(&**l),
+            Some(Token::Var { slot, .. }) => Some(values.get(*slot).copied().unwrap_or_default()),
+            _ => None,
+        };
+        let advanced = match (tokens.get(ti), literal) {
+            (Some(Token::Star), _) => {
                 star = Some((ti + 1, pos));
                 ti += 1;
                 continue;
             }
-            Some(Token::One) => match text.get(pos..).and_then(|r| r.chars().next()) {
+            (_, Some(l)) if !l.is_empty() && star.is_some_and(|(after, _)| after == ti) => {
+                // The star takes everything up to the next occurrence; none means no match at all,
+                // for growing this star further cannot help and earlier stars need not move.
+                let Some(at) = find(bytes, pos, l.as_bytes()) else {
+                    return false;
+                };
+                star = Some((ti, at));
+                pos = at + l.len();
+                true
+            }
+            (_, Some(l)) => {
+                let ok = bytes.get(pos..pos + l.len()).is_some_and(|here| same(here, l.as_bytes()));
+                pos += if ok { l.len() } else { 0 };
+                ok
+            }
+            (Some(_), None) => match text.get(pos..).and_then(|r| r.chars().next()) {
                 Some(c) => {
                     pos += c.len_utf8();
                     true
                 }
                 None => false,
             },
-            Some(Token::Lit(l)) => {
-                let ok = literal(l, pos);
-                pos += if ok { l.len() } else { 0 };
-                ok
-            }
-            Some(Token::Var { slot, .. }) => {
-                let value = values.get(*slot).copied().unwrap_or_default();
-                let ok = literal(value, pos);
-                pos += if ok { value.len() } else { 0 };
-                ok
-            }
-            None => pos == bytes.len(),
+            (None, _) => pos == bytes.len(),
         };
         if advanced && ti < tokens.len() {
             ti += 1;
@@ -252,6 +262,20 @@ fn glob(tokens: &[Token], values: &[&str], text: &str) -> bool {
             }
             _ => return false,
         }
+    }
+}
+
+/// The first occurrence of `needle` (not empty) in `bytes` at or after `from`. Both are UTF-8, so
+/// an occurrence starts on a character boundary.
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let (first, _) = needle.split_first()?;
+    let mut at = from;
+    loop {
+        let q = at + bytes.get(at..)?.iter().position(|b| b == first)?;
+        if bytes.get(q..q + needle.len()).is_some_and(|here| same(here, needle)) {
+            return Some(q);
+        }
+        at = q + 1;
     }
 }
 
@@ -326,6 +350,26 @@ mod tests {
         assert!(!m("x*y", "y"));
         assert!(m("é*é", "éé"));
         assert!(!m("é*é", "é"));
+    }
+
+    /// The obvious recursive matcher, over characters.
+    fn naive(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => naive(rest, t) || (!t.is_empty() && naive(p, &t[1..])),
+            Some(('?', rest)) => !t.is_empty() && naive(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && naive(rest, &t[1..]),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn matching_agrees_with_the_obvious_matcher(pattern in "[ab*?é]{0,12}", text in "[abé]{0,16}") {
+            let p: Vec<char> = pattern.chars().collect();
+            let t: Vec<char> = text.chars().collect();
+            proptest::prop_assert_eq!(m(&pattern, &text), naive(&p, &t), "{} / {}", pattern, text);
+        }
     }
 
     #[test]
