@@ -73,7 +73,8 @@ pub(crate) struct CompiledStatement {
     pub actions: ActionMatcher,
     /// `None`: the statement names no resource (trust policies), so any resource matches.
     pub resources: Option<ActionMatcher>,
-    pub principal: Option<(bool, PrincipalMatcher)>,
+    /// Boxed: only resource and trust policies name principals.
+    pub principal: Option<Box<(bool, PrincipalMatcher)>>,
     pub conditions: Vec<CompiledCondition>,
 }
 
@@ -111,10 +112,13 @@ impl CompiledStatement {
     }
 }
 
-/// The bit of a service prefix (`s3`, `iam`, ...) in a statement's `service_mask`.
+/// The bit of a service prefix (`s3`, `iam`, ...) in a statement's `service_mask`. ASCII case is
+/// ignored here; other text must come lower-cased.
 pub(crate) fn service_bit(service: &str) -> u64 {
     // FNV-1a: a few nanoseconds for a short prefix, and stable across runs.
-    let hash = service.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash = service
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01b3));
     1u64 << (hash % 64)
 }
 
@@ -127,7 +131,9 @@ fn service_mask(actions: Option<&Items>) -> u64 {
     let mut mask = 0;
     for action in &items.values {
         match action.split_once(':') {
-            Some((service, _)) if !service.contains(['*', '?']) => mask |= service_bit(&service.to_lowercase()),
+            Some((service, _)) if !service.contains(['*', '?']) => {
+                mask |= if service.is_ascii() { service_bit(service) } else { service_bit(&service.to_lowercase()) }
+            }
             _ => return u64::MAX,
         }
     }
@@ -201,7 +207,7 @@ pub fn compile(doc: &PolicyDocument, name: impl Into<String>) -> CompiledPolicy 
                         PrincipalMatcher::Named { aws: m.0, services: m.1, federated: m.2, canonical: m.3 }
                     }
                 };
-                (p.negated, matcher)
+                Box::new((p.negated, matcher))
             }),
             conditions: st
                 .conditions

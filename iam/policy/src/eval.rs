@@ -283,7 +283,7 @@ impl Scan<'_> {
             {
                 continue;
             }
-            let grant = match (&st.principal, uses_principal) {
+            let grant = match (st.principal.as_deref(), uses_principal) {
                 (Some((negated, m)), true) => match (principal_grant(request.principal, m), negated) {
                     (Some(g), false) => g,
                     (None, true) => Grant::Anyone,

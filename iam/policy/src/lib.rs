@@ -20,6 +20,6 @@ pub use compile::{CompiledPolicy, PolicySource, compile};
 pub use document::{Effect, PolicyDocument, Statement, Version};
 pub use error::{PolicyError, PolicyErrorKind};
 pub use eval::{Decision, DenyStep, MatchedStatement, Outcome, PolicySet, evaluate};
-pub use parse::{parse_policy, parse_value};
+pub use parse::{parse_owned, parse_policy, parse_value};
 pub use request::{Context, PrincipalType, Request, RequestPrincipal};
 pub use validate::{PolicyKind, parse_and_validate, validate};

@@ -2,6 +2,8 @@
 //! wrong in AWS's words and where. Deeply nested or huge input is refused, never a panic: serde_json
 //! stops at 128 levels, and sizes are checked by the caller before parsing (see `validate`).
 
+use std::fmt;
+
 use serde_json::{Map, Value};
 
 use crate::document::{
@@ -12,8 +14,46 @@ use crate::error::PolicyError;
 
 type Result<T> = std::result::Result<T, PolicyError>;
 
-fn err<T>(message: impl Into<String>, at: &str) -> Result<T> {
-    Err(PolicyError::malformed(message, Some(at.to_owned())))
+/// A place in the document (`Statement[1].Condition.StringEquals`), kept as borrowed links and
+/// written out only when a rejection names it: parsing a valid document formats nothing.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Document,
+    Member(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl<'a> At<'a> {
+    fn member(&'a self, name: &'a str) -> At<'a> {
+        At::Member(self, name)
+    }
+
+    fn index(&'a self, i: usize) -> At<'a> {
+        At::Index(self, i)
+    }
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            At::Document => Ok(()),
+            At::Member(At::Document, name) => f.write_str(name),
+            At::Member(parent, name) => write!(f, "{parent}.{name}"),
+            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+fn err<T>(message: impl Into<String>, at: &At<'_>) -> Result<T> {
+    Err(malformed(message, at))
+}
+
+fn malformed(message: impl Into<String>, at: &At<'_>) -> PolicyError {
+    let location = match at {
+        At::Document => None,
+        _ => Some(at.to_string()),
+    };
+    PolicyError::malformed(message, location)
 }
 
 const SYNTAX: &str = "Syntax errors in policy.";
@@ -22,11 +62,16 @@ const SYNTAX: &str = "Syntax errors in policy.";
 pub fn parse_policy(text: &str) -> Result<PolicyDocument> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| PolicyError::malformed(format!("{SYNTAX} The document is not valid JSON: {e}."), None))?;
-    parse_value(&value)
+    parse_owned(value)
 }
 
 /// Parses a policy document already read as JSON.
 pub fn parse_value(value: &Value) -> Result<PolicyDocument> {
+    parse_owned(value.clone())
+}
+
+/// Parses a policy document already read as JSON, taking its strings rather than copying them.
+pub fn parse_owned(value: Value) -> Result<PolicyDocument> {
     let Value::Object(top) = value else {
         return Err(PolicyError::malformed(format!("{SYNTAX} A policy document must be a JSON object."), None));
     };
@@ -34,54 +79,49 @@ pub fn parse_value(value: &Value) -> Result<PolicyDocument> {
     let mut id = None;
     let mut statements = None;
     for (key, v) in top {
+        let here = At::Document.member(&key);
         match key.as_str() {
             "Version" => {
                 version = Some(match v.as_str() {
                     Some("2012-10-17") => Version::V2012_10_17,
                     Some("2008-10-17") => Version::V2008_10_17,
                     _ => {
-                        return err(
-                            "The policy must contain a valid version string: 2012-10-17 or 2008-10-17.",
-                            "Version",
-                        );
+                        return err("The policy must contain a valid version string: 2012-10-17 or 2008-10-17.", &here);
                     }
                 });
             }
             "Id" => match v {
-                Value::String(s) => id = Some(s.clone()),
-                _ => return err(format!("{SYNTAX} Id must be a string."), "Id"),
+                Value::String(s) => id = Some(s),
+                _ => return err(format!("{SYNTAX} Id must be a string."), &here),
             },
-            "Statement" => statements = Some(parse_statements(v)?),
-            other => return err(format!("Unknown field {other}"), other),
+            "Statement" => statements = Some(parse_statements(v, &here)?),
+            other => return err(format!("Unknown field {other}"), &here),
         }
     }
     let statements = statements.ok_or_else(|| PolicyError::malformed("Missing required field Statement", None))?;
     Ok(PolicyDocument { version, id, statements })
 }
 
-fn parse_statements(value: &Value) -> Result<Vec<Statement>> {
+fn parse_statements(value: Value, at: &At<'_>) -> Result<Vec<Statement>> {
     match value {
-        Value::Object(one) => Ok(vec![parse_statement(one, "Statement")?]),
+        Value::Object(one) => Ok(vec![parse_statement(one, at)?]),
         Value::Array(list) => {
             if list.is_empty() {
-                return err("Policy document must contain at least one statement.", "Statement");
+                return err("Policy document must contain at least one statement.", at);
             }
-            list.iter()
+            list.into_iter()
                 .enumerate()
-                .map(|(i, s)| {
-                    let at = format!("Statement[{i}]");
-                    match s {
-                        Value::Object(m) => parse_statement(m, &at),
-                        _ => err(format!("{SYNTAX} Each statement must be a JSON object."), &at),
-                    }
+                .map(|(i, s)| match s {
+                    Value::Object(m) => parse_statement(m, &at.index(i)),
+                    _ => err(format!("{SYNTAX} Each statement must be a JSON object."), &at.index(i)),
                 })
                 .collect()
         }
-        _ => err(format!("{SYNTAX} Statement must be an object or an array of objects."), "Statement"),
+        _ => err(format!("{SYNTAX} Statement must be an object or an array of objects."), at),
     }
 }
 
-fn parse_statement(m: &Map<String, Value>, at: &str) -> Result<Statement> {
+fn parse_statement(m: Map<String, Value>, at: &At<'_>) -> Result<Statement> {
     let mut sid = None;
     let mut effect = None;
     let mut principal: Option<PrincipalBlock> = None;
@@ -89,10 +129,10 @@ fn parse_statement(m: &Map<String, Value>, at: &str) -> Result<Statement> {
     let mut resource: Option<Items> = None;
     let mut conditions = Vec::new();
     for (key, v) in m {
-        let here = format!("{at}.{key}");
+        let here = at.member(&key);
         match key.as_str() {
             "Sid" => match v {
-                Value::String(s) => sid = Some(s.clone()),
+                Value::String(s) => sid = Some(s),
                 _ => return err(format!("{SYNTAX} Sid must be a string."), &here),
             },
             "Effect" => {
@@ -113,32 +153,32 @@ fn parse_statement(m: &Map<String, Value>, at: &str) -> Result<Statement> {
                 if action.is_some() {
                     return err("A statement can have Action or NotAction, not both.", &here);
                 }
-                action = Some(Items { negated: key == "NotAction", values: string_list(v, &here, key)? });
+                action = Some(Items { negated: key == "NotAction", values: string_list(v, &here, &key)? });
             }
             "Resource" | "NotResource" => {
                 if resource.is_some() {
                     return err("A statement can have Resource or NotResource, not both.", &here);
                 }
-                resource = Some(Items { negated: key == "NotResource", values: string_list(v, &here, key)? });
+                resource = Some(Items { negated: key == "NotResource", values: string_list(v, &here, &key)? });
             }
             "Condition" => conditions = parse_conditions(v, &here)?,
             other => return err(format!("Unknown field {other}"), &here),
         }
     }
-    let effect = effect.ok_or_else(|| PolicyError::malformed("Missing required field Effect", Some(at.to_owned())))?;
+    let effect = effect.ok_or_else(|| malformed("Missing required field Effect", at))?;
     Ok(Statement { sid, effect, principal, action, resource, conditions })
 }
 
 /// A string or a non-empty array of strings.
-fn string_list(v: &Value, at: &str, element: &str) -> Result<Vec<String>> {
+fn string_list(v: Value, at: &At<'_>, element: &str) -> Result<Vec<String>> {
     match v {
-        Value::String(s) => Ok(vec![s.clone()]),
+        Value::String(s) => Ok(vec![s]),
         Value::Array(list) if !list.is_empty() => list
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
-                _ => err(format!("{SYNTAX} Each {element} must be a string."), &format!("{at}[{i}]")),
+                Value::String(s) => Ok(s),
+                _ => err(format!("{SYNTAX} Each {element} must be a string."), &at.index(i)),
             })
             .collect(),
         Value::Array(_) => err(format!("{element} must not be an empty list."), at),
@@ -146,7 +186,7 @@ fn string_list(v: &Value, at: &str, element: &str) -> Result<Vec<String>> {
     }
 }
 
-fn parse_principals(v: &Value, at: &str) -> Result<Principals> {
+fn parse_principals(v: Value, at: &At<'_>) -> Result<Principals> {
     match v {
         Value::String(s) if s == "*" => Ok(Principals::Anyone),
         Value::String(s) => {
@@ -158,13 +198,15 @@ fn parse_principals(v: &Value, at: &str) -> Result<Principals> {
             }
             let mut named = Vec::with_capacity(m.len());
             for (key, ids) in m {
-                let here = format!("{at}.{key}");
-                let kind = PrincipalKind::parse(key).ok_or_else(|| {
-                    PolicyError::malformed(
-                        format!("Invalid principal in policy: unknown principal type \"{key}\" (expected AWS, Service, Federated or CanonicalUser)."),
-                        Some(here.clone()),
-                    )
-                })?;
+                let here = at.member(&key);
+                let Some(kind) = PrincipalKind::parse(&key) else {
+                    return err(
+                        format!(
+                            "Invalid principal in policy: unknown principal type \"{key}\" (expected AWS, Service, Federated or CanonicalUser)."
+                        ),
+                        &here,
+                    );
+                };
                 named.push((kind, string_list(ids, &here, "principal")?));
             }
             Ok(Principals::Named(named))
@@ -194,16 +236,17 @@ pub fn parse_operator(name: &str) -> Option<Operator> {
     (kind != OperatorKind::Null).then_some(Operator { qualifier, kind, if_exists: true })
 }
 
-fn parse_conditions(v: &Value, at: &str) -> Result<Vec<Condition>> {
+fn parse_conditions(v: Value, at: &At<'_>) -> Result<Vec<Condition>> {
     let Value::Object(block) = v else {
         return err(format!("{SYNTAX} Condition must be a map of operators to maps of keys and values."), at);
     };
     let mut out = Vec::new();
     let mut seen: Vec<Operator> = Vec::new();
     for (name, keys) in block {
-        let here = format!("{at}.{name}");
-        let operator = parse_operator(name)
-            .ok_or_else(|| PolicyError::malformed(format!("Invalid Condition type : {name}"), Some(here.clone())))?;
+        let here = at.member(&name);
+        let Some(operator) = parse_operator(&name) else {
+            return err(format!("Invalid Condition type : {name}"), &here);
+        };
         // Operator names ignore case, so `StringEquals` and `stringequals` are one operator twice.
         if seen.contains(&operator) {
             return err(format!("Duplicate condition operator {}.", operator.name()), &here);
@@ -216,27 +259,27 @@ fn parse_conditions(v: &Value, at: &str) -> Result<Vec<Condition>> {
             return err(format!("The condition {name} has no condition key."), &here);
         }
         for (key, values) in keys {
-            let key_at = format!("{here}.{key}");
-            out.push(Condition { operator, key: key.clone(), values: condition_values(values, &key_at)? });
+            let values = condition_values(values, &here.member(&key))?;
+            out.push(Condition { operator, key, values });
         }
     }
     Ok(out)
 }
 
-fn condition_value(v: &Value, at: &str) -> Result<ConditionValue> {
+fn condition_value(v: Value, at: &At<'_>) -> Result<ConditionValue> {
     match v {
-        Value::String(s) => Ok(ConditionValue::String(s.clone())),
+        Value::String(s) => Ok(ConditionValue::String(s)),
         Value::Number(n) => Ok(ConditionValue::Number(n.to_string())),
-        Value::Bool(b) => Ok(ConditionValue::Bool(*b)),
+        Value::Bool(b) => Ok(ConditionValue::Bool(b)),
         _ => err(format!("{SYNTAX} A condition value must be a string, a number or a boolean."), at),
     }
 }
 
-fn condition_values(v: &Value, at: &str) -> Result<Vec<ConditionValue>> {
+fn condition_values(v: Value, at: &At<'_>) -> Result<Vec<ConditionValue>> {
     match v {
         Value::Array(list) if list.is_empty() => err("A condition key must have at least one value.", at),
         Value::Array(list) => {
-            list.iter().enumerate().map(|(i, item)| condition_value(item, &format!("{at}[{i}]"))).collect()
+            list.into_iter().enumerate().map(|(i, item)| condition_value(item, &at.index(i))).collect()
         }
         other => Ok(vec![condition_value(other, at)?]),
     }
@@ -332,6 +375,13 @@ mod tests {
             r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"a:b":{"x":1}}}}}"#,
         );
         assert!(m.contains("condition value must be"), "{m}");
+        let (_, at) = reason(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"a:b":[true,null]}}}]}"#,
+        );
+        assert_eq!(at.as_deref(), Some("Statement[0].Condition.Bool.a:b[1]"));
+        let (_, at) = reason(r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":["1",2]},"Action":"*"}]}"#);
+        assert_eq!(at.as_deref(), Some("Statement[0].Principal.AWS[1]"));
+        assert_eq!(reason(r#"{"Statement":{"Action":"*"}}"#).1.as_deref(), Some("Statement"));
         let (m, _) = reason(r#"{"Statement":{"Effect":"Allow","Principal":{"Users":"x"},"Action":"*"}}"#);
         assert!(m.contains("unknown principal type"), "{m}");
         assert!(reason(r#"{"Statement":{"Action":"*","Resource":"*"}}"#).0.contains("Missing required field Effect"));

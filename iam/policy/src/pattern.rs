@@ -33,10 +33,34 @@ pub trait Variables {
 pub struct Pattern {
     prefix: Box<str>,
     suffix: Box<str>,
-    /// Starts and ends with a wildcard or variable; empty when the pattern is all literal.
-    middle: Vec<Token>,
+    middle: Middle,
     /// How many `Var` tokens `middle` holds.
     variables: usize,
+}
+
+/// What lies between a pattern's prefix and suffix. The two commonest shapes hold no tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Middle {
+    /// The pattern is all literal.
+    Nothing,
+    /// A single `*`.
+    Star,
+    /// Starts and ends with a wildcard or variable.
+    Tokens(Box<[Token]>),
+}
+
+/// Literal pattern text as stored: lower-cased when the comparison ignores case (in place when
+/// ASCII, which saves a copy).
+fn literal(text: &str, lowercase: bool) -> Box<str> {
+    if !lowercase {
+        return Box::from(text);
+    }
+    if text.is_ascii() {
+        let mut owned = Box::<str>::from(text);
+        owned.make_ascii_lowercase();
+        return owned;
+    }
+    text.to_lowercase().into_boxed_str()
 }
 
 /// Variables resolved once per match; patterns with more fall back to a heap list.
@@ -48,68 +72,84 @@ impl Pattern {
     /// 2012-10-17), `${...}` is a variable; otherwise literal text. With `lowercase`, literal text
     /// is lower-cased (for case-insensitive comparison against lower-cased input).
     pub fn compile(text: &str, wildcards: bool, variables: bool, lowercase: bool) -> Pattern {
-        let fold = |t: String| if lowercase { t.to_lowercase() } else { t };
+        let special = |b: &u8| (wildcards && (*b == b'*' || *b == b'?')) || (variables && *b == b'$');
+        // Most patterns are all literal (`s3:GetObject`) or a literal and a final star (`s3:Get*`):
+        // those are built without scanning twice or collecting tokens.
+        match text.bytes().position(|b| special(&b)) {
+            None => return Pattern::literal(literal(text, lowercase)),
+            Some(at) if at + 1 == text.len() && text.ends_with('*') => {
+                let mut p = Pattern::literal(literal(text.get(..at).unwrap_or_default(), lowercase));
+                p.middle = Middle::Star;
+                return p;
+            }
+            Some(_) => {}
+        }
         let mut tokens = Vec::new();
         let mut lit = String::new();
         let mut slots = 0;
-        let mut rest = text;
-        let push_lit = |lit: &mut String, tokens: &mut Vec<Token>| {
+        let flush = |lit: &mut String, tokens: &mut Vec<Token>| {
             if !lit.is_empty() {
-                tokens.push(Token::Lit(fold(std::mem::take(lit)).into()));
+                tokens.push(Token::Lit(literal(lit, lowercase)));
+                lit.clear();
             }
         };
-        while let Some(c) = rest.chars().next() {
-            if variables
-                && rest.starts_with("${")
-                && let Some((token, after)) = parse_variable(rest)
-            {
-                match token {
-                    VarOrEscape::Escape(ch) => lit.push(ch),
-                    VarOrEscape::Var { key, default } => {
-                        push_lit(&mut lit, &mut tokens);
-                        tokens.push(Token::Var {
-                            key: KeyName::new(key),
-                            default: default.map(|d| fold(d.to_owned()).into()),
-                            slot: slots,
-                        });
-                        slots += 1;
+        let mut rest = text;
+        loop {
+            // The special characters are ASCII, so every cut falls on a character boundary.
+            let cut = rest.bytes().position(|b| special(&b)).unwrap_or(rest.len());
+            lit.push_str(rest.get(..cut).unwrap_or_default());
+            rest = rest.get(cut..).unwrap_or_default();
+            let Some(&b) = rest.as_bytes().first() else { break };
+            if b == b'$' {
+                if let Some((token, after)) = parse_variable(rest) {
+                    match token {
+                        VarOrEscape::Escape(ch) => lit.push(ch),
+                        VarOrEscape::Var { key, default } => {
+                            flush(&mut lit, &mut tokens);
+                            let default = default.map(|d| literal(d, lowercase));
+                            tokens.push(Token::Var { key: KeyName::new(key), default, slot: slots });
+                            slots += 1;
+                        }
                     }
+                    rest = after;
+                } else {
+                    lit.push('$');
+                    rest = rest.get(1..).unwrap_or_default();
                 }
-                rest = after;
                 continue;
             }
-            match c {
-                '*' if wildcards => {
-                    push_lit(&mut lit, &mut tokens);
-                    if tokens.last() != Some(&Token::Star) {
-                        tokens.push(Token::Star);
-                    }
-                }
-                '?' if wildcards => {
-                    push_lit(&mut lit, &mut tokens);
-                    tokens.push(Token::One);
-                }
-                _ => lit.push(c),
+            flush(&mut lit, &mut tokens);
+            if b == b'?' {
+                tokens.push(Token::One);
+            } else if tokens.last() != Some(&Token::Star) {
+                tokens.push(Token::Star);
             }
-            rest = rest.get(c.len_utf8()..).unwrap_or_default();
+            rest = rest.get(1..).unwrap_or_default();
         }
-        push_lit(&mut lit, &mut tokens);
-        let mut middle = tokens.into_iter().collect::<std::collections::VecDeque<Token>>();
-        let prefix = match middle.front() {
-            Some(Token::Lit(_)) => match middle.pop_front() {
+        flush(&mut lit, &mut tokens);
+        let suffix = match tokens.last() {
+            Some(Token::Lit(_)) if tokens.len() > 1 => match tokens.pop() {
                 Some(Token::Lit(l)) => l,
                 _ => Box::default(),
             },
             _ => Box::default(),
         };
-        let suffix = match middle.back() {
-            Some(Token::Lit(_)) => match middle.pop_back() {
-                Some(Token::Lit(l)) => l,
-                _ => Box::default(),
-            },
+        let mut tokens = tokens.into_iter().peekable();
+        let prefix = match tokens.next_if(|t| matches!(t, Token::Lit(_))) {
+            Some(Token::Lit(l)) => l,
             _ => Box::default(),
         };
-        Pattern { prefix, suffix, middle: middle.into(), variables: slots }
+        let middle: Box<[Token]> = tokens.collect();
+        let middle = match &*middle {
+            [] => Middle::Nothing,
+            [Token::Star] => Middle::Star,
+            _ => Middle::Tokens(middle),
+        };
+        Pattern { prefix, suffix, middle, variables: slots }
+    }
+
+    fn literal(prefix: Box<str>) -> Pattern {
+        Pattern { prefix, suffix: Box::default(), middle: Middle::Nothing, variables: 0 }
     }
 
     pub fn has_variables(&self) -> bool {
@@ -117,7 +157,7 @@ impl Pattern {
     }
 
     pub fn is_everything(&self) -> bool {
-        self.prefix.is_empty() && self.suffix.is_empty() && self.middle == [Token::Star]
+        self.prefix.is_empty() && self.suffix.is_empty() && self.middle == Middle::Star
     }
 
     /// Whether `text` matches. A variable with no value and no default matches nothing.
@@ -138,16 +178,16 @@ impl Pattern {
         let Some(rest) = text.get(p..text.len() - s) else {
             return false;
         };
-        match self.middle.as_slice() {
-            [] => return rest.is_empty(),
-            [Token::Star] => return true,
-            _ => {}
-        }
+        let middle = match &self.middle {
+            Middle::Nothing => return rest.is_empty(),
+            Middle::Star => return true,
+            Middle::Tokens(tokens) => &**tokens,
+        };
         // The common case borrows everything: literals from the pattern, variable values from the
         // request. Only many variables, or case-folded ones, need heap copies.
         if self.variables <= INLINE_VARIABLES && !(lowercase_vars && self.variables > 0) {
             let mut values = [""; INLINE_VARIABLES];
-            for t in &self.middle {
+            for t in middle {
                 if let Token::Var { key, default, slot } = t {
                     let (Some(value), Some(place)) = (resolve(vars, key, default), values.get_mut(*slot)) else {
                         return false;
@@ -155,10 +195,10 @@ impl Pattern {
                     *place = value;
                 }
             }
-            return glob(&self.middle, &values, rest);
+            return glob(middle, &values, rest);
         }
         let mut owned = Vec::with_capacity(self.variables);
-        for t in &self.middle {
+        for t in middle {
             if let Token::Var { key, default, .. } = t {
                 let Some(value) = resolve(vars, key, default) else {
                     return false;
@@ -167,7 +207,7 @@ impl Pattern {
             }
         }
         let values: Vec<&str> = owned.iter().map(String::as_str).collect();
-        glob(&self.middle, &values, rest)
+        glob(middle, &values, rest)
     }
 }
 
