@@ -171,3 +171,58 @@ fn the_corpus_decides_as_expected() {
     assert!(count >= 40, "only {count} cases");
     assert!(failures.is_empty(), "{} of {count} cases failed:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// What the corpus exercises: every operator, every qualifier, and every step that can deny.
+#[test]
+fn the_corpus_covers_every_operator_qualifier_and_step() {
+    use iam_policy::DenyStep;
+    use iam_policy::document::{OperatorKind, SetQualifier};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
+    let mut operators = std::collections::HashSet::new();
+    let (mut if_exists, mut all_values, mut any_value, mut variables) = (false, false, false, false);
+    let mut steps = std::collections::HashSet::new();
+    let mut outcomes = std::collections::HashSet::new();
+    for file in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+        let cases: Vec<Case> = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for case in &cases {
+            let p = &case.policies;
+            let named = p.identity.iter().chain(&p.resource).chain(&p.trust).chain(&p.boundary).chain(&p.session);
+            for n in named.chain(p.guardrails.iter().flatten()) {
+                variables |= n.document.to_string().contains("${aws:");
+                for st in parse_value(&n.document).unwrap().statements {
+                    for c in st.conditions {
+                        operators.insert(c.operator.kind);
+                        if_exists |= c.operator.if_exists;
+                        all_values |= c.operator.qualifier == Some(SetQualifier::ForAllValues);
+                        any_value |= c.operator.qualifier == Some(SetQualifier::ForAnyValue);
+                    }
+                }
+            }
+            steps.extend(case.expect.denied_by);
+            outcomes.insert(format!("{:?}", case.expect.outcome));
+        }
+    }
+    let missing: Vec<_> = OperatorKind::ALL.into_iter().filter(|k| !operators.contains(k)).collect();
+    assert!(missing.is_empty(), "no corpus case uses {missing:?}");
+    assert!(if_exists && all_values && any_value && variables);
+    // A new step fails to compile here until the corpus covers it.
+    let every_step = |s: DenyStep| match s {
+        DenyStep::NoIdentityAllow
+        | DenyStep::NoResourceAllow
+        | DenyStep::PermissionsBoundary
+        | DenyStep::SessionPolicy
+        | DenyStep::Guardrail
+        | DenyStep::TrustPolicy => s,
+    };
+    for step in [
+        DenyStep::NoIdentityAllow,
+        DenyStep::NoResourceAllow,
+        DenyStep::PermissionsBoundary,
+        DenyStep::SessionPolicy,
+        DenyStep::Guardrail,
+        DenyStep::TrustPolicy,
+    ] {
+        assert!(steps.contains(&every_step(step)), "no corpus case is denied by {step:?}");
+    }
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+}
