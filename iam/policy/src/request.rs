@@ -1,7 +1,7 @@
 //! What is asked: who, which action, on what, and the request's context keys.
 
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::pattern::Variables;
 
@@ -155,14 +155,23 @@ impl Eq for Entry {}
 ///
 /// A request has a few dozen keys at most, so they sit in one vector ordered by hash: a lookup is
 /// a binary search over integers, cheaper than hashing the key again as a map would.
+///
+/// A context can sit over a shared `base` (a principal's own keys, built once and kept with its
+/// policies): a key missing here is looked up there, and a key set here hides the base's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     entries: Vec<(KeyName, Entry)>,
+    base: Option<Arc<Context>>,
 }
 
 impl Context {
     pub fn new() -> Context {
         Context::default()
+    }
+
+    /// An empty context whose missing keys are read from `base`.
+    pub fn over(base: Arc<Context>) -> Context {
+        Context { entries: Vec::new(), base: Some(base) }
     }
 
     fn position(&self, key: &KeyName) -> Result<usize, usize> {
@@ -199,6 +208,10 @@ impl Context {
     }
 
     pub(crate) fn find(&self, key: &KeyName) -> Option<&Entry> {
+        self.find_here(key).or_else(|| self.base.as_deref().and_then(|b| b.find(key)))
+    }
+
+    fn find_here(&self, key: &KeyName) -> Option<&Entry> {
         // Integers first; the name is compared once, on the entry whose hash is equal.
         let start = self.entries.partition_point(|(k, _)| k.hash < key.hash);
         let mut same_hash = self.entries.get(start..)?.iter().take_while(|(k, _)| k.hash == key.hash);
@@ -210,17 +223,24 @@ impl Context {
         self.find(&KeyName::new(key)).map(|e| e.values.as_slice())
     }
 
-    /// The keys (lower-cased) and their values, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.entries.iter().map(|(k, e)| (k.as_str(), e.values.as_slice()))
+    /// The keys (lower-cased) and their values, in no particular order, the base's included.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&str, &[String])> + '_> {
+        let here = self.entries.iter().map(|(k, e)| (k.as_str(), e.values.as_slice()));
+        match self.base.as_deref() {
+            None => Box::new(here),
+            Some(base) => Box::new(here.chain(base.iter().filter(|(k, _)| {
+                let key = KeyName::new(k);
+                self.find_here(&key).is_none()
+            }))),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.iter().count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.base.as_deref().is_none_or(Context::is_empty)
     }
 }
 
@@ -270,5 +290,21 @@ mod tests {
         assert_eq!(c.get("aws:sourceip"), Some(&["10.0.0.1".to_owned()][..]));
         assert_eq!(c.get("aws:tagkeys").map(<[String]>::len), Some(2));
         assert_eq!(c.single(&KeyName::new("aws:tagkeys")), None, "multi-valued keys are no variable");
+    }
+
+    #[test]
+    fn a_context_reads_through_to_its_base_and_hides_it() {
+        let mut base = Context::new();
+        base.insert("aws:username", "alice").insert("aws:SourceIp", "10.0.0.1");
+        let mut c = Context::over(Arc::new(base));
+        c.insert("aws:sourceip", "192.0.2.1");
+        assert_eq!(c.get("AWS:USERNAME"), Some(&["alice".to_owned()][..]));
+        assert_eq!(c.get("aws:SourceIp"), Some(&["192.0.2.1".to_owned()][..]));
+        assert_eq!(c.len(), 2);
+        let mut keys: Vec<&str> = c.iter().map(|(k, _)| k).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["aws:sourceip", "aws:username"]);
+        assert!(!c.is_empty());
+        assert!(Context::over(Arc::new(Context::new())).is_empty());
     }
 }
