@@ -1,87 +1,515 @@
-//! The one authorization function every IAM action calls before it acts.
+//! The one authorization function every IAM action calls before it acts (ARCHITECTURE rule 1).
 //!
-//! Today it knows one rule: the root user may do everything in its own account, and nothing else
-//! is allowed. The policy evaluator plugs in here, behind the same signature, so no action and no
-//! web handler changes when it does.
+//! A caller's effective policies (inline and attached managed policies, the same of each of its
+//! groups, its permissions boundary) and its own context keys (`aws:username`, `aws:PrincipalTag/*`,
+//! ...) are loaded once, compiled, and kept in [`PolicyCache`]. Every write that changes what a
+//! principal may do empties the account's entries before and after it commits, and on PostgreSQL
+//! tells the other server processes through `NOTIFY` (see [`listen_for_invalidations`]). A cache
+//! entry is only stored if no invalidation happened while it was being loaded, so a load that read
+//! the old state can never outlive the write that changed it.
 
-use crate::caller::{Caller, Principal};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+
+use iam_policy::{
+    CompiledPolicy, Context, Decision, DenyStep, Outcome, PolicySet, PolicySource, PrincipalType, RequestPrincipal,
+    compile, parse_policy,
+};
+use sqlx::{AnyConnection, Row as _};
+
+use crate::caller::{Caller, Channel, Principal};
+use crate::clock::Timestamp;
 use crate::error::IamError;
+use crate::{Iam, aws_managed};
 
-/// What is asked: an action in AWS's spelling (`iam:CreateUser`) on a resource ARN.
+/// The channel PostgreSQL carries invalidations on; the payload is the account id.
+pub const INVALIDATION_CHANNEL: &str = "portcullis_authz";
+
+/// What is asked: an action in AWS's spelling (`iam:CreateUser`) on a resource ARN, with the
+/// context keys this action supplies (`aws:RequestTag/...`, `aws:TagKeys`, `iam:PolicyARN`,
+/// `iam:PermissionsBoundary`). The caller's own keys are added by [`Iam::authorize`].
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
     pub action: &'a str,
     pub resource: &'a str,
     /// The account that owns the resource.
     pub resource_account: &'a str,
+    pub context: Vec<(String, Vec<String>)>,
 }
 
-pub fn authorize(caller: &Caller, request: &Request<'_>) -> Result<(), IamError> {
-    let allowed = match &caller.principal {
-        Principal::Root { account_id } => account_id == request.resource_account,
-        Principal::User { .. } => false,
+impl<'a> Request<'a> {
+    pub fn new(action: &'a str, resource: &'a str, resource_account: &'a str) -> Request<'a> {
+        Request { action, resource, resource_account, context: Vec::new() }
+    }
+
+    /// Adds a context key with one value.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Request<'a> {
+        self.context.push((key.to_owned(), vec![value.into()]));
+        self
+    }
+
+    /// Adds a context key with every value given (an empty list is a present, empty key).
+    pub fn with_all(mut self, key: &str, values: Vec<String>) -> Request<'a> {
+        self.context.push((key.to_owned(), values));
+        self
+    }
+
+    /// The keys AWS supplies when a request sets tags: `aws:RequestTag/KEY` for each tag and
+    /// `aws:TagKeys` with every key. Nothing when there are no tags.
+    pub fn with_request_tags(mut self, tags: &[crate::names::Tag]) -> Request<'a> {
+        if tags.is_empty() {
+            return self;
+        }
+        for tag in tags {
+            self = self.with(&format!("aws:RequestTag/{}", tag.key), tag.value.clone());
+        }
+        self.with_all("aws:TagKeys", tags.iter().map(|t| t.key.clone()).collect())
+    }
+}
+
+/// A principal's compiled policies and own context keys, as cached.
+#[derive(Debug)]
+pub struct Effective {
+    pub account_id: String,
+    pub principal: RequestPrincipal,
+    pub policies: PolicySet,
+    /// `aws:username`, `aws:userid`, `aws:PrincipalArn`, `aws:PrincipalAccount`,
+    /// `aws:PrincipalType`, `aws:PrincipalTag/*`.
+    pub keys: Arc<Context>,
+}
+
+/// Compiled effective policies by principal, shared by every request of the process.
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    entries: RwLock<HashMap<String, Arc<Effective>>>,
+    /// Bumped by every invalidation; a load records it first and is stored only if it is unchanged.
+    generation: AtomicU64,
+    /// On PostgreSQL, whether invalidations from other processes are being received. While they
+    /// are not, nothing is served from or stored in the cache.
+    listening: AtomicBool,
+    /// Whether the cache depends on `listening` (PostgreSQL) or is the only writer's (SQLite).
+    shared_database: bool,
+    /// Compiled customer managed policy versions by `ARN@version`: a version's document never
+    /// changes, so these need no invalidation, only a bound on their number.
+    versions: RwLock<HashMap<String, Arc<CompiledPolicy>>>,
+}
+
+const MAX_CACHED_VERSIONS: usize = 20_000;
+
+impl PolicyCache {
+    pub fn new(shared_database: bool) -> PolicyCache {
+        PolicyCache { shared_database, ..PolicyCache::default() }
+    }
+
+    fn usable(&self) -> bool {
+        !self.shared_database || self.listening.load(Ordering::Acquire)
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<Effective>> {
+        if !self.usable() {
+            return None;
+        }
+        self.entries.read().ok()?.get(key).cloned()
+    }
+
+    fn store(&self, key: String, generation: u64, effective: Arc<Effective>) {
+        if !self.usable() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            // Checked under the lock that invalidations also take, so none can slip in between.
+            if self.generation.load(Ordering::Acquire) == generation {
+                entries.insert(key, effective);
+            }
+        }
+    }
+
+    /// Forgets every cached principal of `account_id`.
+    pub fn invalidate(&self, account_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            entries.retain(|_, e| e.account_id != account_id);
+        }
+    }
+
+    /// Forgets everything (a lost PostgreSQL connection may have lost invalidations).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            entries.clear();
+        }
+    }
+
+    /// How many principals are cached.
+    pub fn len(&self) -> usize {
+        self.entries.read().map(|e| e.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn set_listening(&self, listening: bool) {
+        self.listening.store(listening, Ordering::Release);
+        self.clear();
+    }
+
+    fn compiled_version(&self, arn: &str, version: &str, document: &str) -> Result<Arc<CompiledPolicy>, IamError> {
+        let key = format!("{arn}@{version}");
+        if let Some(found) = self.versions.read().ok().and_then(|v| v.get(&key).cloned()) {
+            return Ok(found);
+        }
+        let compiled = Arc::new(compile_stored(document, arn)?);
+        if let Ok(mut versions) = self.versions.write() {
+            if versions.len() >= MAX_CACHED_VERSIONS {
+                versions.clear();
+            }
+            versions.insert(key, compiled.clone());
+        }
+        Ok(compiled)
+    }
+}
+
+/// Compiles a document read back from the store, where only valid documents are written.
+fn compile_stored(document: &str, name: &str) -> Result<CompiledPolicy, IamError> {
+    let doc = parse_policy(document).map_err(|e| IamError::internal(&format!("stored policy {name}: {e}")))?;
+    Ok(compile(&doc, name))
+}
+
+/// How explanations and Access Advisor name an inline policy: the entity's ARN, `#`, the name.
+/// (Policy names cannot contain `#`.)
+pub fn inline_policy_source(entity_arn: &str, policy_name: &str) -> String {
+    format!("{entity_arn}#{policy_name}")
+}
+
+fn cache_key(principal: &Principal) -> String {
+    match principal {
+        Principal::Root { account_id } => format!("root:{account_id}"),
+        Principal::User { user_id, .. } => user_id.clone(),
+    }
+}
+
+fn bool_text(b: bool) -> String {
+    if b { "true" } else { "false" }.to_owned()
+}
+
+impl Iam {
+    /// Authorizes, and on refusal records the refused attempt before returning `AccessDenied`.
+    pub(crate) async fn authorize_or_record(
+        &self,
+        caller: &Caller,
+        request: Request<'_>,
+        parameters: impl FnOnce() -> serde_json::Value,
+    ) -> Result<(), IamError> {
+        self.authorize_holding((), caller, request, parameters).await
+    }
+
+    /// Authorizes while holding `held` (an open transaction); on refusal, drops it first (rolling
+    /// back and releasing the account's lock), records the refusal, and returns `AccessDenied`.
+    pub(crate) async fn authorize_holding<T>(
+        &self,
+        held: T,
+        caller: &Caller,
+        request: Request<'_>,
+        parameters: impl FnOnce() -> serde_json::Value,
+    ) -> Result<T, IamError> {
+        match self.authorize(caller, &request).await {
+            Ok(_) => Ok(held),
+            Err(error) => {
+                drop(held);
+                let event = crate::audit::Event {
+                    action: request.action,
+                    target: Some(request.resource),
+                    parameters: parameters(),
+                    outcome: error.code(),
+                };
+                Err(self.refused(caller, event, error).await)
+            }
+        }
+    }
+
+    /// Authorizes `request` for `caller`: `Ok` with the decision when allowed, else AWS's
+    /// `AccessDenied`. The decision names the statements that granted it.
+    pub async fn authorize(&self, caller: &Caller, request: &Request<'_>) -> Result<Decision, IamError> {
+        let effective = self.effective(&caller.principal).await?;
+        let decision = decide(&effective, caller, request, self.now());
+        if decision.is_allowed() { Ok(decision) } else { Err(access_denied(caller, request, &decision)) }
+    }
+
+    /// The caller's effective policies, from the cache or loaded and compiled.
+    pub async fn effective(&self, principal: &Principal) -> Result<Arc<Effective>, IamError> {
+        let cache = self.policy_cache();
+        let key = cache_key(principal);
+        if let Some(found) = cache.get(&key) {
+            return Ok(found);
+        }
+        let generation = cache.generation.load(Ordering::Acquire);
+        let mut conn = self.store().pool().acquire().await?;
+        let effective = Arc::new(load_effective(&mut conn, cache, principal).await?);
+        cache.store(key, generation, effective.clone());
+        Ok(effective)
+    }
+
+    /// Commits a write that changes what principals of `account_id` may do, invalidating the
+    /// cached policies here (before and after the commit) and in every other process (PostgreSQL
+    /// delivers the `NOTIFY` when the transaction commits).
+    pub(crate) async fn commit_permissions(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        account_id: &str,
+    ) -> Result<(), IamError> {
+        if self.store().backend() == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(INVALIDATION_CHANNEL)
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.policy_cache().invalidate(account_id);
+        tx.commit().await?;
+        self.policy_cache().invalidate(account_id);
+        Ok(())
+    }
+}
+
+/// Decides a request against a principal's effective policies, adding the caller's session keys.
+pub fn decide(effective: &Effective, caller: &Caller, request: &Request<'_>, now: Timestamp) -> Decision {
+    let mut context = Context::over(effective.keys.clone());
+    context.insert("aws:CurrentTime", now.to_iso8601());
+    context.insert("aws:EpochTime", (now.as_millis() / 1000).to_string());
+    // IAM is a global service, answered in us-east-1.
+    context.insert("aws:RequestedRegion", "us-east-1");
+    context.insert("aws:SecureTransport", bool_text(caller.secure_transport));
+    if let Some(ip) = caller.source_ip {
+        context.insert("aws:SourceIp", ip.to_string());
+    }
+    // AWS leaves MFA keys out for long-term access keys, and says false for sessions without MFA.
+    match (&caller.channel, caller.mfa_authenticated_at) {
+        (_, Some(at)) => {
+            context.insert("aws:MultiFactorAuthPresent", "true");
+            let age = (now.as_millis() - at.as_millis()).max(0) / 1000;
+            context.insert("aws:MultiFactorAuthAge", age.to_string());
+        }
+        (Channel::AccessKey { .. }, None) => {}
+        (_, None) => {
+            context.insert("aws:MultiFactorAuthPresent", "false");
+        }
+    }
+    for (key, values) in &request.context {
+        context.set_all(key, values.clone());
+    }
+    let policy_request = iam_policy::Request {
+        principal: &effective.principal,
+        action: request.action,
+        resource: request.resource,
+        resource_account: Some(request.resource_account),
+        context: &context,
     };
-    if allowed { Ok(()) } else { Err(access_denied(caller, request)) }
+    iam_policy::evaluate(&policy_request, &effective.policies)
 }
 
-fn access_denied(caller: &Caller, request: &Request<'_>) -> IamError {
-    IamError::AccessDenied(format!(
+/// AWS's `AccessDenied` message, with the reason AWS gives since 2021.
+fn access_denied(caller: &Caller, request: &Request<'_>, decision: &Decision) -> IamError {
+    let head = format!(
         "{}: {} is not authorized to perform: {} on resource: {}",
         caller.principal.kind_label(),
         caller.principal.arn(),
         request.action,
         request.resource
-    ))
+    );
+    let reason = match (decision.outcome, decision.denied_by) {
+        (Outcome::ExplicitDeny, _) => {
+            let kind = match decision.deciding.first().map(|m| m.source) {
+                Some(PolicySource::PermissionsBoundary) => "a permissions boundary",
+                Some(PolicySource::Session) => "a session policy",
+                Some(PolicySource::Guardrail) => "a service control policy",
+                Some(PolicySource::Resource) => "a resource-based policy",
+                _ => "an identity-based policy",
+            };
+            format!(" with an explicit deny in {kind}")
+        }
+        (_, Some(DenyStep::PermissionsBoundary)) => {
+            format!(" because no permissions boundary allows the {} action", request.action)
+        }
+        (_, Some(DenyStep::SessionPolicy)) => {
+            format!(" because no session policy allows the {} action", request.action)
+        }
+        (_, Some(DenyStep::Guardrail)) => {
+            format!(" because no service control policy allows the {} action", request.action)
+        }
+        (_, Some(DenyStep::NoIdentityAllow)) if matches!(caller.principal, Principal::User { .. }) => {
+            format!(" because no identity-based policy allows the {} action", request.action)
+        }
+        _ => String::new(),
+    };
+    IamError::AccessDenied(format!("{head}{reason}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::caller::Channel;
-
-    fn caller(principal: Principal) -> Caller {
-        Caller {
-            principal,
-            channel: Channel::Internal,
-            source_ip: None,
-            secure_transport: false,
-            mfa_authenticated_at: None,
-            request_id: None,
+/// Reads and compiles a principal's effective policies and own keys.
+async fn load_effective(
+    conn: &mut AnyConnection,
+    cache: &PolicyCache,
+    principal: &Principal,
+) -> Result<Effective, IamError> {
+    let arn = principal.arn().to_string();
+    let mut keys = Context::new();
+    keys.insert("aws:PrincipalArn", arn.clone());
+    keys.insert("aws:PrincipalAccount", principal.account_id());
+    keys.insert("aws:userid", principal.user_id());
+    let request_principal =
+        RequestPrincipal::from_arn(&arn).ok_or_else(|| IamError::internal(&format!("unreadable principal {arn}")))?;
+    let (user_id, account_id) = match principal {
+        Principal::Root { account_id } => {
+            keys.insert("aws:PrincipalType", "Account");
+            let effective = Effective {
+                account_id: account_id.clone(),
+                principal: request_principal,
+                policies: PolicySet::default(),
+                keys: Arc::new(keys),
+            };
+            return Ok(effective);
+        }
+        Principal::User { user_id, account_id, user_name, .. } => {
+            keys.insert("aws:PrincipalType", "User");
+            keys.insert("aws:username", user_name.clone());
+            (user_id, account_id)
+        }
+    };
+    debug_assert_eq!(request_principal.kind, PrincipalType::User);
+    let mut policies = PolicySet::default();
+    let user = sqlx::query("SELECT user_name, path, permissions_boundary_arn FROM users WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    // A user deleted while signed in keeps no permissions.
+    if let Some(user) = user {
+        let boundary: Option<String> = user.try_get("permissions_boundary_arn")?;
+        for tag in crate::users::load_tags(conn, user_id).await? {
+            keys.insert(&format!("aws:PrincipalTag/{}", tag.key), tag.value);
+        }
+        policies.identity = identity_policies(conn, cache, account_id, user_id).await?;
+        if let Some(boundary) = boundary {
+            policies.boundary = Some(managed_policy(conn, cache, &boundary).await?);
         }
     }
+    Ok(Effective { account_id: account_id.clone(), principal: request_principal, policies, keys: Arc::new(keys) })
+}
 
-    const REQUEST: Request<'static> = Request {
-        action: "iam:CreateUser",
-        resource: "arn:aws:iam::111122223333:user/alice",
-        resource_account: "111122223333",
-    };
-
-    #[test]
-    fn root_may_act_in_its_own_account_only() {
-        let own = caller(Principal::Root { account_id: "111122223333".into() });
-        assert!(authorize(&own, &REQUEST).is_ok());
-        let other = caller(Principal::Root { account_id: "444455556666".into() });
-        let err = authorize(&other, &REQUEST).unwrap_err();
-        assert_eq!(
-            err,
-            IamError::AccessDenied(
-                "User: arn:aws:iam::444455556666:root is not authorized to perform: iam:CreateUser \
-                 on resource: arn:aws:iam::111122223333:user/alice"
-                    .into()
-            )
-        );
+/// Inline and attached managed policies of a user and of each of its groups.
+async fn identity_policies(
+    conn: &mut AnyConnection,
+    cache: &PolicyCache,
+    account_id: &str,
+    user_id: &str,
+) -> Result<Vec<Arc<CompiledPolicy>>, IamError> {
+    let mut out = Vec::new();
+    let inline = sqlx::query(
+        "SELECT i.policy_name, i.document, i.entity_kind, COALESCE(u.path, g.path) AS path, \
+         COALESCE(u.user_name, g.group_name) AS entity_name \
+         FROM inline_policies i \
+         LEFT JOIN users u ON u.user_id = i.entity_id \
+         LEFT JOIN iam_groups g ON g.group_id = i.entity_id \
+         WHERE i.entity_id = $1 OR i.entity_id IN (SELECT group_id FROM group_members WHERE user_id = $1) \
+         ORDER BY i.entity_kind DESC, i.name_key",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &inline {
+        let kind: String = row.try_get("entity_kind")?;
+        let path: String = row.try_get("path")?;
+        let entity: String = row.try_get("entity_name")?;
+        let name: String = row.try_get("policy_name")?;
+        let entity_arn = iam_policy::Arn::iam(account_id, format!("{kind}{path}{entity}")).to_string();
+        let document: String = row.try_get("document")?;
+        out.push(Arc::new(compile_stored(&document, &inline_policy_source(&entity_arn, &name))?));
     }
+    let attached = sqlx::query(
+        "SELECT DISTINCT policy_arn FROM policy_attachments \
+         WHERE entity_id = $1 OR entity_id IN (SELECT group_id FROM group_members WHERE user_id = $1) \
+         ORDER BY policy_arn",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &attached {
+        let arn: String = row.try_get("policy_arn")?;
+        out.push(managed_policy(conn, cache, &arn).await?);
+    }
+    Ok(out)
+}
 
-    #[test]
-    fn users_are_denied_until_policies_grant() {
-        let user = caller(Principal::User {
-            account_id: "111122223333".into(),
-            user_id: "AIDAEXAMPLEEXAMPLE123".into(),
-            user_name: "bob".into(),
-            path: "/ops/".into(),
+/// A managed policy's default version, compiled: AWS managed from the shipped catalog, customer
+/// managed from the store. A policy that no longer exists grants nothing.
+async fn managed_policy(
+    conn: &mut AnyConnection,
+    cache: &PolicyCache,
+    arn: &str,
+) -> Result<Arc<CompiledPolicy>, IamError> {
+    if aws_managed::is_aws_managed_arn(arn) {
+        return Ok(match aws_managed::find(arn) {
+            Some(p) => p.compiled.clone(),
+            None => Arc::new(CompiledPolicy::empty(arn)),
         });
-        let err = authorize(&user, &REQUEST).unwrap_err();
-        assert_eq!(err.code(), "AccessDenied");
-        assert!(err.message().starts_with("User: arn:aws:iam::111122223333:user/ops/bob is not authorized"));
+    }
+    let row = sqlx::query(
+        "SELECT m.default_version, v.document FROM managed_policies m \
+         JOIN policy_versions v ON v.policy_id = m.policy_id AND v.version_id = m.default_version \
+         WHERE m.arn = $1",
+    )
+    .bind(arn)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => {
+            let version: String = row.try_get("default_version")?;
+            let document: String = row.try_get("document")?;
+            cache.compiled_version(arn, &version, &document)
+        }
+        None => Ok(Arc::new(CompiledPolicy::empty(arn))),
+    }
+}
+
+/// Keeps the cache honest across server processes on PostgreSQL: listens for invalidations and
+/// empties the cache whenever the connection is lost (invalidations may have been missed then).
+/// Runs until the `Iam` it serves is dropped.
+pub(crate) async fn listen_for_invalidations(iam: Weak<crate::Inner>, url: String) {
+    use sqlx::postgres::PgListener;
+    let mut failures = 0u32;
+    loop {
+        let Some(cache) = iam.upgrade().map(|i| i.policy_cache.clone()) else { return };
+        cache.set_listening(false);
+        let listener = async {
+            let mut listener = PgListener::connect(&url).await?;
+            listener.listen(INVALIDATION_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match listener.await {
+            Ok(l) => l,
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                if failures == 1 || failures.is_multiple_of(60) {
+                    tracing::warn!(error = %e, "cannot listen for policy invalidations; the policy cache is off");
+                }
+                drop(cache);
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        failures = 0;
+        cache.set_listening(true);
+        drop(cache);
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(note)) => match iam.upgrade() {
+                    Some(inner) => inner.policy_cache.invalidate(note.payload()),
+                    None => return,
+                },
+                // The connection was lost: whatever was sent meanwhile is gone.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        tracing::warn!("lost the policy invalidation connection; emptied the policy cache and reconnecting");
     }
 }

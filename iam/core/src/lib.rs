@@ -1,17 +1,21 @@
 //! Portcullis's IAM domain: accounts, users and their credentials, the store they live in, and one
 //! function per IAM action. Every action takes a [`Caller`], authorizes it through
-//! [`authz::authorize`] (the single enforcement point), then acts in one transaction that also
+//! [`Iam::authorize`] (the single enforcement point), then acts in one transaction that also
 //! appends the audit event. The console and the AWS-compatible API are thin clients of [`Iam`].
 
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod aws_managed;
 pub mod caller;
 pub mod clock;
+pub mod entities;
 pub mod error;
+pub mod groups;
 pub mod ids;
 pub mod names;
 pub mod password;
+pub mod policies;
 pub mod secrets;
 pub mod store;
 pub mod users;
@@ -34,15 +38,18 @@ pub struct Iam {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     secret_key: SecretKey,
+    pub(crate) policy_cache: Arc<authz::PolicyCache>,
 }
 
 impl Iam {
-    /// `hash_concurrency` bounds simultaneous Argon2 computations (each holds 19 MiB).
+    /// `hash_concurrency` bounds simultaneous Argon2 computations (each holds 19 MiB). On
+    /// PostgreSQL this also starts listening for other processes' policy invalidations, so it must
+    /// be called inside a Tokio runtime; until the listener is connected the policy cache stays off.
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -50,7 +57,21 @@ impl Iam {
         hash_concurrency: usize,
     ) -> Result<Iam, IamError> {
         let hasher = PasswordHasher::new(hash_concurrency)?;
-        Ok(Iam { inner: Arc::new(Inner { store, clock, hasher, secret_key }) })
+        let shared = store.backend() == Backend::Postgres;
+        let policy_cache = Arc::new(authz::PolicyCache::new(shared));
+        let url = store.url().to_owned();
+        let inner = Arc::new(Inner { store, clock, hasher, secret_key, policy_cache });
+        if shared {
+            let runtime = tokio::runtime::Handle::try_current()
+                .map_err(|e| IamError::internal(&format!("PostgreSQL needs a Tokio runtime: {e}")))?;
+            runtime.spawn(authz::listen_for_invalidations(Arc::downgrade(&inner), url));
+        }
+        Ok(Iam { inner })
+    }
+
+    /// The compiled policies of principals, shared by every request of this process.
+    pub fn policy_cache(&self) -> &authz::PolicyCache {
+        &self.inner.policy_cache
     }
 
     pub fn store(&self) -> &Store {
@@ -112,10 +133,7 @@ impl Iam {
         limit: i64,
     ) -> Result<Vec<audit::AuditRecord>, IamError> {
         let account = caller.account_id();
-        authz::authorize(
-            caller,
-            &authz::Request { action: "cloudtrail:LookupEvents", resource: "*", resource_account: account },
-        )?;
+        self.authorize(caller, &authz::Request::new("cloudtrail:LookupEvents", "*", account)).await?;
         let mut conn = self.store().pool().acquire().await?;
         audit::list(&mut conn, account, principal_arn, before, limit.clamp(1, 1000)).await
     }

@@ -78,6 +78,46 @@ impl UserName {
     }
 }
 
+macro_rules! entity_name {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal) => {
+        string_newtype!($(#[$doc])* $name);
+
+        impl $name {
+            pub fn parse(value: &str) -> Result<$name, IamError> {
+                check_entity_name($field, value, $max)?;
+                Ok($name(value.to_owned()))
+            }
+
+            /// The key under which names are unique: AWS compares names ignoring case.
+            pub fn key(&self) -> String {
+                self.0.to_ascii_lowercase()
+            }
+        }
+    };
+}
+
+entity_name!(
+    /// A group name: 1-128 characters of `[\w+=,.@-]`; unique in its account ignoring case.
+    GroupName,
+    "groupName",
+    128
+);
+
+entity_name!(
+    /// A role name: 1-64 characters of `[\w+=,.@-]`; unique in its account ignoring case.
+    RoleName,
+    "roleName",
+    64
+);
+
+entity_name!(
+    /// A managed or inline policy name: 1-128 characters of `[\w+=,.@-]`; unique in its account
+    /// (managed) or on its entity (inline), ignoring case.
+    PolicyName,
+    "policyName",
+    128
+);
+
 string_newtype!(
     /// An IAM path: `/` or `/segments/`, 1-512 printable ASCII characters.
     IamPath
@@ -227,6 +267,11 @@ mod tests {
         assert!(bad.message().contains("[\\w+=,.@-]+"), "{bad}");
         assert!(UserName::parse("é").is_err());
         assert_eq!(UserName::parse("Alice").unwrap().key(), "alice");
+        assert!(GroupName::parse(&"g".repeat(128)).is_ok());
+        assert!(GroupName::parse(&"g".repeat(129)).unwrap_err().message().contains("'groupName'"));
+        assert!(RoleName::parse(&"r".repeat(65)).is_err());
+        assert_eq!(PolicyName::parse("Read-Only").unwrap().key(), "read-only");
+        assert!(PolicyName::parse("no#hash").is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row as _};
 
 use crate::Iam;
 use crate::audit::{self, Event};
-use crate::authz::{self, Request};
+use crate::authz::Request;
 use crate::caller::Caller;
 use crate::clock::Timestamp;
 use crate::error::{IamError, is_unique_violation};
@@ -159,6 +159,11 @@ impl UserRow {
     }
 }
 
+/// A user from a row with the columns of `USER_COLUMNS` (tags left empty).
+pub(crate) fn user_from_row(account_id: &str, row: &AnyRow) -> Result<User, sqlx::Error> {
+    Ok(UserRow::from_row(row)?.into_user(account_id, Vec::new()))
+}
+
 const USER_COLUMNS: &str = "u.user_id, u.user_name, u.path, u.created_at, u.permissions_boundary_arn, \
                             p.password_last_used, p.user_id AS profile_user_id";
 
@@ -210,38 +215,6 @@ fn tags_json(tags: &[Tag]) -> serde_json::Value {
 }
 
 impl Iam {
-    /// Authorizes, and on refusal records the refused attempt before returning `AccessDenied`.
-    async fn authorize_or_record(
-        &self,
-        caller: &Caller,
-        action: &str,
-        resource: &str,
-        parameters: impl FnOnce() -> serde_json::Value,
-    ) -> Result<(), IamError> {
-        self.authorize_holding((), caller, action, resource, parameters).await
-    }
-
-    /// Authorizes while holding `held` (an open transaction); on refusal, drops it first (rolling
-    /// back and releasing the account's lock), records the refusal, and returns `AccessDenied`.
-    async fn authorize_holding<T>(
-        &self,
-        held: T,
-        caller: &Caller,
-        action: &str,
-        resource: &str,
-        parameters: impl FnOnce() -> serde_json::Value,
-    ) -> Result<T, IamError> {
-        let request = Request { action, resource, resource_account: caller.account_id() };
-        match authz::authorize(caller, &request) {
-            Ok(()) => Ok(held),
-            Err(denied) => {
-                drop(held);
-                let event = Event { action, target: Some(resource), parameters: parameters(), outcome: denied.code() };
-                Err(self.refused(caller, event, denied).await)
-            }
-        }
-    }
-
     /// `iam:CreateUser`.
     pub async fn create_user(&self, caller: &Caller, input: CreateUser) -> Result<User, IamError> {
         let name = UserName::parse(&input.user_name)?;
@@ -254,7 +227,12 @@ impl Iam {
         let arn = user_arn(&account_id, path.as_str(), name.as_str());
         let parameters =
             || serde_json::json!({ "UserName": name.as_str(), "Path": path.as_str(), "Tags": tags_json(&tags) });
-        self.authorize_or_record(caller, "iam:CreateUser", &arn, parameters).await?;
+        self.authorize_or_record(
+            caller,
+            Request::new("iam:CreateUser", &arn, &account_id).with_request_tags(&tags),
+            parameters,
+        )
+        .await?;
 
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
@@ -315,8 +293,12 @@ impl Iam {
         // Authorize on the user's real ARN (with its path) when it exists, so that the answer
         // never tells an unauthorized caller whether the user exists.
         let arn = target_arn(account_id, found.as_ref(), &name);
-        self.authorize_or_record(caller, "iam:GetUser", &arn, || serde_json::json!({ "UserName": name.as_str() }))
-            .await?;
+        self.authorize_or_record(
+            caller,
+            Request::new("iam:GetUser", &arn, account_id),
+            || serde_json::json!({ "UserName": name.as_str() }),
+        )
+        .await?;
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
         let tags = load_tags(&mut conn, &row.user_id).await?;
         Ok(row.into_user(account_id, tags))
@@ -341,8 +323,12 @@ impl Iam {
         let after = input.marker.as_deref().map(decode_marker).transpose()?.unwrap_or_default();
         let contains = format!("%{}%", like_escape(&input.name_contains.unwrap_or_default().to_ascii_lowercase()));
         let resource = Arn::iam(account_id, "user/").to_string();
-        self.authorize_or_record(caller, "iam:ListUsers", &resource, || serde_json::json!({ "PathPrefix": prefix }))
-            .await?;
+        self.authorize_or_record(
+            caller,
+            Request::new("iam:ListUsers", &resource, account_id),
+            || serde_json::json!({ "PathPrefix": prefix }),
+        )
+        .await?;
 
         let sql = format!(
             "SELECT {USER_COLUMNS}, u.name_key FROM users u LEFT JOIN login_profiles p ON p.user_id = u.user_id \
@@ -377,19 +363,34 @@ impl Iam {
         let found = find_user(&mut tx, &account_id, &name).await?;
         let arn = target_arn(&account_id, found.as_ref(), &name);
         let parameters = || serde_json::json!({ "UserName": name.as_str() });
-        let mut tx = self.authorize_holding(tx, caller, "iam:DeleteUser", &arn, parameters).await?;
+        let mut tx =
+            self.authorize_holding(tx, caller, Request::new("iam:DeleteUser", &arn, &account_id), parameters).await?;
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
-        if has_login_profile(&mut tx, &row.user_id).await? {
-            return Err(IamError::DeleteConflict("Cannot delete entity, must delete login profile first.".to_owned()));
+        // AWS's order of checks, each with its words.
+        let conflicts = [
+            ("SELECT COUNT(*) AS n FROM login_profiles WHERE user_id = $1", "must delete login profile first"),
+            ("SELECT COUNT(*) AS n FROM access_keys WHERE owner_id = $1", "must delete access keys first"),
+            ("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1", "must delete MFA device first"),
+            ("SELECT COUNT(*) AS n FROM group_members WHERE user_id = $1", "must remove user from all groups first"),
+            ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
+            ("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1", "must detach all policies first"),
+        ];
+        for (sql, what) in conflicts {
+            let n: i64 = sqlx::query(sql).bind(&row.user_id).fetch_one(&mut *tx).await?.try_get("n")?;
+            if n > 0 {
+                return Err(IamError::DeleteConflict(format!("Cannot delete entity, {what}.")));
+            }
         }
         sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM password_history WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM service_access WHERE principal_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM users WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
         let now = self.now();
         let event =
             Event { action: "iam:DeleteUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(())
+        // A signed-in session of the deleted user must lose its permissions at once.
+        self.commit_permissions(tx, &account_id).await
     }
 
     /// `iam:CreateLoginProfile`: gives a user a console password. The account has no custom
@@ -410,7 +411,7 @@ impl Iam {
         let arn = target_arn(&account_id, row.as_ref(), &name);
         let parameters =
             || serde_json::json!({ "UserName": name.as_str(), "PasswordResetRequired": password_reset_required });
-        self.authorize_or_record(caller, "iam:CreateLoginProfile", &arn, parameters).await?;
+        self.authorize_or_record(caller, Request::new("iam:CreateLoginProfile", &arn, &account_id), parameters).await?;
         let row = row.ok_or_else(|| no_such_user(name.as_str()))?;
         if new_password.expose().is_empty() || new_password.expose().chars().count() > 128 {
             return Err(IamError::ValidationError(
@@ -466,7 +467,9 @@ impl Iam {
         let found = find_user(&mut tx, &account_id, &name).await?;
         let arn = target_arn(&account_id, found.as_ref(), &name);
         let parameters = || serde_json::json!({ "UserName": name.as_str() });
-        let mut tx = self.authorize_holding(tx, caller, "iam:DeleteLoginProfile", &arn, parameters).await?;
+        let mut tx = self
+            .authorize_holding(tx, caller, Request::new("iam:DeleteLoginProfile", &arn, &account_id), parameters)
+            .await?;
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
         let deleted =
             sqlx::query("DELETE FROM login_profiles WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;

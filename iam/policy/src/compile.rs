@@ -90,6 +90,11 @@ pub struct CompiledPolicy {
 }
 
 impl CompiledPolicy {
+    /// A policy with no statement: it grants and denies nothing (a policy that no longer exists).
+    pub fn empty(name: &str) -> CompiledPolicy {
+        CompiledPolicy { name: std::sync::Arc::from(name), service_mask: 0, statements: Vec::new() }
+    }
+
     pub fn statement_count(&self) -> usize {
         self.statements.len()
     }

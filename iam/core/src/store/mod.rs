@@ -65,10 +65,18 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Kept for PostgreSQL's LISTEN connection. Holds the password: never logged.
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).field("url", &redact_url(&self.url)).finish()
+    }
 }
 
 impl Store {
@@ -81,6 +89,7 @@ impl Store {
             Backend::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(StoreError::Connect)?;
+        let kept_url = std::sync::Arc::from(url.as_str());
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -100,7 +109,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Connect)?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, url: kept_url })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
@@ -121,6 +130,10 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -179,7 +179,7 @@ on_both!(iam_users_are_denied_and_the_denial_is_audited, |db| {
         denied.message(),
         format!(
             "User: arn:aws:iam::{account}:user/ops/bob is not authorized to perform: iam:CreateUser on resource: \
-             arn:aws:iam::{account}:user/mallory"
+             arn:aws:iam::{account}:user/mallory because no identity-based policy allows the iam:CreateUser action"
         )
     );
     assert_eq!(db.iam.list_users(&as_bob, ListUsers::default()).await.unwrap_err().code(), "AccessDenied");
