@@ -500,14 +500,11 @@ pub(crate) async fn listen_for_invalidations(iam: Weak<crate::Inner>, url: Strin
         failures = 0;
         cache.set_listening(true);
         drop(cache);
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(note)) => match iam.upgrade() {
-                    Some(inner) => inner.policy_cache.invalidate(note.payload()),
-                    None => return,
-                },
-                // The connection was lost: whatever was sent meanwhile is gone.
-                Ok(None) | Err(_) => break,
+        // `Ok(None)` or an error: the connection was lost, and whatever was sent meanwhile is gone.
+        while let Ok(Some(note)) = listener.try_recv().await {
+            match iam.upgrade() {
+                Some(inner) => inner.policy_cache.invalidate(note.payload()),
+                None => return,
             }
         }
         tracing::warn!("lost the policy invalidation connection; emptied the policy cache and reconnecting");

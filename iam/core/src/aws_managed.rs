@@ -52,7 +52,7 @@ fn load() -> Vec<AwsManagedPolicy> {
             }
         })
         .collect();
-    policies.sort_by(|a, b| a.name.to_ascii_lowercase().cmp(&b.name.to_ascii_lowercase()));
+    policies.sort_by_key(|p| p.name.to_ascii_lowercase());
     policies
 }
 

@@ -1046,7 +1046,7 @@ impl Iam {
         let mut tx = self.begin_write(&account_id).await?;
         let entity = entities::find(&mut tx, &account_id, kind, &name).await?.ok_or_else(|| kind.no_such(&name))?;
         let others: i64 = sqlx::query(
-            "SELECT COALESCE(SUM(size), 0) AS n FROM inline_policies WHERE entity_id = $1 AND name_key <> $2",
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM inline_policies WHERE entity_id = $1 AND name_key <> $2",
         )
         .bind(&entity.id)
         .bind(policy.key())

@@ -11,4 +11,5 @@
 
 mod accounts;
 mod harness;
+mod policies;
 mod users;
