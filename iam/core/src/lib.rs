@@ -3,6 +3,7 @@
 //! [`Iam::authorize`] (the single enforcement point), then acts in one transaction that also
 //! appends the audit event. The console and the AWS-compatible API are thin clients of [`Iam`].
 
+pub mod access_keys;
 pub mod accounts;
 pub mod audit;
 pub mod authz;
@@ -16,6 +17,7 @@ pub mod ids;
 pub mod names;
 pub mod password;
 pub mod policies;
+pub mod roles;
 pub mod secrets;
 pub mod store;
 pub mod users;

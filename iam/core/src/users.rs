@@ -187,7 +187,7 @@ pub(crate) async fn load_tags(conn: &mut AnyConnection, entity_id: &str) -> Resu
         .map_err(IamError::from)
 }
 
-async fn insert_tags(
+pub(crate) async fn insert_tags(
     conn: &mut AnyConnection,
     account_id: &str,
     entity_id: &str,

@@ -9,7 +9,9 @@
     reason = "a test fails loudly where a bad value appears"
 )]
 
+mod access_keys;
 mod accounts;
 mod harness;
 mod policies;
+mod roles;
 mod users;
