@@ -16,6 +16,7 @@ pub mod groups;
 pub mod ids;
 pub mod names;
 pub mod password;
+pub mod password_policy;
 pub mod policies;
 pub mod roles;
 pub mod secrets;

@@ -15,7 +15,7 @@ use crate::clock::Timestamp;
 use crate::error::{IamError, is_unique_violation};
 use crate::ids::{self, IdKind};
 use crate::names::{IamPath, Tag, UserName};
-use crate::password::{self, Password};
+use crate::password::Password;
 
 /// Users per account (AWS's default quota).
 pub const MAX_USERS_PER_ACCOUNT: i64 = 5000;
@@ -393,8 +393,8 @@ impl Iam {
         self.commit_permissions(tx, &account_id).await
     }
 
-    /// `iam:CreateLoginProfile`: gives a user a console password. The account has no custom
-    /// password policy yet, so AWS's default rules apply.
+    /// `iam:CreateLoginProfile`: gives a user a console password that meets the account's
+    /// password policy (AWS's default rules when it has none).
     pub async fn create_login_profile(
         &self,
         caller: &Caller,
@@ -413,14 +413,11 @@ impl Iam {
             || serde_json::json!({ "UserName": name.as_str(), "PasswordResetRequired": password_reset_required });
         self.authorize_or_record(caller, Request::new("iam:CreateLoginProfile", &arn, &account_id), parameters).await?;
         let row = row.ok_or_else(|| no_such_user(name.as_str()))?;
-        if new_password.expose().is_empty() || new_password.expose().chars().count() > 128 {
-            return Err(IamError::ValidationError(
-                "1 validation error detected: Value at 'password' failed to satisfy constraint: \
-                 Member must have length between 1 and 128"
-                    .to_owned(),
-            ));
-        }
-        password::check_default_rules(new_password)?;
+        let policy = {
+            let mut conn = self.store().pool().acquire().await?;
+            crate::password_policy::load_policy(&mut conn, &account_id).await?
+        };
+        crate::password_policy::check_password(policy.as_ref(), new_password)?;
         let hash = self.hasher().hash(new_password).await?;
 
         let now = self.now();

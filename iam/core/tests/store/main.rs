@@ -12,6 +12,7 @@
 mod access_keys;
 mod accounts;
 mod harness;
+mod passwords;
 mod policies;
 mod roles;
 mod users;

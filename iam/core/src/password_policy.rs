@@ -1,0 +1,493 @@
+//! The account password policy (`GetAccountPasswordPolicy`, `UpdateAccountPasswordPolicy`,
+//! `DeleteAccountPasswordPolicy`), the checks every new password goes through, password history
+//! for `PasswordReusePrevention`, and the actions that set a user's password afterwards:
+//! `ChangePassword`, `GetLoginProfile`, `UpdateLoginProfile`.
+
+use sqlx::{AnyConnection, Row as _};
+
+use crate::Iam;
+use crate::audit::{self, Event};
+use crate::authz::Request;
+use crate::caller::{Caller, Principal};
+use crate::clock::Timestamp;
+use crate::entities::{self, EntityKind};
+use crate::error::IamError;
+use crate::password::{self, Password, SYMBOLS, Verified};
+use crate::users::LoginProfile;
+
+/// Every field of AWS's password policy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PasswordPolicy {
+    pub minimum_password_length: i64,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase_characters: bool,
+    pub require_lowercase_characters: bool,
+    pub allow_users_to_change_password: bool,
+    /// Days a password lasts; `None`: forever.
+    pub max_password_age: Option<i64>,
+    /// How many earlier passwords a user may not reuse; `None`: no rule.
+    pub password_reuse_prevention: Option<i64>,
+    /// An expired password can only be reset by an administrator.
+    pub hard_expiry: bool,
+}
+
+impl PasswordPolicy {
+    /// `ExpirePasswords` in AWS's answer.
+    pub fn expire_passwords(&self) -> bool {
+        self.max_password_age.is_some()
+    }
+}
+
+/// `UpdateAccountPasswordPolicy`'s input: AWS's defaults apply to every field left out.
+#[derive(Debug, Clone, Default)]
+pub struct UpdatePasswordPolicy {
+    pub minimum_password_length: Option<i64>,
+    pub require_symbols: Option<bool>,
+    pub require_numbers: Option<bool>,
+    pub require_uppercase_characters: Option<bool>,
+    pub require_lowercase_characters: Option<bool>,
+    pub allow_users_to_change_password: Option<bool>,
+    pub max_password_age: Option<i64>,
+    pub password_reuse_prevention: Option<i64>,
+    pub hard_expiry: Option<bool>,
+}
+
+fn range_error(field: &str, value: i64, min: i64, max: i64) -> IamError {
+    IamError::ValidationError(format!(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must have \
+         value between {min} and {max}"
+    ))
+}
+
+impl UpdatePasswordPolicy {
+    fn into_policy(self) -> Result<PasswordPolicy, IamError> {
+        let min = self.minimum_password_length.unwrap_or(6);
+        if !(6..=128).contains(&min) {
+            return Err(range_error("minimumPasswordLength", min, 6, 128));
+        }
+        if let Some(age) = self.max_password_age
+            && !(1..=1095).contains(&age)
+        {
+            return Err(range_error("maxPasswordAge", age, 1, 1095));
+        }
+        if let Some(n) = self.password_reuse_prevention
+            && !(1..=24).contains(&n)
+        {
+            return Err(range_error("passwordReusePrevention", n, 1, 24));
+        }
+        Ok(PasswordPolicy {
+            minimum_password_length: min,
+            require_symbols: self.require_symbols.unwrap_or(false),
+            require_numbers: self.require_numbers.unwrap_or(false),
+            require_uppercase_characters: self.require_uppercase_characters.unwrap_or(false),
+            require_lowercase_characters: self.require_lowercase_characters.unwrap_or(false),
+            allow_users_to_change_password: self.allow_users_to_change_password.unwrap_or(false),
+            max_password_age: self.max_password_age,
+            password_reuse_prevention: self.password_reuse_prevention,
+            hard_expiry: self.hard_expiry.unwrap_or(false),
+        })
+    }
+}
+
+/// Checks a new password against the account's policy, or AWS's default rules when it has none.
+/// Every unmet rule is named, as the console shows them.
+pub fn check_password(policy: Option<&PasswordPolicy>, password: &Password) -> Result<(), IamError> {
+    let p = password.expose();
+    let len = p.chars().count();
+    if len == 0 || len > 128 {
+        return Err(IamError::ValidationError(
+            "1 validation error detected: Value at 'password' failed to satisfy constraint: Member must have length \
+             between 1 and 128"
+                .to_owned(),
+        ));
+    }
+    let Some(policy) = policy else {
+        return password::check_default_rules(password);
+    };
+    let mut unmet = Vec::new();
+    if i64::try_from(len).unwrap_or(i64::MAX) < policy.minimum_password_length {
+        unmet.push(format!("at least {} characters", policy.minimum_password_length));
+    }
+    let rules = [
+        (policy.require_uppercase_characters, p.chars().any(|c| c.is_ascii_uppercase()), "an uppercase letter"),
+        (policy.require_lowercase_characters, p.chars().any(|c| c.is_ascii_lowercase()), "a lowercase letter"),
+        (policy.require_numbers, p.chars().any(|c| c.is_ascii_digit()), "a number"),
+        (policy.require_symbols, p.chars().any(|c| SYMBOLS.contains(c)), "a symbol"),
+    ];
+    unmet.extend(
+        rules.iter().filter(|(required, present, _)| *required && !present).map(|(_, _, what)| (*what).to_owned()),
+    );
+    if unmet.is_empty() {
+        Ok(())
+    } else {
+        Err(IamError::PasswordPolicyViolation(format!(
+            "Password does not conform to the account password policy: it needs {}.",
+            unmet.join(", ")
+        )))
+    }
+}
+
+pub(crate) async fn load_policy(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<Option<PasswordPolicy>, IamError> {
+    let row = sqlx::query(
+        "SELECT minimum_length, require_symbols, require_numbers, require_uppercase, require_lowercase, \
+         allow_users_to_change_password, max_password_age, password_reuse_prevention, hard_expiry \
+         FROM password_policies WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let flag = |name: &str| -> Result<bool, sqlx::Error> { Ok(r.try_get::<i64, _>(name)? != 0) };
+    Ok(Some(PasswordPolicy {
+        minimum_password_length: r.try_get("minimum_length")?,
+        require_symbols: flag("require_symbols")?,
+        require_numbers: flag("require_numbers")?,
+        require_uppercase_characters: flag("require_uppercase")?,
+        require_lowercase_characters: flag("require_lowercase")?,
+        allow_users_to_change_password: flag("allow_users_to_change_password")?,
+        max_password_age: r.try_get("max_password_age")?,
+        password_reuse_prevention: r.try_get("password_reuse_prevention")?,
+        hard_expiry: flag("hard_expiry")?,
+    }))
+}
+
+/// How many earlier hashes are kept per user: the largest `PasswordReusePrevention`.
+const HISTORY_KEPT: i64 = 24;
+
+impl Iam {
+    /// `iam:GetAccountPasswordPolicy`: `NoSuchEntity` when the account has none (AWS's default
+    /// rules apply then).
+    pub async fn get_account_password_policy(&self, caller: &Caller) -> Result<PasswordPolicy, IamError> {
+        let account_id = caller.account_id();
+        self.authorize_or_record(caller, Request::new("iam:GetAccountPasswordPolicy", "*", account_id), || {
+            serde_json::json!({})
+        })
+        .await?;
+        let mut conn = self.store().pool().acquire().await?;
+        load_policy(&mut conn, account_id).await?.ok_or_else(|| {
+            IamError::NoSuchEntity(format!("The Password Policy with domain name {account_id} cannot be found."))
+        })
+    }
+
+    /// `iam:UpdateAccountPasswordPolicy`: replaces the whole policy; fields left out take AWS's
+    /// defaults.
+    pub async fn update_account_password_policy(
+        &self,
+        caller: &Caller,
+        input: UpdatePasswordPolicy,
+    ) -> Result<PasswordPolicy, IamError> {
+        let policy = input.into_policy()?;
+        let account_id = caller.account_id().to_owned();
+        let parameters = || serde_json::to_value(&policy).unwrap_or_default();
+        let tx = self.begin_write(&account_id).await?;
+        let request = Request::new("iam:UpdateAccountPasswordPolicy", "*", &account_id);
+        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+        sqlx::query("DELETE FROM password_policies WHERE account_id = $1").bind(&account_id).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO password_policies (account_id, minimum_length, require_symbols, require_numbers, \
+             require_uppercase, require_lowercase, allow_users_to_change_password, max_password_age, \
+             password_reuse_prevention, hard_expiry) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&account_id)
+        .bind(policy.minimum_password_length)
+        .bind(i64::from(policy.require_symbols))
+        .bind(i64::from(policy.require_numbers))
+        .bind(i64::from(policy.require_uppercase_characters))
+        .bind(i64::from(policy.require_lowercase_characters))
+        .bind(i64::from(policy.allow_users_to_change_password))
+        .bind(policy.max_password_age)
+        .bind(policy.password_reuse_prevention)
+        .bind(i64::from(policy.hard_expiry))
+        .execute(&mut *tx)
+        .await?;
+        let event = Event {
+            action: "iam:UpdateAccountPasswordPolicy",
+            target: None,
+            parameters: parameters(),
+            outcome: "Success",
+        };
+        audit::append(&mut tx, caller, self.now(), &event).await?;
+        tx.commit().await?;
+        Ok(policy)
+    }
+
+    /// `iam:DeleteAccountPasswordPolicy`: AWS's default rules apply again.
+    pub async fn delete_account_password_policy(&self, caller: &Caller) -> Result<(), IamError> {
+        let account_id = caller.account_id().to_owned();
+        let tx = self.begin_write(&account_id).await?;
+        let request = Request::new("iam:DeleteAccountPasswordPolicy", "*", &account_id);
+        let mut tx = self.authorize_holding(tx, caller, request, || serde_json::json!({})).await?;
+        let deleted = sqlx::query("DELETE FROM password_policies WHERE account_id = $1")
+            .bind(&account_id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(IamError::NoSuchEntity(format!(
+                "The account policy with name PasswordPolicy cannot be found for account {account_id}."
+            )));
+        }
+        let event = Event {
+            action: "iam:DeleteAccountPasswordPolicy",
+            target: None,
+            parameters: serde_json::json!({}),
+            outcome: "Success",
+        };
+        audit::append(&mut tx, caller, self.now(), &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `iam:ChangePassword`: a user changes its own console password, giving the current one. The
+    /// account policy's `AllowUsersToChangePassword` lets every user do so without a policy
+    /// granting `iam:ChangePassword`. The new password must meet the policy and not repeat the
+    /// last `PasswordReusePrevention` ones.
+    pub async fn change_password(&self, caller: &Caller, old: &Password, new: &Password) -> Result<(), IamError> {
+        let Principal::User { account_id, user_id, user_name, .. } = &caller.principal else {
+            return Err(IamError::InvalidInput(
+                "The root user changes its password in the account settings, not with ChangePassword.".to_owned(),
+            ));
+        };
+        let arn = caller.principal.arn().to_string();
+        let policy = {
+            let mut conn = self.store().pool().acquire().await?;
+            load_policy(&mut conn, account_id).await?
+        };
+        let request = Request::new("iam:ChangePassword", &arn, account_id);
+        if !policy.as_ref().is_some_and(|p| p.allow_users_to_change_password) {
+            self.authorize_or_record(caller, request, || serde_json::json!({ "UserName": user_name })).await?;
+        }
+        let stored: Option<String> = sqlx::query("SELECT password_hash FROM login_profiles WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(self.store().pool())
+            .await?
+            .map(|r| r.try_get("password_hash"))
+            .transpose()?;
+        let Some(stored) = stored else {
+            return Err(IamError::NoSuchEntity(format!("Login Profile for User {user_name} cannot be found.")));
+        };
+        if self.hasher().verify(old, Some(&stored)).await? == Verified::No {
+            return Err(IamError::InvalidInput("The old password is incorrect.".to_owned()));
+        }
+        self.set_password(caller, user_id, user_name, &arn, new, policy.as_ref(), Some(false), "iam:ChangePassword")
+            .await
+    }
+
+    /// `iam:GetLoginProfile`: whether a user has a console password, and whether it must be reset.
+    pub async fn get_login_profile(&self, caller: &Caller, user_name: &str) -> Result<LoginProfile, IamError> {
+        let name = EntityKind::User.parse_name(user_name)?;
+        let account_id = caller.account_id();
+        let mut conn = self.store().pool().acquire().await?;
+        let found = entities::find(&mut conn, account_id, EntityKind::User, &name).await?;
+        let arn = entities::target_arn(account_id, EntityKind::User, found.as_ref(), &name);
+        self.authorize_or_record(
+            caller,
+            Request::new("iam:GetLoginProfile", &arn, account_id),
+            || serde_json::json!({ "UserName": name }),
+        )
+        .await?;
+        let user = found.ok_or_else(|| EntityKind::User.no_such(&name))?;
+        let row = sqlx::query("SELECT created_at, reset_required FROM login_profiles WHERE user_id = $1")
+            .bind(&user.id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| IamError::NoSuchEntity(format!("Login Profile for User {} cannot be found.", user.name)))?;
+        Ok(LoginProfile {
+            user_name: user.name,
+            create_date: Timestamp::from_millis(row.try_get("created_at")?),
+            password_reset_required: row.try_get::<i64, _>("reset_required")? != 0,
+        })
+    }
+
+    /// `iam:UpdateLoginProfile`: an administrator sets a user's password and/or whether it must be
+    /// reset at next sign-in.
+    pub async fn update_login_profile(
+        &self,
+        caller: &Caller,
+        user_name: &str,
+        password: Option<&Password>,
+        password_reset_required: Option<bool>,
+    ) -> Result<(), IamError> {
+        let name = EntityKind::User.parse_name(user_name)?;
+        let account_id = caller.account_id().to_owned();
+        let (found, policy) = {
+            let mut conn = self.store().pool().acquire().await?;
+            (
+                entities::find(&mut conn, &account_id, EntityKind::User, &name).await?,
+                load_policy(&mut conn, &account_id).await?,
+            )
+        };
+        let arn = entities::target_arn(&account_id, EntityKind::User, found.as_ref(), &name);
+        let parameters = || serde_json::json!({ "UserName": name, "PasswordResetRequired": password_reset_required });
+        self.authorize_or_record(caller, Request::new("iam:UpdateLoginProfile", &arn, &account_id), parameters).await?;
+        let user = found.ok_or_else(|| EntityKind::User.no_such(&name))?;
+        match password {
+            Some(p) => {
+                self.set_password(
+                    caller,
+                    &user.id,
+                    &user.name,
+                    &arn,
+                    p,
+                    policy.as_ref(),
+                    password_reset_required,
+                    "iam:UpdateLoginProfile",
+                )
+                .await
+            }
+            None => {
+                let mut tx = self.begin_write(&account_id).await?;
+                let updated = sqlx::query(
+                    "UPDATE login_profiles SET reset_required = COALESCE($2, reset_required) WHERE user_id = $1",
+                )
+                .bind(&user.id)
+                .bind(password_reset_required.map(i64::from))
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    return Err(IamError::NoSuchEntity(format!(
+                        "Login Profile for User {} cannot be found.",
+                        user.name
+                    )));
+                }
+                let event = Event {
+                    action: "iam:UpdateLoginProfile",
+                    target: Some(&arn),
+                    parameters: parameters(),
+                    outcome: "Success",
+                };
+                audit::append(&mut tx, caller, self.now(), &event).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets a user's console password after the policy and reuse checks, keeping the old hash in
+    /// the user's history.
+    #[allow(clippy::too_many_arguments, reason = "one private step shared by two actions")]
+    async fn set_password(
+        &self,
+        caller: &Caller,
+        user_id: &str,
+        user_name: &str,
+        arn: &str,
+        new: &Password,
+        policy: Option<&PasswordPolicy>,
+        reset_required: Option<bool>,
+        action: &str,
+    ) -> Result<(), IamError> {
+        check_password(policy, new)?;
+        if let Some(n) = policy.and_then(|p| p.password_reuse_prevention) {
+            let rows = sqlx::query(
+                "SELECT password_hash FROM (SELECT password_hash, changed_at FROM password_history WHERE user_id = $1 \
+                 UNION ALL SELECT password_hash, password_changed_at AS changed_at FROM login_profiles WHERE user_id = $1) h \
+                 ORDER BY changed_at DESC LIMIT $2",
+            )
+            .bind(user_id)
+            .bind(n)
+            .fetch_all(self.store().pool())
+            .await?;
+            for row in &rows {
+                let earlier: String = row.try_get("password_hash")?;
+                if matches!(self.hasher().verify(new, Some(&earlier)).await?, Verified::Yes { .. }) {
+                    return Err(IamError::PasswordPolicyViolation(format!(
+                        "Password does not conform to the account password policy: it must differ from the last {n} \
+                         passwords."
+                    )));
+                }
+            }
+        }
+        let hash = self.hasher().hash(new).await?;
+        let now = self.now();
+        let account_id = caller.account_id().to_owned();
+        let mut tx = self.begin_write(&account_id).await?;
+        let old = sqlx::query("SELECT password_hash, password_changed_at FROM login_profiles WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| IamError::NoSuchEntity(format!("Login Profile for User {user_name} cannot be found.")))?;
+        sqlx::query("INSERT INTO password_history (user_id, password_hash, changed_at) VALUES ($1, $2, $3)")
+            .bind(user_id)
+            .bind(old.try_get::<String, _>("password_hash")?)
+            .bind(old.try_get::<i64, _>("password_changed_at")?)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM password_history WHERE user_id = $1 AND changed_at < (SELECT MIN(changed_at) FROM \
+             (SELECT changed_at FROM password_history WHERE user_id = $1 ORDER BY changed_at DESC LIMIT $2) kept)",
+        )
+        .bind(user_id)
+        .bind(HISTORY_KEPT)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE login_profiles SET password_hash = $2, password_changed_at = $3, \
+             reset_required = COALESCE($4, reset_required) WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .bind(&hash)
+        .bind(now.as_millis())
+        .bind(reset_required.map(i64::from))
+        .execute(&mut *tx)
+        .await?;
+        let event = Event {
+            action,
+            target: Some(arn),
+            parameters: serde_json::json!({ "UserName": user_name, "PasswordResetRequired": reset_required }),
+            outcome: "Success",
+        };
+        audit::append(&mut tx, caller, now, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> PasswordPolicy {
+        UpdatePasswordPolicy {
+            minimum_password_length: Some(12),
+            require_symbols: Some(true),
+            require_numbers: Some(true),
+            require_uppercase_characters: Some(true),
+            ..Default::default()
+        }
+        .into_policy()
+        .unwrap()
+    }
+
+    #[test]
+    fn passwords_meet_the_policy_or_name_what_is_missing() {
+        let p = policy();
+        assert!(check_password(Some(&p), &Password::new("Long-enough-1")).is_ok());
+        let err = check_password(Some(&p), &Password::new("short")).unwrap_err();
+        assert_eq!(err.code(), "PasswordPolicyViolation");
+        assert!(err.message().contains("at least 12 characters, an uppercase letter, a number, a symbol"), "{err}");
+        assert_eq!(check_password(Some(&p), &Password::new("")).unwrap_err().code(), "ValidationError");
+        assert!(check_password(None, &Password::new("abcdefgh")).is_err(), "AWS's default rules without a policy");
+        assert!(check_password(None, &Password::new("Abcdefg1")).is_ok());
+    }
+
+    #[test]
+    fn policy_fields_take_aws_defaults_and_ranges() {
+        let p = UpdatePasswordPolicy::default().into_policy().unwrap();
+        assert_eq!(p.minimum_password_length, 6);
+        assert!(!p.allow_users_to_change_password && !p.expire_passwords());
+        let bad = |u: UpdatePasswordPolicy| u.into_policy().unwrap_err().code();
+        assert_eq!(
+            bad(UpdatePasswordPolicy { minimum_password_length: Some(5), ..Default::default() }),
+            "ValidationError"
+        );
+        assert_eq!(bad(UpdatePasswordPolicy { max_password_age: Some(1096), ..Default::default() }), "ValidationError");
+        assert_eq!(
+            bad(UpdatePasswordPolicy { password_reuse_prevention: Some(25), ..Default::default() }),
+            "ValidationError"
+        );
+    }
+}
