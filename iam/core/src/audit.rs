@@ -43,6 +43,18 @@ fn channel_label(channel: &Channel) -> String {
     }
 }
 
+/// Adds one member to an event's parameters (an object).
+pub(crate) fn with_parameter(
+    mut parameters: serde_json::Value,
+    key: &str,
+    value: serde_json::Value,
+) -> serde_json::Value {
+    if let Some(map) = parameters.as_object_mut() {
+        map.insert(key.to_owned(), value);
+    }
+    parameters
+}
+
 /// Appends `event` through `conn`, which is normally the action's open transaction.
 pub(crate) async fn append(
     conn: &mut AnyConnection,

@@ -4,6 +4,7 @@
 //! appends the audit event. The console and the AWS-compatible API are thin clients of [`Iam`].
 
 pub mod access_keys;
+pub mod account_settings;
 pub mod accounts;
 pub mod audit;
 pub mod authz;
@@ -21,6 +22,7 @@ pub mod policies;
 pub mod roles;
 pub mod secrets;
 pub mod store;
+pub mod tagging;
 pub mod users;
 
 use std::sync::Arc;

@@ -275,8 +275,12 @@ impl Iam {
             check_session_duration(s)?;
         }
         self.change_role(caller, role_name, "iam:UpdateRole", |params| {
-            params["Description"] = serde_json::json!(description);
-            params["MaxSessionDuration"] = serde_json::json!(max_session_duration);
+            *params = crate::audit::with_parameter(params.take(), "Description", serde_json::json!(description));
+            *params = crate::audit::with_parameter(
+                params.take(),
+                "MaxSessionDuration",
+                serde_json::json!(max_session_duration),
+            );
             let mut sets = Vec::new();
             if let Some(d) = description {
                 sets.push(("description", RoleValue::Text(d.to_owned())));
@@ -298,7 +302,7 @@ impl Iam {
     ) -> Result<(), IamError> {
         check_description(description)?;
         self.change_role(caller, role_name, "iam:UpdateRoleDescription", |params| {
-            params["Description"] = serde_json::json!(description);
+            *params = crate::audit::with_parameter(params.take(), "Description", serde_json::json!(description));
             vec![("description", RoleValue::Text(description.to_owned()))]
         })
         .await

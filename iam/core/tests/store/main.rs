@@ -15,4 +15,5 @@ mod harness;
 mod passwords;
 mod policies;
 mod roles;
+mod settings;
 mod users;

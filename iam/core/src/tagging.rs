@@ -1,0 +1,167 @@
+//! Tags on users, roles and customer managed policies: `Tag*`, `Untag*`, `List*Tags`. Tagging
+//! requests carry `aws:RequestTag/KEY` and `aws:TagKeys`, so policies can govern which tags may be
+//! set; untagging carries `aws:TagKeys`. Tags are principal tags too (`aws:PrincipalTag/*`), so a
+//! change commits through [`Iam::commit_permissions`].
+
+use sqlx::{AnyConnection, Row as _};
+
+use crate::Iam;
+use crate::audit::{self, Event};
+use crate::authz::Request;
+use crate::caller::Caller;
+use crate::entities::{self, EntityKind};
+use crate::error::IamError;
+use crate::names::{MAX_TAGS_PER_ENTITY, Tag};
+use crate::users::load_tags;
+
+/// What can be tagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taggable<'a> {
+    User(&'a str),
+    Role(&'a str),
+    /// A customer managed policy, by ARN.
+    Policy(&'a str),
+}
+
+impl Taggable<'_> {
+    fn label(self) -> &'static str {
+        match self {
+            Taggable::User(_) => "User",
+            Taggable::Role(_) => "Role",
+            Taggable::Policy(_) => "Policy",
+        }
+    }
+
+    fn parameter(self) -> serde_json::Value {
+        match self {
+            Taggable::User(n) => serde_json::json!({ "UserName": n }),
+            Taggable::Role(n) => serde_json::json!({ "RoleName": n }),
+            Taggable::Policy(arn) => serde_json::json!({ "PolicyArn": arn }),
+        }
+    }
+}
+
+/// The tagged thing's id (the tags' `entity_id`) and ARN; `None` when it does not exist, with the
+/// ARN to authorize against anyway.
+async fn resolve(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    target: Taggable<'_>,
+) -> Result<(Option<String>, String), IamError> {
+    match target {
+        Taggable::User(name) | Taggable::Role(name) => {
+            let kind = if matches!(target, Taggable::User(_)) { EntityKind::User } else { EntityKind::Role };
+            let name = kind.parse_name(name)?;
+            let found = entities::find(conn, account_id, kind, &name).await?;
+            let arn = entities::target_arn(account_id, kind, found.as_ref(), &name);
+            Ok((found.map(|e| e.id), arn))
+        }
+        Taggable::Policy(arn) => {
+            if iam_policy::Arn::parse(arn).is_err() {
+                return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
+            }
+            let row = sqlx::query("SELECT policy_id FROM managed_policies WHERE arn = $1 AND account_id = $2")
+                .bind(arn)
+                .bind(account_id)
+                .fetch_optional(conn)
+                .await?;
+            Ok((row.map(|r| r.try_get("policy_id")).transpose()?, arn.to_owned()))
+        }
+    }
+}
+
+fn not_found(target: Taggable<'_>) -> IamError {
+    match target {
+        Taggable::User(n) => EntityKind::User.no_such(n),
+        Taggable::Role(n) => EntityKind::Role.no_such(n),
+        Taggable::Policy(arn) => IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable.")),
+    }
+}
+
+impl Iam {
+    /// `iam:TagUser`, `iam:TagRole`, `iam:TagPolicy`: adds tags, replacing the value of a key
+    /// already there (keys compare ignoring case); at most 50 in all.
+    pub async fn tag(&self, caller: &Caller, target: Taggable<'_>, tags: &[(String, String)]) -> Result<(), IamError> {
+        let tags = Tag::parse_list(tags)?;
+        if tags.is_empty() {
+            return Err(IamError::ValidationError(
+                "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: Member must have \
+                 length greater than or equal to 1"
+                    .to_owned(),
+            ));
+        }
+        let account_id = caller.account_id().to_owned();
+        let action = format!("iam:Tag{}", target.label());
+        let mut tx = self.begin_write(&account_id).await?;
+        let (id, arn) = resolve(&mut tx, &account_id, target).await?;
+        let parameters = || {
+            let tags = tags.iter().map(|t| serde_json::json!({ "Key": t.key, "Value": t.value })).collect();
+            crate::audit::with_parameter(target.parameter(), "Tags", tags)
+        };
+        let request = Request::new(&action, &arn, &account_id).with_request_tags(&tags);
+        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+        let id = id.ok_or_else(|| not_found(target))?;
+        let mut current = load_tags(&mut tx, &id).await?;
+        for tag in &tags {
+            match current.iter_mut().find(|t| t.key.eq_ignore_ascii_case(&tag.key)) {
+                Some(existing) => existing.value.clone_from(&tag.value),
+                None => current.push(tag.clone()),
+            }
+        }
+        if current.len() > MAX_TAGS_PER_ENTITY {
+            return Err(IamError::LimitExceeded(format!(
+                "The number of tags has reached the maximum limit of {MAX_TAGS_PER_ENTITY}."
+            )));
+        }
+        replace_tags(&mut tx, &account_id, &id, &current).await?;
+        let event = Event { action: &action, target: Some(&arn), parameters: parameters(), outcome: "Success" };
+        audit::append(&mut tx, caller, self.now(), &event).await?;
+        self.commit_permissions(tx, &account_id).await
+    }
+
+    /// `iam:UntagUser`, `iam:UntagRole`, `iam:UntagPolicy`: removes the keys given (ignoring case);
+    /// keys that are not there are ignored, as AWS does.
+    pub async fn untag(&self, caller: &Caller, target: Taggable<'_>, keys: &[String]) -> Result<(), IamError> {
+        if keys.is_empty() || keys.len() > MAX_TAGS_PER_ENTITY {
+            return Err(IamError::ValidationError(format!(
+                "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length \
+                 between 1 and {MAX_TAGS_PER_ENTITY}"
+            )));
+        }
+        let account_id = caller.account_id().to_owned();
+        let action = format!("iam:Untag{}", target.label());
+        let mut tx = self.begin_write(&account_id).await?;
+        let (id, arn) = resolve(&mut tx, &account_id, target).await?;
+        let parameters = || crate::audit::with_parameter(target.parameter(), "TagKeys", serde_json::json!(keys));
+        let request = Request::new(&action, &arn, &account_id).with_all("aws:TagKeys", keys.to_vec());
+        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+        let id = id.ok_or_else(|| not_found(target))?;
+        let mut current = load_tags(&mut tx, &id).await?;
+        current.retain(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+        replace_tags(&mut tx, &account_id, &id, &current).await?;
+        let event = Event { action: &action, target: Some(&arn), parameters: parameters(), outcome: "Success" };
+        audit::append(&mut tx, caller, self.now(), &event).await?;
+        self.commit_permissions(tx, &account_id).await
+    }
+
+    /// `iam:ListUserTags`, `iam:ListRoleTags`, `iam:ListPolicyTags`, in the order they were added.
+    pub async fn list_tags(&self, caller: &Caller, target: Taggable<'_>) -> Result<Vec<Tag>, IamError> {
+        let account_id = caller.account_id();
+        let action = format!("iam:List{}Tags", target.label());
+        let mut conn = self.store().pool().acquire().await?;
+        let (id, arn) = resolve(&mut conn, account_id, target).await?;
+        self.authorize_or_record(caller, Request::new(&action, &arn, account_id), || target.parameter()).await?;
+        let id = id.ok_or_else(|| not_found(target))?;
+        load_tags(&mut conn, &id).await
+    }
+}
+
+async fn replace_tags(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    entity_id: &str,
+    tags: &[Tag],
+) -> Result<(), IamError> {
+    sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(entity_id).execute(&mut *conn).await?;
+    crate::users::insert_tags(conn, account_id, entity_id, tags).await
+}
