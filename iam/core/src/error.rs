@@ -15,6 +15,16 @@ pub enum IamError {
     ValidationError(String),
     PasswordPolicyViolation(String),
     MalformedPolicyDocument(String),
+    /// An MFA code that does not verify.
+    InvalidAuthenticationCode(String),
+    /// The entity is being changed by another request; try again.
+    EntityTemporarilyUnmodifiable(String),
+    /// No credential report exists yet.
+    ReportNotPresent(String),
+    /// The credential report is being generated.
+    ReportInProgress(String),
+    /// The credential report is more than four hours old.
+    ReportExpired(String),
     /// Something failed inside the service. The message is generic; the cause was logged with
     /// `reference` so an operator can find it.
     ServiceFailure {
@@ -35,6 +45,11 @@ impl IamError {
             IamError::ValidationError(_) => "ValidationError",
             IamError::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
             IamError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            IamError::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
+            IamError::EntityTemporarilyUnmodifiable(_) => "EntityTemporarilyUnmodifiable",
+            IamError::ReportNotPresent(_) => "ReportNotPresent",
+            IamError::ReportInProgress(_) => "ReportInProgress",
+            IamError::ReportExpired(_) => "ReportExpired",
             IamError::ServiceFailure { .. } => "ServiceFailure",
         }
     }
@@ -42,9 +57,13 @@ impl IamError {
     /// The HTTP status AWS answers with for this code.
     pub fn http_status(&self) -> u16 {
         match self {
-            IamError::AccessDenied(_) => 403,
-            IamError::NoSuchEntity(_) => 404,
-            IamError::EntityAlreadyExists(_) | IamError::LimitExceeded(_) | IamError::DeleteConflict(_) => 409,
+            IamError::AccessDenied(_) | IamError::InvalidAuthenticationCode(_) => 403,
+            IamError::NoSuchEntity(_) | IamError::ReportInProgress(_) => 404,
+            IamError::ReportNotPresent(_) | IamError::ReportExpired(_) => 410,
+            IamError::EntityAlreadyExists(_)
+            | IamError::LimitExceeded(_)
+            | IamError::DeleteConflict(_)
+            | IamError::EntityTemporarilyUnmodifiable(_) => 409,
             IamError::InvalidInput(_)
             | IamError::ValidationError(_)
             | IamError::PasswordPolicyViolation(_)
@@ -63,7 +82,12 @@ impl IamError {
             | IamError::InvalidInput(m)
             | IamError::ValidationError(m)
             | IamError::PasswordPolicyViolation(m)
-            | IamError::MalformedPolicyDocument(m) => m.clone(),
+            | IamError::MalformedPolicyDocument(m)
+            | IamError::InvalidAuthenticationCode(m)
+            | IamError::EntityTemporarilyUnmodifiable(m)
+            | IamError::ReportNotPresent(m)
+            | IamError::ReportInProgress(m)
+            | IamError::ReportExpired(m) => m.clone(),
             IamError::ServiceFailure { reference } => format!("An internal error occurred. Reference: {reference}"),
         }
     }

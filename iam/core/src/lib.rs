@@ -11,6 +11,7 @@ pub mod authz;
 pub mod aws_managed;
 pub mod caller;
 pub mod clock;
+pub mod credential_report;
 pub mod entities;
 pub mod error;
 pub mod groups;

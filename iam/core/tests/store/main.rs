@@ -14,6 +14,7 @@ mod accounts;
 mod harness;
 mod passwords;
 mod policies;
+mod reports;
 mod roles;
 mod settings;
 mod users;

@@ -1,0 +1,76 @@
+use iam_core::Password;
+use iam_core::credential_report::{HEADER, ReportState};
+use iam_core::password_policy::UpdatePasswordPolicy;
+use iam_core::users::CreateUser;
+
+use crate::on_both;
+
+on_both!(the_credential_report_reads_as_aws_writes_it, |db| {
+    let root = db.with_account().await;
+    let account = root.account_id().to_owned();
+    assert_eq!(db.iam.get_credential_report(&root).await.unwrap_err().code(), "ReportNotPresent");
+    for name in ["carol", "alice", "bob,jr"] {
+        db.iam.create_user(&root, CreateUser { user_name: name.into(), ..Default::default() }).await.unwrap();
+    }
+    let policy = UpdatePasswordPolicy { max_password_age: Some(90), ..Default::default() };
+    db.iam.update_account_password_policy(&root, policy).await.unwrap();
+    db.iam.create_login_profile(&root, "alice", &Password::new("Alice-password-1"), false).await.unwrap();
+    let key = db.iam.create_access_key(&root, Some("alice")).await.unwrap();
+    db.clock.advance_millis(60_000);
+    db.iam.record_access_key_use(&key.access_key_id, "eu-west-1", "iam").await.unwrap();
+
+    assert_eq!(db.iam.generate_credential_report(&root).await.unwrap(), ReportState::Started);
+    assert_eq!(
+        db.iam.generate_credential_report(&root).await.unwrap(),
+        ReportState::Complete,
+        "one report per 4 hours"
+    );
+    let report = db.iam.get_credential_report(&root).await.unwrap();
+    assert_eq!(report.report_format, "text/csv");
+    let lines: Vec<&str> = report.content.lines().collect();
+    assert_eq!(lines[0], HEADER);
+    assert_eq!(lines.len(), 5, "header, root, three users");
+    let root_row: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(root_row.len(), 22);
+    assert_eq!(&root_row[..2], ["<root_account>", format!("arn:aws:iam::{account}:root").as_str()]);
+    assert_eq!(&root_row[3..8], ["not_supported", "no_information", "not_supported", "not_supported", "false"]);
+    assert_eq!(root_row[8], "false");
+    let alice: Vec<&str> = lines[2].split(',').collect();
+    let created = "2026-11-28T09:00:00+00:00";
+    assert_eq!(
+        alice,
+        [
+            "alice",
+            &format!("arn:aws:iam::{account}:user/alice"),
+            created,
+            "true",
+            "no_information",
+            created,
+            "2027-02-26T09:00:00+00:00",
+            "false",
+            "true",
+            created,
+            "2026-11-28T09:01:00+00:00",
+            "eu-west-1",
+            "iam",
+            "false",
+            "N/A",
+            "N/A",
+            "N/A",
+            "N/A",
+            "false",
+            "N/A",
+            "false",
+            "N/A",
+        ]
+    );
+    assert!(lines[3].starts_with("\"bob,jr\","), "a name with a comma is quoted: {}", lines[3]);
+    let carol: Vec<&str> = lines[4].split(',').collect();
+    assert_eq!(&carol[3..7], ["false", "N/A", "N/A", "N/A"]);
+
+    // Four hours on, the report has expired and a new one is made.
+    db.clock.advance_millis(4 * 60 * 60 * 1000);
+    assert_eq!(db.iam.get_credential_report(&root).await.unwrap_err().code(), "ReportExpired");
+    assert_eq!(db.iam.generate_credential_report(&root).await.unwrap(), ReportState::Started);
+    assert!(db.iam.get_credential_report(&root).await.is_ok());
+});
