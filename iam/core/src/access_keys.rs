@@ -365,7 +365,9 @@ impl Iam {
         Ok(Some((principal, SecretAccessKey(secret))))
     }
 
-    /// Records that a key signed a request: AWS's last-used date, Region and service.
+    /// Records that a key signed a request: AWS's last-used date, Region and service. Like AWS, only
+    /// the first use in each 15-minute span is written, which keeps busy keys from writing on
+    /// every request.
     pub async fn record_access_key_use(
         &self,
         access_key_id: &str,
@@ -374,7 +376,7 @@ impl Iam {
     ) -> Result<(), IamError> {
         sqlx::query(
             "UPDATE access_keys SET last_used_at = $2, last_used_region = $3, last_used_service = $4 \
-             WHERE access_key_id = $1",
+             WHERE access_key_id = $1 AND (last_used_at IS NULL OR last_used_at <= $2 - 900000)",
         )
         .bind(access_key_id)
         .bind(self.now().as_millis())

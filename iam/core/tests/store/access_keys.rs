@@ -45,6 +45,18 @@ on_both!(access_keys_are_created_once_listed_disabled_and_deleted, |db| {
     let used = db.iam.get_access_key_last_used(&root, &first.access_key_id).await.unwrap();
     assert_eq!((used.service_name.as_str(), used.region.as_str()), ("iam", "us-east-1"));
     assert_eq!(used.last_used_date, Some(db.iam.now()));
+    // Only the first use in each 15-minute span is written, as AWS does.
+    let first_use = db.iam.now();
+    db.clock.advance_millis(10 * 60 * 1000);
+    db.iam.record_access_key_use(&first.access_key_id, "eu-west-1", "sts").await.unwrap();
+    assert_eq!(
+        db.iam.get_access_key_last_used(&root, &first.access_key_id).await.unwrap().last_used_date,
+        Some(first_use)
+    );
+    db.clock.advance_millis(5 * 60 * 1000);
+    db.iam.record_access_key_use(&first.access_key_id, "eu-west-1", "sts").await.unwrap();
+    let later = db.iam.get_access_key_last_used(&root, &first.access_key_id).await.unwrap();
+    assert_eq!((later.last_used_date, later.region.as_str()), (Some(db.iam.now()), "eu-west-1"));
 
     // Keys block user deletion; a key is only found under its own user.
     assert_eq!(
