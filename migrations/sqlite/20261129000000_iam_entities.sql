@@ -147,6 +147,7 @@ CREATE INDEX mfa_devices_by_owner ON mfa_devices (owner_id);
 CREATE TABLE service_access (
     account_id        TEXT NOT NULL REFERENCES accounts (account_id),
     principal_id      TEXT NOT NULL,
+    principal_arn     TEXT NOT NULL,
     service           TEXT NOT NULL,
     policy            TEXT NOT NULL,
     last_action       TEXT NOT NULL,

@@ -233,8 +233,16 @@ impl Iam {
     /// `AccessDenied`. The decision names the statements that granted it.
     pub async fn authorize(&self, caller: &Caller, request: &Request<'_>) -> Result<Decision, IamError> {
         let effective = self.effective(&caller.principal).await?;
-        let decision = decide(&effective, caller, request, self.now());
-        if decision.is_allowed() { Ok(decision) } else { Err(access_denied(caller, request, &decision)) }
+        let now = self.now();
+        let decision = decide(&effective, caller, request, now);
+        if !decision.is_allowed() {
+            return Err(access_denied(caller, request, &decision));
+        }
+        // Access Advisor: which policies this request was granted through.
+        let mut granting: Vec<&str> = decision.deciding.iter().map(|m| &*m.policy).collect();
+        granting.dedup();
+        self.access_notes().note(&caller.principal, request.action, &granting, now);
+        Ok(decision)
     }
 
     /// The caller's effective policies, from the cache or loaded and compiled.

@@ -6,6 +6,7 @@
 pub mod access_keys;
 pub mod account_settings;
 pub mod accounts;
+pub mod advisor;
 pub mod audit;
 pub mod authz;
 pub mod aws_managed;
@@ -50,6 +51,7 @@ pub(crate) struct Inner {
     hasher: PasswordHasher,
     secret_key: SecretKey,
     pub(crate) policy_cache: Arc<authz::PolicyCache>,
+    access_notes: advisor::AccessNotes,
 }
 
 impl Iam {
@@ -66,13 +68,23 @@ impl Iam {
         let shared = store.backend() == Backend::Postgres;
         let policy_cache = Arc::new(authz::PolicyCache::new(shared));
         let url = store.url().to_owned();
-        let inner = Arc::new(Inner { store, clock, hasher, secret_key, policy_cache });
+        let access_notes = advisor::AccessNotes::default();
+        let inner = Arc::new(Inner { store, clock, hasher, secret_key, policy_cache, access_notes });
+        let runtime = tokio::runtime::Handle::try_current();
         if shared {
-            let runtime = tokio::runtime::Handle::try_current()
-                .map_err(|e| IamError::internal(&format!("PostgreSQL needs a Tokio runtime: {e}")))?;
+            let runtime =
+                runtime.as_ref().map_err(|e| IamError::internal(&format!("PostgreSQL needs a Tokio runtime: {e}")))?;
             runtime.spawn(authz::listen_for_invalidations(Arc::downgrade(&inner), url));
         }
+        // Without a runtime (a command-line tool), Access Advisor notes are written when asked for.
+        if let Ok(runtime) = runtime {
+            runtime.spawn(advisor::flush_periodically(Arc::downgrade(&inner)));
+        }
         Ok(Iam { inner })
+    }
+
+    pub(crate) fn access_notes(&self) -> &advisor::AccessNotes {
+        &self.inner.access_notes
     }
 
     /// The compiled policies of principals, shared by every request of this process.

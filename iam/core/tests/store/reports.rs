@@ -74,3 +74,59 @@ on_both!(the_credential_report_reads_as_aws_writes_it, |db| {
     assert_eq!(db.iam.generate_credential_report(&root).await.unwrap(), ReportState::Started);
     assert!(db.iam.get_credential_report(&root).await.is_ok());
 });
+
+on_both!(access_advisor_shows_granted_services_and_their_last_use, |db| {
+    use iam_core::Principal;
+    use iam_core::entities::EntityKind;
+
+    let root = db.with_account().await;
+    let account = root.account_id().to_owned();
+    let u = db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    let alice = crate::harness::caller(Principal::User {
+        account_id: account.clone(),
+        user_id: u.user_id,
+        user_name: "alice".into(),
+        path: "/".into(),
+    });
+    db.iam.create_group(&root, "readers", None).await.unwrap();
+    db.iam.add_user_to_group(&root, "readers", "alice").await.unwrap();
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    db.iam.attach_policy(&root, EntityKind::Group, "readers", read_only).await.unwrap();
+    let s3 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "Reports", s3).await.unwrap();
+
+    let before = db.iam.service_last_accessed(&root, &u.arn).await.unwrap();
+    let services: Vec<&str> = before.iter().map(|s| s.service_namespace.as_str()).collect();
+    assert_eq!(services, ["s3", "iam"], "granted through the group and inline, by service name");
+    assert!(before.iter().all(|s| s.last_authenticated.is_none()), "nothing used yet");
+
+    db.clock.advance_millis(60_000);
+    db.iam.list_users(&alice, Default::default()).await.unwrap();
+    let used_at = db.iam.now();
+    let after = db.iam.service_last_accessed(&root, &u.arn).await.unwrap();
+    let iam = after.iter().find(|s| s.service_namespace == "iam").unwrap();
+    assert_eq!(iam.service_name, "AWS Identity and Access Management (IAM)");
+    assert_eq!(iam.last_authenticated, Some(used_at));
+    assert_eq!(iam.last_action.as_deref(), Some("iam:ListUsers"));
+    assert_eq!(iam.last_authenticated_entity.as_deref(), Some(u.arn.as_str()));
+    assert!(after.iter().find(|s| s.service_namespace == "s3").unwrap().last_authenticated.is_none());
+
+    let group_arn = format!("arn:aws:iam::{account}:group/readers");
+    let by_group = db.iam.service_last_accessed(&root, &group_arn).await.unwrap();
+    assert_eq!(
+        by_group.iter().map(|s| (s.service_namespace.as_str(), s.total_authenticated_entities)).collect::<Vec<_>>(),
+        [("iam", 1)]
+    );
+    let by_policy = db.iam.service_last_accessed(&root, read_only).await.unwrap();
+    assert_eq!(by_policy[0].last_authenticated, Some(used_at));
+    let b = db.iam.create_user(&root, CreateUser { user_name: "bob".into(), ..Default::default() }).await.unwrap();
+    let bob = crate::harness::caller(Principal::User {
+        account_id: account.clone(),
+        user_id: b.user_id,
+        user_name: "bob".into(),
+        path: "/".into(),
+    });
+    assert_eq!(db.iam.service_last_accessed(&bob, read_only).await.unwrap_err().code(), "AccessDenied");
+    let missing = format!("arn:aws:iam::{account}:user/nobody");
+    assert_eq!(db.iam.service_last_accessed(&root, &missing).await.unwrap_err().code(), "NoSuchEntity");
+});
