@@ -404,8 +404,9 @@ async fn load_effective(
     Ok(Effective { account_id: account_id.clone(), principal: request_principal, policies, keys: Arc::new(keys) })
 }
 
-/// Inline and attached managed policies of a user and of each of its groups.
-async fn identity_policies(
+/// Inline and attached managed policies of a user, group or role (by id), and for a user those of
+/// each of its groups.
+pub(crate) async fn identity_policies(
     conn: &mut AnyConnection,
     cache: &PolicyCache,
     account_id: &str,
@@ -413,11 +414,12 @@ async fn identity_policies(
 ) -> Result<Vec<Arc<CompiledPolicy>>, IamError> {
     let mut out = Vec::new();
     let inline = sqlx::query(
-        "SELECT i.policy_name, i.document, i.entity_kind, COALESCE(u.path, g.path) AS path, \
-         COALESCE(u.user_name, g.group_name) AS entity_name \
+        "SELECT i.policy_name, i.document, i.entity_kind, COALESCE(u.path, g.path, r.path) AS path, \
+         COALESCE(u.user_name, g.group_name, r.role_name) AS entity_name \
          FROM inline_policies i \
          LEFT JOIN users u ON u.user_id = i.entity_id \
          LEFT JOIN iam_groups g ON g.group_id = i.entity_id \
+         LEFT JOIN roles r ON r.role_id = i.entity_id \
          WHERE i.entity_id = $1 OR i.entity_id IN (SELECT group_id FROM group_members WHERE user_id = $1) \
          ORDER BY i.entity_kind DESC, i.name_key",
     )
@@ -450,7 +452,7 @@ async fn identity_policies(
 
 /// A managed policy's default version, compiled: AWS managed from the shipped catalog, customer
 /// managed from the store. A policy that no longer exists grants nothing.
-async fn managed_policy(
+pub(crate) async fn managed_policy(
     conn: &mut AnyConnection,
     cache: &PolicyCache,
     arn: &str,

@@ -23,6 +23,7 @@ pub mod password_policy;
 pub mod policies;
 pub mod roles;
 pub mod secrets;
+pub mod simulator;
 pub mod store;
 pub mod tagging;
 pub mod users;

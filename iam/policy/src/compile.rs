@@ -95,6 +95,17 @@ impl CompiledPolicy {
         CompiledPolicy { name: std::sync::Arc::from(name), service_mask: 0, statements: Vec::new() }
     }
 
+    /// The condition keys its statements test (lower-cased), each once, in order of appearance.
+    pub fn condition_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for key in self.statements.iter().flat_map(|s| s.conditions.iter().map(|c| c.key.as_str())) {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+
     pub fn statement_count(&self) -> usize {
         self.statements.len()
     }

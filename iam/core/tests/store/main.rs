@@ -17,4 +17,5 @@ mod policies;
 mod reports;
 mod roles;
 mod settings;
+mod simulator;
 mod users;
