@@ -3,6 +3,10 @@
 -- devices, Access Advisor records and credential reports. Times are milliseconds since the Unix
 -- epoch (UTC); names are unique per account (or per entity) ignoring case through `name_key`.
 
+-- Bumped by every write that changes what some principal of the account may do, in the write's
+-- transaction: cached policies remember it, and on PostgreSQL each request confirms it.
+ALTER TABLE accounts ADD COLUMN authz_revision INTEGER NOT NULL DEFAULT 0;
+
 CREATE TABLE iam_groups (
     group_id    TEXT PRIMARY KEY,
     account_id  TEXT NOT NULL REFERENCES accounts (account_id),

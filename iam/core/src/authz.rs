@@ -3,10 +3,18 @@
 //! A caller's effective policies (inline and attached managed policies, the same of each of its
 //! groups, its permissions boundary) and its own context keys (`aws:username`, `aws:PrincipalTag/*`,
 //! ...) are loaded once, compiled, and kept in [`PolicyCache`]. Every write that changes what a
-//! principal may do empties the account's entries before and after it commits, and on PostgreSQL
-//! tells the other server processes through `NOTIFY` (see [`listen_for_invalidations`]). A cache
-//! entry is only stored if no invalidation happened while it was being loaded, so a load that read
-//! the old state can never outlive the write that changed it.
+//! principal may do bumps its account's `authz_revision` in its transaction and empties the
+//! account's entries here before and after it commits. A cache entry is only stored if no
+//! invalidation happened while it was being loaded, so a load that read the old state can never
+//! outlive the write that changed it.
+//!
+//! With several server processes on PostgreSQL, a write in one must be seen by the others on
+//! their very next request. `NOTIFY` (see [`listen_for_invalidations`]) carries invalidations to
+//! them within a millisecond or so, and a lost LISTEN connection empties the cache; but a
+//! notification can still arrive just after the next request has begun (the tests saw it happen).
+//! So on PostgreSQL each authorization also confirms its cached entry against the account's
+//! `authz_revision`, one primary-key read: a permission removed anywhere is never used again
+//! after its write is acknowledged. On SQLite the one process sees its own writes at once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -72,6 +80,8 @@ impl<'a> Request<'a> {
 #[derive(Debug)]
 pub struct Effective {
     pub account_id: String,
+    /// The account's `authz_revision` when this was loaded.
+    pub revision: i64,
     pub principal: RequestPrincipal,
     pub policies: PolicySet,
     /// `aws:username`, `aws:userid`, `aws:PrincipalArn`, `aws:PrincipalAccount`,
@@ -85,11 +95,12 @@ pub struct PolicyCache {
     entries: RwLock<HashMap<String, Arc<Effective>>>,
     /// Bumped by every invalidation; a load records it first and is stored only if it is unchanged.
     generation: AtomicU64,
-    /// On PostgreSQL, whether invalidations from other processes are being received. While they
-    /// are not, nothing is served from or stored in the cache.
+    /// On PostgreSQL, whether invalidations from other processes are being received.
     listening: AtomicBool,
-    /// Whether the cache depends on `listening` (PostgreSQL) or is the only writer's (SQLite).
+    /// Whether other processes may write (PostgreSQL): entries are then confirmed per request.
     shared_database: bool,
+    /// How many times effective policies were loaded from the store.
+    loads: AtomicU64,
     /// Compiled customer managed policy versions by `ARN@version`: a version's document never
     /// changes, so these need no invalidation, only a bound on their number.
     versions: RwLock<HashMap<String, Arc<CompiledPolicy>>>,
@@ -102,21 +113,11 @@ impl PolicyCache {
         PolicyCache { shared_database, ..PolicyCache::default() }
     }
 
-    fn usable(&self) -> bool {
-        !self.shared_database || self.listening.load(Ordering::Acquire)
-    }
-
     fn get(&self, key: &str) -> Option<Arc<Effective>> {
-        if !self.usable() {
-            return None;
-        }
         self.entries.read().ok()?.get(key).cloned()
     }
 
     fn store(&self, key: String, generation: u64, effective: Arc<Effective>) {
-        if !self.usable() {
-            return;
-        }
         if let Ok(mut entries) = self.entries.write() {
             // Checked under the lock that invalidations also take, so none can slip in between.
             if self.generation.load(Ordering::Acquire) == generation {
@@ -148,6 +149,16 @@ impl PolicyCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether invalidations from other processes are being received (PostgreSQL).
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    /// How many times effective policies were loaded from the store (each a cache miss).
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
     }
 
     fn set_listening(&self, listening: bool) {
@@ -183,10 +194,11 @@ pub fn inline_policy_source(entity_arn: &str, policy_name: &str) -> String {
     format!("{entity_arn}#{policy_name}")
 }
 
-fn cache_key(principal: &Principal) -> String {
+/// A principal's cache key: the user id (`AIDA...`), or the 12-digit account id for the root user.
+fn cache_key(principal: &Principal) -> &str {
     match principal {
-        Principal::Root { account_id } => format!("root:{account_id}"),
-        Principal::User { user_id, .. } => user_id.clone(),
+        Principal::Root { account_id } => account_id,
+        Principal::User { user_id, .. } => user_id,
     }
 }
 
@@ -233,30 +245,58 @@ impl Iam {
     /// `AccessDenied`. The decision names the statements that granted it.
     pub async fn authorize(&self, caller: &Caller, request: &Request<'_>) -> Result<Decision, IamError> {
         let effective = self.effective(&caller.principal).await?;
+        self.authorize_with(&effective, caller, request)
+    }
+
+    /// The decision for a caller whose effective policies are at hand: no I/O. Allowed requests
+    /// are noted for Access Advisor.
+    pub fn authorize_with(
+        &self,
+        effective: &Effective,
+        caller: &Caller,
+        request: &Request<'_>,
+    ) -> Result<Decision, IamError> {
         let now = self.now();
-        let decision = decide(&effective, caller, request, now);
+        let decision = decide(effective, caller, request, now);
         if !decision.is_allowed() {
             return Err(access_denied(caller, request, &decision));
         }
-        // Access Advisor: which policies this request was granted through.
         let mut granting: Vec<&str> = decision.deciding.iter().map(|m| &*m.policy).collect();
         granting.dedup();
         self.access_notes().note(&caller.principal, request.action, &granting, now);
         Ok(decision)
     }
 
-    /// The caller's effective policies, from the cache or loaded and compiled.
+    /// The caller's effective policies if this process has them cached (on PostgreSQL they may
+    /// be stale: [`Iam::effective`] confirms them).
+    pub fn cached_effective(&self, principal: &Principal) -> Option<Arc<Effective>> {
+        self.policy_cache().get(cache_key(principal))
+    }
+
+    /// The caller's effective policies: from the cache when current, else loaded and compiled.
     pub async fn effective(&self, principal: &Principal) -> Result<Arc<Effective>, IamError> {
         let cache = self.policy_cache();
         let key = cache_key(principal);
-        if let Some(found) = cache.get(&key) {
+        if let Some(found) = cache.get(key)
+            && (!cache.shared_database || self.authz_revision(&found.account_id).await? == found.revision)
+        {
             return Ok(found);
         }
         let generation = cache.generation.load(Ordering::Acquire);
         let mut conn = self.store().pool().acquire().await?;
         let effective = Arc::new(load_effective(&mut conn, cache, principal).await?);
-        cache.store(key, generation, effective.clone());
+        cache.loads.fetch_add(1, Ordering::Relaxed);
+        cache.store(key.to_owned(), generation, effective.clone());
         Ok(effective)
+    }
+
+    async fn authz_revision(&self, account_id: &str) -> Result<i64, IamError> {
+        let row = sqlx::query("SELECT authz_revision FROM accounts WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(self.store().pool())
+            .await?;
+        // A missing account has no current entry: -1 never matches a stored revision.
+        Ok(row.map(|r| r.try_get::<i64, _>("authz_revision")).transpose()?.unwrap_or(-1))
     }
 
     /// Commits a write that changes what principals of `account_id` may do, invalidating the
@@ -267,6 +307,10 @@ impl Iam {
         mut tx: sqlx::Transaction<'static, sqlx::Any>,
         account_id: &str,
     ) -> Result<(), IamError> {
+        sqlx::query("UPDATE accounts SET authz_revision = authz_revision + 1 WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
         if self.store().backend() == crate::Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(INVALIDATION_CHANNEL)
@@ -360,6 +404,14 @@ async fn load_effective(
     cache: &PolicyCache,
     principal: &Principal,
 ) -> Result<Effective, IamError> {
+    // First, so that a write committing during the load leaves this entry stale, never current.
+    let revision: i64 = sqlx::query("SELECT authz_revision FROM accounts WHERE account_id = $1")
+        .bind(principal.account_id())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("authz_revision"))
+        .transpose()?
+        .unwrap_or(-1);
     let arn = principal.arn().to_string();
     let mut keys = Context::new();
     keys.insert("aws:PrincipalArn", arn.clone());
@@ -372,6 +424,7 @@ async fn load_effective(
             keys.insert("aws:PrincipalType", "Account");
             let effective = Effective {
                 account_id: account_id.clone(),
+                revision,
                 principal: request_principal,
                 policies: PolicySet::default(),
                 keys: Arc::new(keys),
@@ -401,7 +454,13 @@ async fn load_effective(
             policies.boundary = Some(managed_policy(conn, cache, &boundary).await?);
         }
     }
-    Ok(Effective { account_id: account_id.clone(), principal: request_principal, policies, keys: Arc::new(keys) })
+    Ok(Effective {
+        account_id: account_id.clone(),
+        revision,
+        principal: request_principal,
+        policies,
+        keys: Arc::new(keys),
+    })
 }
 
 /// Inline and attached managed policies of a user, group or role (by id), and for a user those of

@@ -8,6 +8,7 @@ use sqlx::Connection as _;
 pub struct TestDb {
     pub iam: Iam,
     pub clock: ManualClock,
+    url: String,
     cleanup: Cleanup,
 }
 
@@ -58,7 +59,20 @@ impl TestDb {
         store.migrate().await.expect("migrate");
         let clock = ManualClock::new(Timestamp::from_millis(1_795_856_400_000));
         let iam = Iam::new(store, Arc::new(clock.clone()), SecretKey::generate(), 4).expect("iam");
-        TestDb { iam, clock, cleanup }
+        TestDb { iam, clock, url: url.to_owned(), cleanup }
+    }
+
+    /// The database's URL, for a second process to open.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The PostgreSQL database's name (empty for SQLite).
+    pub fn database_name(&self) -> &str {
+        match &self.cleanup {
+            Cleanup::Postgres { name, .. } => name,
+            Cleanup::File(_) => "",
+        }
     }
 
     /// Bootstraps the first account and returns a root caller for it.

@@ -11,6 +11,7 @@
 
 mod access_keys;
 mod accounts;
+mod cluster;
 mod harness;
 mod passwords;
 mod policies;
