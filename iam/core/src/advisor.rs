@@ -105,16 +105,31 @@ pub fn granted_services(docs: &[PolicyDocument]) -> Vec<&'static Service> {
 
 #[derive(Debug, Clone)]
 struct Noted {
+    principal_id: String,
+    service: String,
+    policy: String,
     account_id: String,
     principal_arn: String,
     action: String,
     at: Timestamp,
 }
 
-/// Accesses noted since the last flush, by (principal id, service, policy).
+/// Accesses noted since the last flush. Keyed by a hash of (principal id, service, policy), with
+/// the strings kept in the entry and compared, so a principal's repeated use of a service costs
+/// no allocation: this runs on every allowed request.
 #[derive(Debug, Default)]
 pub struct AccessNotes {
-    pending: Mutex<HashMap<(String, String, String), Noted>>,
+    pending: Mutex<HashMap<u64, Vec<Noted>>>,
+}
+
+fn note_key(principal_id: &str, service: &str, policy: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    for part in [principal_id.as_bytes(), service.as_bytes(), policy.as_bytes()] {
+        for b in part.iter().chain(&[0xff]) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
 }
 
 impl AccessNotes {
@@ -125,24 +140,49 @@ impl AccessNotes {
             // The root user has no policies to advise on.
             Principal::Root { .. } => return,
         };
-        let service = action.split_once(':').map_or(action, |(s, _)| s).to_ascii_lowercase();
+        let prefix = action.split_once(':').map_or(action, |(s, _)| s);
+        // Lower-cased on the stack when short and ASCII (service prefixes are), else on the heap.
+        let mut lowered = [0u8; 64];
+        let heap;
+        let service = match lowered.get_mut(..prefix.len()) {
+            Some(buf) if prefix.is_ascii() => {
+                buf.copy_from_slice(prefix.as_bytes());
+                buf.make_ascii_lowercase();
+                std::str::from_utf8(buf).unwrap_or(prefix)
+            }
+            _ => {
+                heap = prefix.to_lowercase();
+                &heap
+            }
+        };
         let Ok(mut pending) = self.pending.lock() else { return };
         for policy in policies {
-            let key = (principal_id.clone(), service.clone(), (*policy).to_owned());
-            pending.insert(
-                key,
-                Noted {
+            let bucket = pending.entry(note_key(principal_id, service, policy)).or_default();
+            match bucket
+                .iter_mut()
+                .find(|n| n.principal_id == *principal_id && n.service == service && n.policy == *policy)
+            {
+                Some(n) => {
+                    if n.action != action {
+                        action.clone_into(&mut n.action);
+                    }
+                    n.at = n.at.max(at);
+                }
+                None => bucket.push(Noted {
+                    principal_id: principal_id.clone(),
+                    service: service.to_owned(),
+                    policy: (*policy).to_owned(),
                     account_id: account_id.clone(),
                     principal_arn: principal.arn().to_string(),
                     action: action.to_owned(),
                     at,
-                },
-            );
+                }),
+            }
         }
     }
 
-    fn take(&self) -> HashMap<(String, String, String), Noted> {
-        self.pending.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default()
+    fn take(&self) -> Vec<Noted> {
+        self.pending.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default().into_values().flatten().collect()
     }
 }
 
@@ -175,7 +215,7 @@ impl Iam {
             return Ok(());
         }
         let mut tx = self.store().pool().begin().await?;
-        for ((principal_id, service, policy), n) in &notes {
+        for n in &notes {
             sqlx::query(
                 "INSERT INTO service_access (account_id, principal_id, principal_arn, service, policy, last_action, \
                  last_accessed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -184,10 +224,10 @@ impl Iam {
                  WHERE excluded.last_accessed_at >= service_access.last_accessed_at",
             )
             .bind(&n.account_id)
-            .bind(principal_id)
+            .bind(&n.principal_id)
             .bind(&n.principal_arn)
-            .bind(service)
-            .bind(policy)
+            .bind(&n.service)
+            .bind(&n.policy)
             .bind(&n.action)
             .bind(n.at.as_millis())
             .execute(&mut *tx)

@@ -18,8 +18,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
+use iam_policy::request::KeyName;
 use iam_policy::{
     CompiledPolicy, Context, Decision, DenyStep, Outcome, PolicySet, PolicySource, PrincipalType, RequestPrincipal,
     compile, parse_policy,
@@ -202,8 +203,8 @@ fn cache_key(principal: &Principal) -> &str {
     }
 }
 
-fn bool_text(b: bool) -> String {
-    if b { "true" } else { "false" }.to_owned()
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
 }
 
 impl Iam {
@@ -327,25 +328,25 @@ impl Iam {
 
 /// Decides a request against a principal's effective policies, adding the caller's session keys.
 pub fn decide(effective: &Effective, caller: &Caller, request: &Request<'_>, now: Timestamp) -> Decision {
+    let keys = session_keys();
     let mut context = Context::over(effective.keys.clone());
-    context.insert("aws:CurrentTime", now.to_iso8601());
-    context.insert("aws:EpochTime", (now.as_millis() / 1000).to_string());
-    // IAM is a global service, answered in us-east-1.
-    context.insert("aws:RequestedRegion", "us-east-1");
-    context.insert("aws:SecureTransport", bool_text(caller.secure_transport));
+    let (iso, epoch) = time_texts(now);
+    context.insert_key(&keys.current_time, iso);
+    context.insert_key(&keys.epoch_time, epoch);
+    context.insert_key(&keys.secure_transport, bool_text(caller.secure_transport));
     if let Some(ip) = caller.source_ip {
-        context.insert("aws:SourceIp", ip.to_string());
+        context.insert_key(&keys.source_ip, ip.to_string());
     }
     // AWS leaves MFA keys out for long-term access keys, and says false for sessions without MFA.
     match (&caller.channel, caller.mfa_authenticated_at) {
         (_, Some(at)) => {
-            context.insert("aws:MultiFactorAuthPresent", "true");
+            context.insert_key(&keys.mfa_present, "true");
             let age = (now.as_millis() - at.as_millis()).max(0) / 1000;
-            context.insert("aws:MultiFactorAuthAge", age.to_string());
+            context.insert_key(&keys.mfa_age, age.to_string());
         }
         (Channel::AccessKey { .. }, None) => {}
         (_, None) => {
-            context.insert("aws:MultiFactorAuthPresent", "false");
+            context.insert_key(&keys.mfa_present, "false");
         }
     }
     for (key, values) in &request.context {
@@ -359,6 +360,44 @@ pub fn decide(effective: &Effective, caller: &Caller, request: &Request<'_>, now
         context: &context,
     };
     iam_policy::evaluate(&policy_request, &effective.policies)
+}
+
+/// The keys every request adds, named once.
+struct SessionKeys {
+    current_time: KeyName,
+    epoch_time: KeyName,
+    secure_transport: KeyName,
+    source_ip: KeyName,
+    mfa_present: KeyName,
+    mfa_age: KeyName,
+}
+
+fn session_keys() -> &'static SessionKeys {
+    static KEYS: OnceLock<SessionKeys> = OnceLock::new();
+    KEYS.get_or_init(|| SessionKeys {
+        current_time: KeyName::new("aws:CurrentTime"),
+        epoch_time: KeyName::new("aws:EpochTime"),
+        secure_transport: KeyName::new("aws:SecureTransport"),
+        source_ip: KeyName::new("aws:SourceIp"),
+        mfa_present: KeyName::new("aws:MultiFactorAuthPresent"),
+        mfa_age: KeyName::new("aws:MultiFactorAuthAge"),
+    })
+}
+
+/// `aws:CurrentTime` and `aws:EpochTime` for `now`, formatted once per second per thread.
+fn time_texts(now: Timestamp) -> (String, String) {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String, String)> = const { std::cell::RefCell::new((i64::MIN, String::new(), String::new())) };
+    }
+    let second = now.as_millis().div_euclid(1000);
+    LAST.with_borrow_mut(|(at, iso, epoch)| {
+        if *at != second {
+            *at = second;
+            *iso = now.to_iso8601();
+            *epoch = second.to_string();
+        }
+        (iso.clone(), epoch.clone())
+    })
 }
 
 /// AWS's `AccessDenied` message, with the reason AWS gives since 2021.
@@ -417,6 +456,8 @@ async fn load_effective(
     keys.insert("aws:PrincipalArn", arn.clone());
     keys.insert("aws:PrincipalAccount", principal.account_id());
     keys.insert("aws:userid", principal.user_id());
+    // IAM is a global service, answered in us-east-1.
+    keys.insert("aws:RequestedRegion", "us-east-1");
     let request_principal =
         RequestPrincipal::from_arn(&arn).ok_or_else(|| IamError::internal(&format!("unreadable principal {arn}")))?;
     let (user_id, account_id) = match principal {

@@ -72,11 +72,12 @@ pub(crate) fn fnv(bytes: &[u8]) -> u64 {
 }
 
 /// A context key's name, lower-cased (key names ignore case), with its hash computed once: policy
-/// keys are hashed when the policy is compiled, so a lookup costs a comparison or two.
+/// keys are hashed when the policy is compiled, so a lookup costs a comparison or two. Cloning is
+/// cheap (the name is shared), so callers can build their keys once and insert them often.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyName {
     hash: u64,
-    name: Box<str>,
+    name: Arc<str>,
 }
 
 impl KeyName {
@@ -189,6 +190,19 @@ impl Context {
         self.entries.get_mut(at).map(|(_, e)| e)
     }
 
+    /// Adds a value to a key named ahead of time (no lower-casing or hashing here).
+    pub fn insert_key(&mut self, key: &KeyName, value: impl Into<String>) -> &mut Context {
+        let at = self.position(key).unwrap_or_else(|at| {
+            self.entries.insert(at, (key.clone(), Entry::default()));
+            at
+        });
+        if let Some((_, entry)) = self.entries.get_mut(at) {
+            entry.values.push(value.into());
+            entry.parsed.push(Parsed::default());
+        }
+        self
+    }
+
     /// Adds a value to `key`.
     pub fn insert(&mut self, key: &str, value: impl Into<String>) -> &mut Context {
         if let Some(entry) = self.entry_mut(key) {
@@ -290,6 +304,9 @@ mod tests {
         assert_eq!(c.get("aws:sourceip"), Some(&["10.0.0.1".to_owned()][..]));
         assert_eq!(c.get("aws:tagkeys").map(<[String]>::len), Some(2));
         assert_eq!(c.single(&KeyName::new("aws:tagkeys")), None, "multi-valued keys are no variable");
+        let named = KeyName::new("AWS:SourceIP");
+        c.insert_key(&named, "10.0.0.2");
+        assert_eq!(c.get("aws:sourceip").map(<[String]>::len), Some(2), "the same key, named ahead");
     }
 
     #[test]
