@@ -117,16 +117,60 @@ struct Noted {
 /// Accesses noted since the last flush. Keyed by a hash of (principal id, service, policy), with
 /// the strings kept in the entry and compared, so a principal's repeated use of a service costs
 /// no allocation: this runs on every allowed request.
+/// The note keys are hashes already: the map uses them as they are.
+#[derive(Debug, Default, Clone, Copy)]
+struct BuildNoteHasher;
+
 #[derive(Debug, Default)]
-pub struct AccessNotes {
-    pending: Mutex<HashMap<u64, Vec<Noted>>>,
+struct NoteHasher(u64);
+
+impl std::hash::Hasher for NoteHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
+impl std::hash::BuildHasher for BuildNoteHasher {
+    type Hasher = NoteHasher;
+
+    fn build_hasher(&self) -> NoteHasher {
+        NoteHasher::default()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct AccessNotes {
+    pending: Mutex<HashMap<u64, Vec<Noted>, BuildNoteHasher>>,
+}
+
+/// A cheap hash of (principal id, service, policy): each string's length and last 16 bytes, where
+/// ids, service prefixes and policy names differ. Entries with the same hash are told apart by
+/// comparing the strings, so a weak hash costs only a longer bucket, never a wrong record; a
+/// decision can name ten policies, so hashing every byte of every ARN would cost more than the
+/// decision itself.
 fn note_key(principal_id: &str, service: &str, policy: &str) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325_u64;
     for part in [principal_id.as_bytes(), service.as_bytes(), policy.as_bytes()] {
-        for b in part.iter().chain(&[0xff]) {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        let tail = part.get(part.len().saturating_sub(16)..).unwrap_or(part);
+        let mut word = [0u8; 16];
+        if let Some(w) = word.get_mut(..tail.len()) {
+            w.copy_from_slice(tail);
+        }
+        let (a, b) = word.split_at(8);
+        let a = u64::from_le_bytes(a.try_into().unwrap_or([0; 8]));
+        let b = u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        for x in [a, b, part.len() as u64] {
+            h = (h ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
         }
     }
     h
