@@ -17,6 +17,7 @@ pub mod entities;
 pub mod error;
 pub mod groups;
 pub mod ids;
+pub mod mfa;
 pub mod names;
 pub mod password;
 pub mod password_policy;

@@ -13,6 +13,7 @@ mod access_keys;
 mod accounts;
 mod cluster;
 mod harness;
+mod mfa;
 mod passwords;
 mod policies;
 mod reports;

@@ -1,0 +1,103 @@
+use iam_core::mfa::AssignmentStatus;
+use iam_core::users::CreateUser;
+use totp_rs::{Builder, Secret};
+
+use crate::harness::TestDb;
+use crate::on_both;
+
+/// The code a device with this seed shows `steps_from_now` steps from the test clock's now.
+fn code(db: &TestDb, seed: &str, steps_from_now: i64) -> String {
+    let totp =
+        Builder::new().with_secret(Secret::try_from_base32(seed).unwrap()).with_account_name("t").build().unwrap();
+    let seconds = db.iam.now().as_millis() / 1000 + steps_from_now * 30;
+    totp.generate(u64::try_from(seconds).unwrap()).to_string()
+}
+
+on_both!(virtual_devices_are_enabled_checked_once_and_removed, |db| {
+    let root = db.with_account().await;
+    let alice =
+        db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    let device = db.iam.create_virtual_mfa_device(&root, "alice-phone", None).await.unwrap();
+    assert_eq!(device.serial_number, format!("arn:aws:iam::{}:mfa/alice-phone", root.account_id()));
+    assert_eq!(device.base32_string_seed.len(), 32);
+    assert!(!device.qr_code_png.is_empty());
+    assert!(!format!("{device:?}").contains(&device.base32_string_seed), "the seed never prints");
+    let again = db.iam.create_virtual_mfa_device(&root, "alice-phone", None).await.unwrap_err();
+    assert_eq!(again.code(), "EntityAlreadyExists");
+    let stored: String = sqlx::query_scalar("SELECT seed_sealed FROM mfa_devices WHERE serial_number = $1")
+        .bind(&device.serial_number)
+        .fetch_one(db.iam.store().pool())
+        .await
+        .unwrap();
+    assert!(!stored.contains(&device.base32_string_seed), "sealed at rest");
+
+    let seed = &device.base32_string_seed;
+    let wrong = db.iam.enable_mfa_device(&root, Some("alice"), &device.serial_number, "123456", "654321").await;
+    assert_eq!(wrong.unwrap_err().code(), "InvalidAuthenticationCode");
+    let (c1, c2) = (code(db, seed, -1), code(db, seed, 0));
+    db.iam.enable_mfa_device(&root, Some("alice"), &device.serial_number, &c1, &c2).await.unwrap();
+    let twice = db.iam.enable_mfa_device(&root, Some("alice"), &device.serial_number, &c1, &c2).await;
+    assert_eq!(twice.unwrap_err().code(), "EntityAlreadyExists");
+    let listed = db.iam.list_mfa_devices(&root, Some("alice")).await.unwrap();
+    assert_eq!(listed.iter().map(|d| d.serial_number.as_str()).collect::<Vec<_>>(), [device.serial_number.as_str()]);
+    let assigned = db.iam.list_virtual_mfa_devices(&root, AssignmentStatus::Assigned).await.unwrap();
+    assert_eq!(assigned[0].user.as_deref(), Some("alice"));
+
+    // Sign-in codes: once each, only later steps than those already used.
+    assert_eq!(db.iam.verify_totp(&alice.user_id, &code(db, seed, 0)).await.unwrap(), None, "used to enable");
+    db.clock.advance_millis(30_000);
+    let now_code = code(db, seed, 0);
+    assert_eq!(
+        db.iam.verify_totp(&alice.user_id, &now_code).await.unwrap().as_deref(),
+        Some(device.serial_number.as_str())
+    );
+    assert_eq!(db.iam.verify_totp(&alice.user_id, &now_code).await.unwrap(), None, "a replay is refused");
+    assert_eq!(db.iam.verify_totp(&alice.user_id, "000000x").await.unwrap(), None);
+
+    // Resync after drift: two consecutive codes later than the last accepted.
+    db.clock.advance_millis(4 * 30_000);
+    db.iam
+        .resync_mfa_device(&root, Some("alice"), &device.serial_number, &code(db, seed, 1), &code(db, seed, 2))
+        .await
+        .unwrap();
+
+    // A device blocks its user's deletion, and cannot be deleted while assigned.
+    assert_eq!(
+        db.iam.delete_user(&root, "alice").await.unwrap_err().message(),
+        "Cannot delete entity, must delete MFA device first."
+    );
+    assert_eq!(
+        db.iam.delete_virtual_mfa_device(&root, &device.serial_number).await.unwrap_err().code(),
+        "DeleteConflict"
+    );
+    db.iam.deactivate_mfa_device(&root, Some("alice"), &device.serial_number).await.unwrap();
+    assert_eq!(db.iam.list_virtual_mfa_devices(&root, AssignmentStatus::Unassigned).await.unwrap().len(), 1);
+    db.iam.delete_virtual_mfa_device(&root, &device.serial_number).await.unwrap();
+    assert!(db.iam.list_virtual_mfa_devices(&root, AssignmentStatus::Any).await.unwrap().is_empty());
+    db.iam.delete_user(&root, "alice").await.unwrap();
+});
+
+on_both!(security_keys_and_the_root_users_device, |db| {
+    let root = db.with_account().await;
+    let alice =
+        db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    let serial =
+        db.iam.register_security_key(&root, Some("alice"), "yubikey", "cred-1", r#"{"cred":1}"#).await.unwrap();
+    assert_eq!(serial, format!("arn:aws:iam::{}:u2f/alice/yubikey", root.account_id()));
+    let dup = db.iam.register_security_key(&root, Some("alice"), "other", "cred-1", "{}").await.unwrap_err();
+    assert_eq!(dup.code(), "EntityAlreadyExists", "a credential id belongs to one device");
+    assert_eq!(db.iam.security_keys(&alice.user_id).await.unwrap(), [(serial.clone(), r#"{"cred":1}"#.to_owned())]);
+    db.iam.update_security_key(&serial, r#"{"cred":2}"#).await.unwrap();
+    assert_eq!(db.iam.security_keys(&alice.user_id).await.unwrap()[0].1, r#"{"cred":2}"#);
+    assert_eq!(db.iam.list_mfa_devices(&root, Some("alice")).await.unwrap()[0].kind, "webauthn");
+    db.iam.deactivate_mfa_device(&root, Some("alice"), &serial).await.unwrap();
+    assert!(db.iam.security_keys(&alice.user_id).await.unwrap().is_empty(), "a deactivated key is gone");
+
+    // The root user's own virtual device.
+    let device = db.iam.create_virtual_mfa_device(&root, "root-phone", None).await.unwrap();
+    let seed = &device.base32_string_seed;
+    db.iam.enable_mfa_device(&root, None, &device.serial_number, &code(db, seed, 0), &code(db, seed, 1)).await.unwrap();
+    assert_eq!(db.iam.get_account_summary(&root).await.unwrap()["AccountMFAEnabled"], 1);
+    let devices = db.iam.list_virtual_mfa_devices(&root, AssignmentStatus::Assigned).await.unwrap();
+    assert_eq!(devices[0].user.as_deref(), Some("<root_account>"));
+});
