@@ -78,6 +78,10 @@ impl Services {
     }
 
     pub async fn close(&self) {
+        // Read events and Access Advisor notes are batched in memory: write them before closing.
+        if let Err(e) = self.iam.flush().await {
+            tracing::error!(error = %e, "could not write batched audit events at shutdown");
+        }
         self.iam.store().close().await;
         self.session_pool.close().await;
     }

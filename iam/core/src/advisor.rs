@@ -9,7 +9,7 @@
 //! on every read.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock, Weak};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use iam_policy::pattern::Pattern;
@@ -462,18 +462,6 @@ async fn resolve_target(conn: &mut sqlx::AnyConnection, account_id: &str, arn: &
     let name = rest.rsplit('/').next().unwrap_or_default();
     let entity = entities::find(conn, account_id, kind, name).await?.filter(|e| e.arn == arn);
     entity.map(Target::Entity).ok_or_else(|| kind.no_such(name))
-}
-
-/// Writes noted accesses every [`FLUSH_INTERVAL`] until the `Iam` is dropped.
-pub(crate) async fn flush_periodically(iam: Weak<crate::Inner>) {
-    loop {
-        tokio::time::sleep(FLUSH_INTERVAL).await;
-        let Some(inner) = iam.upgrade() else { return };
-        let iam = Iam { inner };
-        if let Err(e) = iam.flush_access_notes().await {
-            tracing::warn!(error = %e, "could not write Access Advisor notes");
-        }
-    }
 }
 
 #[cfg(test)]

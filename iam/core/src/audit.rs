@@ -1,5 +1,9 @@
-//! The audit log: one event per IAM action, appended in the same transaction as the change it
-//! records, so an event exists exactly when its change does. Parameters never hold secrets: the
+//! The audit log: one event per IAM action, allowed or denied. A change's event is appended in the
+//! same transaction as the change, so it exists exactly when the change does, with `Success` or the
+//! AWS error code it answered; a refusal's event (`AccessDenied`) is written at once, on its own.
+//! Reads (`Get*`, `List*`, `Simulate*`) change nothing, so their events (`Allowed`) are collected
+//! in memory and written in batches about every second (and before every audit query), which
+//! keeps a durable write off every read; they therefore take their place in the log when written. Parameters never hold secrets: the
 //! actions pass only names, paths and tags.
 
 use sqlx::{AnyConnection, Row as _};
@@ -16,7 +20,8 @@ pub struct Event<'a> {
     /// The ARN (or name) of what the action was on.
     pub target: Option<&'a str>,
     pub parameters: serde_json::Value,
-    /// `Success`, or the AWS error code the action answered with.
+    /// `Success` or the AWS error code a change answered with, `Allowed` for a read, or
+    /// `AccessDenied`.
     pub outcome: &'a str,
 }
 
@@ -53,6 +58,87 @@ pub(crate) fn with_parameter(
         map.insert(key.to_owned(), value);
     }
     parameters
+}
+
+/// Whether an action only reads, so that its success is logged in a batch.
+pub(crate) fn is_read(action: &str) -> bool {
+    let verb = action.split_once(':').map_or(action, |(_, v)| v);
+    verb.starts_with("Get")
+        || verb.starts_with("List")
+        || verb.starts_with("Simulate")
+        || verb == "GenerateServiceLastAccessedDetails"
+        || verb == "LookupEvents"
+}
+
+/// An event waiting to be written.
+#[derive(Debug, Clone)]
+struct Pending {
+    account_id: String,
+    at: Timestamp,
+    principal_arn: String,
+    channel: String,
+    source_ip: Option<String>,
+    request_id: Option<String>,
+    action: String,
+    target: Option<String>,
+    parameters: String,
+    outcome: String,
+}
+
+/// Read events waiting to be written.
+#[derive(Debug, Default)]
+pub(crate) struct ReadEvents {
+    pending: std::sync::Mutex<Vec<Pending>>,
+}
+
+impl ReadEvents {
+    pub(crate) fn push(&self, caller: &Caller, at: Timestamp, event: &Event<'_>) {
+        let pending = Pending {
+            account_id: caller.account_id().to_owned(),
+            at,
+            principal_arn: caller.principal.arn().to_string(),
+            channel: channel_label(&caller.channel),
+            source_ip: caller.source_ip.map(|ip| ip.to_string()),
+            request_id: caller.request_id.clone(),
+            action: event.action.to_owned(),
+            target: event.target.map(str::to_owned),
+            parameters: event.parameters.to_string(),
+            outcome: event.outcome.to_owned(),
+        };
+        if let Ok(mut p) = self.pending.lock() {
+            p.push(pending);
+        }
+    }
+
+    /// Writes the waiting events in one transaction.
+    pub(crate) async fn flush(&self, pool: &sqlx::AnyPool) -> Result<(), IamError> {
+        let events = self.pending.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = pool.begin().await?;
+        for e in &events {
+            sqlx::query(
+                "INSERT INTO audit_events (account_id, occurred_at, principal_arn, channel, source_ip, \
+                 request_id, action, target, parameters, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&e.account_id)
+            .bind(e.at.as_millis())
+            .bind(&e.principal_arn)
+            .bind(&e.channel)
+            .bind(&e.source_ip)
+            .bind(&e.request_id)
+            .bind(&e.action)
+            .bind(&e.target)
+            .bind(&e.parameters)
+            .bind(&e.outcome)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// Appends `event` through `conn`, which is normally the action's open transaction.

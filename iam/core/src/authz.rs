@@ -228,7 +228,20 @@ impl Iam {
         parameters: impl FnOnce() -> serde_json::Value,
     ) -> Result<T, IamError> {
         match self.authorize(caller, &request).await {
-            Ok(_) => Ok(held),
+            Ok(_) => {
+                // A change logs itself, with its outcome, in its transaction; a read is logged
+                // here, as allowed (what it then finds, or not, changes nothing).
+                if crate::audit::is_read(request.action) {
+                    let event = crate::audit::Event {
+                        action: request.action,
+                        target: Some(request.resource),
+                        parameters: parameters(),
+                        outcome: "Allowed",
+                    };
+                    self.read_events().push(caller, self.now(), &event);
+                }
+                Ok(held)
+            }
             Err(error) => {
                 drop(held);
                 let event = crate::audit::Event {

@@ -54,6 +54,7 @@ pub(crate) struct Inner {
     secret_key: SecretKey,
     pub(crate) policy_cache: Arc<authz::PolicyCache>,
     access_notes: advisor::AccessNotes,
+    read_events: audit::ReadEvents,
 }
 
 impl Iam {
@@ -71,22 +72,34 @@ impl Iam {
         let policy_cache = Arc::new(authz::PolicyCache::new(shared));
         let url = store.url().to_owned();
         let access_notes = advisor::AccessNotes::default();
-        let inner = Arc::new(Inner { store, clock, hasher, secret_key, policy_cache, access_notes });
+        let read_events = audit::ReadEvents::default();
+        let inner = Arc::new(Inner { store, clock, hasher, secret_key, policy_cache, access_notes, read_events });
         let runtime = tokio::runtime::Handle::try_current();
         if shared {
             let runtime =
                 runtime.as_ref().map_err(|e| IamError::internal(&format!("PostgreSQL needs a Tokio runtime: {e}")))?;
             runtime.spawn(authz::listen_for_invalidations(Arc::downgrade(&inner), url));
         }
-        // Without a runtime (a command-line tool), Access Advisor notes are written when asked for.
+        // Without a runtime (a command-line tool), batched records are written when asked for.
         if let Ok(runtime) = runtime {
-            runtime.spawn(advisor::flush_periodically(Arc::downgrade(&inner)));
+            runtime.spawn(flush_periodically(Arc::downgrade(&inner)));
         }
         Ok(Iam { inner })
     }
 
     pub(crate) fn access_notes(&self) -> &advisor::AccessNotes {
         &self.inner.access_notes
+    }
+
+    pub(crate) fn read_events(&self) -> &audit::ReadEvents {
+        &self.inner.read_events
+    }
+
+    /// Writes what is batched in memory: read events and Access Advisor notes. Runs about every
+    /// second on its own; call it before shutting down.
+    pub async fn flush(&self) -> Result<(), IamError> {
+        self.read_events().flush(self.store().pool()).await?;
+        self.flush_access_notes().await
     }
 
     /// The compiled policies of principals, shared by every request of this process.
@@ -153,8 +166,35 @@ impl Iam {
         limit: i64,
     ) -> Result<Vec<audit::AuditRecord>, IamError> {
         let account = caller.account_id();
-        self.authorize(caller, &authz::Request::new("cloudtrail:LookupEvents", "*", account)).await?;
+        self.authorize_or_record(
+            caller,
+            authz::Request::new("cloudtrail:LookupEvents", "*", account),
+            || serde_json::json!({ "PrincipalArn": principal_arn }),
+        )
+        .await?;
+        self.read_events().flush(self.store().pool()).await?;
         let mut conn = self.store().pool().acquire().await?;
         audit::list(&mut conn, account, principal_arn, before, limit.clamp(1, 1000)).await
+    }
+}
+
+/// Writes batched read events about every second and Access Advisor notes every
+/// [`advisor::FLUSH_INTERVAL`], until the `Iam` is dropped.
+async fn flush_periodically(iam: std::sync::Weak<Inner>) {
+    let ticks_per_notes = advisor::FLUSH_INTERVAL.as_secs().max(1);
+    let mut tick = 0u64;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let Some(inner) = iam.upgrade() else { return };
+        let iam = Iam { inner };
+        if let Err(e) = iam.read_events().flush(iam.store().pool()).await {
+            tracing::warn!(error = %e, "could not write read events to the audit log");
+        }
+        tick += 1;
+        if tick.is_multiple_of(ticks_per_notes)
+            && let Err(e) = iam.flush_access_notes().await
+        {
+            tracing::warn!(error = %e, "could not write Access Advisor notes");
+        }
     }
 }
