@@ -215,44 +215,72 @@ impl Iam {
         request: Request<'_>,
         parameters: impl FnOnce() -> serde_json::Value,
     ) -> Result<(), IamError> {
-        self.authorize_holding((), caller, request, parameters).await
+        match self.authorize(caller, &request).await {
+            Ok(_) => {
+                self.note_read(caller, &request, parameters);
+                Ok(())
+            }
+            Err(error) => Err(self.refuse(caller, &request, parameters, error).await),
+        }
     }
 
-    /// Authorizes while holding `held` (an open transaction); on refusal, drops it first (rolling
-    /// back and releasing the account's lock), records the refusal, and returns `AccessDenied`.
-    pub(crate) async fn authorize_holding<T>(
+    /// Authorizes while holding `tx`, an open transaction, reading whatever authorization needs
+    /// through it: asking the pool for a second connection while holding one would let a burst of
+    /// concurrent writers take every connection and wait on each other. On refusal, drops the
+    /// transaction first (rolling back and releasing the account's lock), records the refusal, and
+    /// returns `AccessDenied`.
+    pub(crate) async fn authorize_holding(
         &self,
-        held: T,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
         caller: &Caller,
         request: Request<'_>,
         parameters: impl FnOnce() -> serde_json::Value,
-    ) -> Result<T, IamError> {
-        match self.authorize(caller, &request).await {
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, IamError> {
+        let decided = match self.effective_using(Some(&mut tx), &caller.principal).await {
+            Ok(effective) => self.authorize_with(&effective, caller, &request),
+            Err(e) => Err(e),
+        };
+        match decided {
             Ok(_) => {
-                // A change logs itself, with its outcome, in its transaction; a read is logged
-                // here, as allowed (what it then finds, or not, changes nothing).
-                if crate::audit::is_read(request.action) {
-                    let event = crate::audit::Event {
-                        action: request.action,
-                        target: Some(request.resource),
-                        parameters: parameters(),
-                        outcome: "Allowed",
-                    };
-                    self.read_events().push(caller, self.now(), &event);
-                }
-                Ok(held)
+                self.note_read(caller, &request, parameters);
+                Ok(tx)
             }
             Err(error) => {
-                drop(held);
-                let event = crate::audit::Event {
-                    action: request.action,
-                    target: Some(request.resource),
-                    parameters: parameters(),
-                    outcome: error.code(),
-                };
-                Err(self.refused(caller, event, error).await)
+                drop(tx);
+                Err(self.refuse(caller, &request, parameters, error).await)
             }
         }
+    }
+
+    /// A read that was allowed goes to the audit log's batch; changes log themselves, with their
+    /// outcome, in their own transaction.
+    fn note_read(&self, caller: &Caller, request: &Request<'_>, parameters: impl FnOnce() -> serde_json::Value) {
+        if crate::audit::is_read(request.action) {
+            let event = crate::audit::Event {
+                action: request.action,
+                target: Some(request.resource),
+                parameters: parameters(),
+                outcome: "Allowed",
+            };
+            self.read_events().push(caller, self.now(), &event);
+        }
+    }
+
+    /// Records a refusal at once, on its own, and hands back the error to answer.
+    async fn refuse(
+        &self,
+        caller: &Caller,
+        request: &Request<'_>,
+        parameters: impl FnOnce() -> serde_json::Value,
+        error: IamError,
+    ) -> IamError {
+        let event = crate::audit::Event {
+            action: request.action,
+            target: Some(request.resource),
+            parameters: parameters(),
+            outcome: error.code(),
+        };
+        self.refused(caller, event, error).await
     }
 
     /// Authorizes `request` for `caller`: `Ok` with the decision when allowed, else AWS's
@@ -289,26 +317,43 @@ impl Iam {
 
     /// The caller's effective policies: from the cache when current, else loaded and compiled.
     pub async fn effective(&self, principal: &Principal) -> Result<Arc<Effective>, IamError> {
+        self.effective_using(None, principal).await
+    }
+
+    /// As [`Iam::effective`], reading through `conn` when given (an open transaction), else
+    /// through a connection from the pool.
+    pub(crate) async fn effective_using(
+        &self,
+        mut conn: Option<&mut AnyConnection>,
+        principal: &Principal,
+    ) -> Result<Arc<Effective>, IamError> {
         let cache = self.policy_cache();
         let key = cache_key(principal);
         if let Some(found) = cache.get(key)
-            && (!cache.shared_database || self.authz_revision(&found.account_id).await? == found.revision)
+            && (!cache.shared_database
+                || self.authz_revision(conn.as_deref_mut(), &found.account_id).await? == found.revision)
         {
             return Ok(found);
         }
         let generation = cache.generation.load(Ordering::Acquire);
-        let mut conn = self.store().pool().acquire().await?;
-        let effective = Arc::new(load_effective(&mut conn, cache, principal).await?);
+        let effective = match conn {
+            Some(conn) => Arc::new(load_effective(conn, cache, principal).await?),
+            None => {
+                let mut pooled = self.store().pool().acquire().await?;
+                Arc::new(load_effective(&mut pooled, cache, principal).await?)
+            }
+        };
         cache.loads.fetch_add(1, Ordering::Relaxed);
         cache.store(key.to_owned(), generation, effective.clone());
         Ok(effective)
     }
 
-    async fn authz_revision(&self, account_id: &str) -> Result<i64, IamError> {
-        let row = sqlx::query("SELECT authz_revision FROM accounts WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_optional(self.store().pool())
-            .await?;
+    async fn authz_revision(&self, conn: Option<&mut AnyConnection>, account_id: &str) -> Result<i64, IamError> {
+        let query = sqlx::query("SELECT authz_revision FROM accounts WHERE account_id = $1").bind(account_id);
+        let row = match conn {
+            Some(conn) => query.fetch_optional(conn).await?,
+            None => query.fetch_optional(self.store().pool()).await?,
+        };
         // A missing account has no current entry: -1 never matches a stored revision.
         Ok(row.map(|r| r.try_get::<i64, _>("authz_revision")).transpose()?.unwrap_or(-1))
     }

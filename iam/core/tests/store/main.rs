@@ -12,6 +12,7 @@
 mod access_keys;
 mod accounts;
 mod cluster;
+mod contract;
 mod harness;
 mod mfa;
 mod passwords;
