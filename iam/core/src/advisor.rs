@@ -107,7 +107,8 @@ pub fn granted_services(docs: &[PolicyDocument]) -> Vec<&'static Service> {
 struct Noted {
     principal_id: String,
     service: String,
-    policy: String,
+    /// Shared with the compiled policy, so a repeated note compares a pointer, not an ARN.
+    policy: std::sync::Arc<str>,
     account_id: String,
     principal_arn: String,
     action: String,
@@ -178,7 +179,7 @@ fn note_key(principal_id: &str, service: &str, policy: &str) -> u64 {
 
 impl AccessNotes {
     /// Notes that `principal` used `action` through `policies` (the policies that granted it).
-    pub(crate) fn note(&self, principal: &Principal, action: &str, policies: &[&str], at: Timestamp) {
+    pub(crate) fn note(&self, principal: &Principal, action: &str, policies: &[&std::sync::Arc<str>], at: Timestamp) {
         let (account_id, principal_id) = match principal {
             Principal::User { account_id, user_id, .. } => (account_id, user_id),
             // The root user has no policies to advise on.
@@ -202,9 +203,9 @@ impl AccessNotes {
         let Ok(mut pending) = self.pending.lock() else { return };
         for policy in policies {
             let bucket = pending.entry(note_key(principal_id, service, policy)).or_default();
-            match bucket
-                .iter_mut()
-                .find(|n| n.principal_id == *principal_id && n.service == service && n.policy == *policy)
+            // The policy's name is shared with its compiled form: a pointer compare usually settles it.
+            let same_policy = |n: &Noted| std::sync::Arc::ptr_eq(&n.policy, policy) || *n.policy == ***policy;
+            match bucket.iter_mut().find(|n| same_policy(n) && n.service == service && n.principal_id == *principal_id)
             {
                 Some(n) => {
                     if n.action != action {
@@ -215,7 +216,7 @@ impl AccessNotes {
                 None => bucket.push(Noted {
                     principal_id: principal_id.clone(),
                     service: service.to_owned(),
-                    policy: (*policy).to_owned(),
+                    policy: std::sync::Arc::clone(policy),
                     account_id: account_id.clone(),
                     principal_arn: principal.arn().to_string(),
                     action: action.to_owned(),
@@ -271,7 +272,7 @@ impl Iam {
             .bind(&n.principal_id)
             .bind(&n.principal_arn)
             .bind(&n.service)
-            .bind(&n.policy)
+            .bind(&*n.policy)
             .bind(&n.action)
             .bind(n.at.as_millis())
             .execute(&mut *tx)

@@ -303,8 +303,8 @@ impl Iam {
         if !decision.is_allowed() {
             return Err(access_denied(caller, request, &decision));
         }
-        let mut granting: Vec<&str> = decision.deciding.iter().map(|m| &*m.policy).collect();
-        granting.dedup();
+        let mut granting: Vec<&Arc<str>> = decision.deciding.iter().map(|m| &m.policy).collect();
+        granting.dedup_by(|a, b| Arc::ptr_eq(a, b));
         self.access_notes().note(&caller.principal, request.action, &granting, now);
         Ok(decision)
     }

@@ -170,9 +170,10 @@ impl Context {
         Context::default()
     }
 
-    /// An empty context whose missing keys are read from `base`.
+    /// An empty context whose missing keys are read from `base`. Room for a request's own few
+    /// keys is made at once, so adding them does not grow the vector step by step.
     pub fn over(base: Arc<Context>) -> Context {
-        Context { entries: Vec::new(), base: Some(base) }
+        Context { entries: Vec::with_capacity(8), base: Some(base) }
     }
 
     fn position(&self, key: &KeyName) -> Result<usize, usize> {
