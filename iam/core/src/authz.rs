@@ -509,7 +509,26 @@ async fn load_effective(
         .map(|r| r.try_get("authz_revision"))
         .transpose()?
         .unwrap_or(-1);
-    let arn = principal.arn().to_string();
+    // A user is read as it is now (a session keeps the name it began with; the user may have been
+    // renamed or moved since, and its ARN with it).
+    let user = match principal {
+        Principal::User { user_id, .. } => {
+            sqlx::query("SELECT user_name, path, permissions_boundary_arn FROM users WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        Principal::Root { .. } => None,
+    };
+    let arn = match (principal, &user) {
+        (Principal::User { account_id, .. }, Some(row)) => crate::entities::entity_arn(
+            account_id,
+            crate::entities::EntityKind::User,
+            &row.try_get::<String, _>("path")?,
+            &row.try_get::<String, _>("user_name")?,
+        ),
+        _ => principal.arn().to_string(),
+    };
     let mut keys = Context::new();
     keys.insert("aws:PrincipalArn", arn.clone());
     keys.insert("aws:PrincipalAccount", principal.account_id());
@@ -532,16 +551,13 @@ async fn load_effective(
         }
         Principal::User { user_id, account_id, user_name, .. } => {
             keys.insert("aws:PrincipalType", "User");
-            keys.insert("aws:username", user_name.clone());
+            let current: Option<String> = user.as_ref().map(|r| r.try_get("user_name")).transpose()?;
+            keys.insert("aws:username", current.unwrap_or_else(|| user_name.clone()));
             (user_id, account_id)
         }
     };
     debug_assert_eq!(request_principal.kind, PrincipalType::User);
     let mut policies = PolicySet::default();
-    let user = sqlx::query("SELECT user_name, path, permissions_boundary_arn FROM users WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
     // A user deleted while signed in keeps no permissions.
     if let Some(user) = user {
         let boundary: Option<String> = user.try_get("permissions_boundary_arn")?;

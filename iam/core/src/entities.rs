@@ -121,3 +121,81 @@ pub(crate) fn target_arn(account_id: &str, kind: EntityKind, found: Option<&Enti
         None => kind.arn_without_path(account_id, name),
     }
 }
+
+/// Renames and/or moves a user or group (`UpdateUser`, `UpdateGroup`). AWS asks for permission on
+/// both the entity as it is and as it will be. Its ARN changes, so what policies match changes:
+/// the write commits as a permission change.
+pub(crate) async fn rename(
+    iam: &crate::Iam,
+    caller: &crate::Caller,
+    kind: EntityKind,
+    name: &str,
+    new_name: Option<&str>,
+    new_path: Option<&str>,
+) -> Result<(), IamError> {
+    use crate::authz::Request;
+    let name = kind.parse_name(name)?;
+    let new_name = new_name.map(|n| kind.parse_name(n)).transpose()?;
+    let new_path = new_path.map(crate::names::IamPath::parse).transpose()?;
+    let account_id = caller.account_id().to_owned();
+    let action = format!("iam:Update{}", kind.label());
+    let parameters = || {
+        serde_json::json!({ format!("{}Name", kind.label()): name, format!("New{}Name", kind.label()): new_name,
+                            "NewPath": new_path.as_ref().map(|p| p.as_str()) })
+    };
+    let mut tx = iam.begin_write(&account_id).await?;
+    let found = find(&mut tx, &account_id, kind, &name).await?;
+    let arn = target_arn(&account_id, kind, found.as_ref(), &name);
+    let tx = iam.authorize_holding(tx, caller, Request::new(&action, &arn, &account_id), parameters).await?;
+    let entity = found.ok_or_else(|| kind.no_such(&name))?;
+    let path = new_path.as_ref().map_or(entity.path.as_str(), |p| p.as_str()).to_owned();
+    let renamed = new_name.clone().unwrap_or_else(|| entity.name.clone());
+    let new_arn = entity_arn(&account_id, kind, &path, &renamed);
+    let mut tx = if new_arn == entity.arn {
+        tx
+    } else {
+        iam.authorize_holding(tx, caller, Request::new(&action, &new_arn, &account_id), parameters).await?
+    };
+    if let Some(other) = find(&mut tx, &account_id, kind, &renamed).await?
+        && other.id != entity.id
+    {
+        return Err(IamError::EntityAlreadyExists(format!("{} with name {renamed} already exists.", kind.label())));
+    }
+    let (table, id, name_column) = kind.table();
+    let sql = format!("UPDATE {table} SET {name_column} = $2, name_key = $3, path = $4 WHERE {id} = $1");
+    sqlx::query(&sql)
+        .bind(&entity.id)
+        .bind(&renamed)
+        .bind(renamed.to_ascii_lowercase())
+        .bind(&path)
+        .execute(&mut *tx)
+        .await?;
+    let event =
+        crate::audit::Event { action: &action, target: Some(&new_arn), parameters: parameters(), outcome: "Success" };
+    crate::audit::append(&mut tx, caller, iam.now(), &event).await?;
+    iam.commit_permissions(tx, &account_id).await
+}
+
+impl crate::Iam {
+    /// `iam:UpdateUser`: a new name and/or path. The user's sessions, keys and policies stay.
+    pub async fn update_user(
+        &self,
+        caller: &crate::Caller,
+        user_name: &str,
+        new_user_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<(), IamError> {
+        rename(self, caller, EntityKind::User, user_name, new_user_name, new_path).await
+    }
+
+    /// `iam:UpdateGroup`: a new name and/or path. Members and policies stay.
+    pub async fn update_group(
+        &self,
+        caller: &crate::Caller,
+        group_name: &str,
+        new_group_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<(), IamError> {
+        rename(self, caller, EntityKind::Group, group_name, new_group_name, new_path).await
+    }
+}

@@ -33,6 +33,7 @@ const ACTIONS: &[&str] = &[
     "iam:GetUser",
     "iam:ListUsers",
     "iam:DeleteUser",
+    "iam:UpdateUser",
     "iam:CreateLoginProfile",
     "iam:GetLoginProfile",
     "iam:UpdateLoginProfile",
@@ -42,6 +43,7 @@ const ACTIONS: &[&str] = &[
     "iam:GetGroup",
     "iam:ListGroups",
     "iam:DeleteGroup",
+    "iam:UpdateGroup",
     "iam:AddUserToGroup",
     "iam:RemoveUserFromGroup",
     "iam:ListGroupsForUser",
@@ -143,6 +145,7 @@ async fn call(iam: &Iam, who: &Caller, account: &str, action: &str) -> Result<()
         "iam:GetUser" => iam.get_user(who, "target").await.map(drop),
         "iam:ListUsers" => iam.list_users(who, ListUsers::default()).await.map(drop),
         "iam:DeleteUser" => iam.delete_user(who, "ghost").await,
+        "iam:UpdateUser" => iam.update_user(who, "ghost", Some("ghost2"), None).await,
         "iam:CreateLoginProfile" => {
             iam.create_login_profile(who, "ghost", &Password::new("Ghost-password-1"), false).await.map(drop)
         }
@@ -154,6 +157,7 @@ async fn call(iam: &Iam, who: &Caller, account: &str, action: &str) -> Result<()
         "iam:GetGroup" => iam.get_group(who, "fixtures").await.map(drop),
         "iam:ListGroups" => iam.list_groups(who, None, None, None).await.map(drop),
         "iam:DeleteGroup" => iam.delete_group(who, "ghost").await,
+        "iam:UpdateGroup" => iam.update_group(who, "ghost", None, Some("/moved/")).await,
         "iam:AddUserToGroup" => iam.add_user_to_group(who, "ghost", "target").await,
         "iam:RemoveUserFromGroup" => iam.remove_user_from_group(who, "ghost", "target").await,
         "iam:ListGroupsForUser" => iam.list_groups_for_user(who, "target").await.map(drop),

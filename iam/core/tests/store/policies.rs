@@ -368,3 +368,30 @@ on_both!(simultaneous_creates_of_one_name_give_one_success, |db| {
     let codes = [a.err().map(|e| e.code()), b.err().map(|e| e.code())];
     assert!(codes.contains(&None) && codes.contains(&Some("EntityAlreadyExists")), "{codes:?}");
 });
+
+on_both!(renamed_users_keep_their_permissions_under_their_new_name, |db| {
+    let root = db.with_account().await;
+    let alice = user(db, &root, "alice", &[]).await;
+    let own = allow(
+        r#"["iam:GetUser","iam:UpdateUser"]"#,
+        r#"["arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:user/*/${aws:username}","arn:aws:iam::*:user/*alic*"]"#,
+    );
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "Own", &own).await.unwrap();
+    // Renaming needs permission on the new ARN as well as the old.
+    assert_eq!(db.iam.update_user(&alice, "alice", Some("bob"), None).await.unwrap_err().code(), "AccessDenied");
+    db.iam.update_user(&alice, "alice", Some("alicia"), Some("/eng/")).await.unwrap();
+    let renamed = db.iam.get_user(&root, "alicia").await.unwrap();
+    assert_eq!(renamed.arn, format!("arn:aws:iam::{}:user/eng/alicia", root.account_id()));
+    assert_eq!(db.iam.get_user(&root, "alice").await.unwrap_err().code(), "NoSuchEntity");
+    // The session began as alice; ${aws:username} is the user's name now.
+    assert!(db.iam.get_user(&alice, "alicia").await.is_ok());
+    user(db, &root, "carol", &[]).await;
+    let taken = db.iam.update_user(&root, "alicia", Some("CAROL"), None).await.unwrap_err();
+    assert_eq!(taken.code(), "EntityAlreadyExists");
+    db.iam.create_group(&root, "team", None).await.unwrap();
+    db.iam.update_group(&root, "team", Some("squad"), Some("/org/")).await.unwrap();
+    assert_eq!(
+        db.iam.get_group(&root, "squad").await.unwrap().group.arn,
+        format!("arn:aws:iam::{}:group/org/squad", root.account_id())
+    );
+});
