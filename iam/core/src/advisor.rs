@@ -310,43 +310,9 @@ impl Iam {
                 Vec::new()
             }
             Target::Entity(entity) => {
-                let mut holders = vec![(entity.id.clone(), entity.arn.clone())];
-                if entity.kind == EntityKind::User {
-                    let groups = sqlx::query(
-                        "SELECT g.group_id, g.group_name, g.path FROM group_members m JOIN iam_groups g \
-                         ON g.group_id = m.group_id WHERE m.user_id = $1",
-                    )
-                    .bind(&entity.id)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    for g in &groups {
-                        let (name, path): (String, String) = (g.try_get("group_name")?, g.try_get("path")?);
-                        holders.push((
-                            g.try_get("group_id")?,
-                            entities::entity_arn(account_id, EntityKind::Group, &path, &name),
-                        ));
-                    }
-                }
-                for (holder_id, holder_arn) in &holders {
-                    let inline = sqlx::query("SELECT policy_name, document FROM inline_policies WHERE entity_id = $1")
-                        .bind(holder_id)
-                        .fetch_all(&mut *conn)
-                        .await?;
-                    for row in &inline {
-                        let name: String = row.try_get("policy_name")?;
-                        names.push(crate::authz::inline_policy_source(holder_arn, &name));
-                        docs.extend(parse_policy(&row.try_get::<String, _>("document")?).ok());
-                    }
-                    let attached = sqlx::query("SELECT policy_arn FROM policy_attachments WHERE entity_id = $1")
-                        .bind(holder_id)
-                        .fetch_all(&mut *conn)
-                        .await?;
-                    for row in &attached {
-                        let policy_arn: String = row.try_get("policy_arn")?;
-                        docs.extend(managed_document(&mut conn, &policy_arn).await?);
-                        names.push(policy_arn);
-                    }
-                }
+                let (entity_names, entity_docs) = entity_documents(&mut conn, account_id, entity).await?;
+                names.extend(entity_names);
+                docs.extend(entity_docs);
                 match entity.kind {
                     EntityKind::Group => {
                         let members = sqlx::query("SELECT user_id FROM group_members WHERE group_id = $1")
@@ -416,6 +382,51 @@ impl Iam {
         out.sort_by_key(|a| a.service_name.to_ascii_lowercase());
         Ok(out)
     }
+}
+
+/// The policies of a user (with its groups'), group or role: their names as decisions give them,
+/// and their documents.
+pub(crate) async fn entity_documents(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    entity: &entities::Entity,
+) -> Result<(Vec<String>, Vec<PolicyDocument>), IamError> {
+    let (mut names, mut docs) = (Vec::new(), Vec::new());
+    let mut holders = vec![(entity.id.clone(), entity.arn.clone())];
+    if entity.kind == EntityKind::User {
+        let groups = sqlx::query(
+            "SELECT g.group_id, g.group_name, g.path FROM group_members m JOIN iam_groups g \
+             ON g.group_id = m.group_id WHERE m.user_id = $1",
+        )
+        .bind(&entity.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for g in &groups {
+            let (name, path): (String, String) = (g.try_get("group_name")?, g.try_get("path")?);
+            holders.push((g.try_get("group_id")?, entities::entity_arn(account_id, EntityKind::Group, &path, &name)));
+        }
+    }
+    for (holder_id, holder_arn) in &holders {
+        let inline = sqlx::query("SELECT policy_name, document FROM inline_policies WHERE entity_id = $1")
+            .bind(holder_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in &inline {
+            let name: String = row.try_get("policy_name")?;
+            names.push(crate::authz::inline_policy_source(holder_arn, &name));
+            docs.extend(parse_policy(&row.try_get::<String, _>("document")?).ok());
+        }
+        let attached = sqlx::query("SELECT policy_arn FROM policy_attachments WHERE entity_id = $1")
+            .bind(holder_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in &attached {
+            let policy_arn: String = row.try_get("policy_arn")?;
+            docs.extend(managed_document(conn, &policy_arn).await?);
+            names.push(policy_arn);
+        }
+    }
+    Ok((names, docs))
 }
 
 async fn managed_document(conn: &mut sqlx::AnyConnection, arn: &str) -> Result<Option<PolicyDocument>, IamError> {

@@ -107,16 +107,9 @@ impl Iam {
             || serde_json::json!({ "PolicySourceArn": policy_source_arn, "ActionNames": sim.action_names }),
         )
         .await?;
-        let invalid = || IamError::InvalidInput(format!("Invalid ARN: {policy_source_arn}"));
-        let parsed = iam_policy::Arn::parse(policy_source_arn).map_err(|_| invalid())?;
-        let (kind_text, rest) = parsed.resource.split_once('/').ok_or_else(invalid)?;
-        let kind = EntityKind::parse(kind_text).filter(|_| parsed.service == "iam").ok_or_else(invalid)?;
-        let name = rest.rsplit('/').next().unwrap_or_default();
         let mut conn = self.store().pool().acquire().await?;
-        let entity = entities::find(&mut conn, &account_id, kind, name)
-            .await?
-            .filter(|e| e.arn == policy_source_arn && parsed.account == account_id)
-            .ok_or_else(|| kind.no_such(name))?;
+        let entity = source_entity(&mut conn, &account_id, policy_source_arn).await?;
+        let kind = entity.kind;
         let cache = self.policy_cache();
         let mut policies = authz::identity_policies(&mut conn, cache, &account_id, &entity.id).await?;
         for (i, text) in sim.policy_input_list.iter().enumerate() {
@@ -205,6 +198,79 @@ impl Iam {
             sim.caller_arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{account_id}:user/simulated-user"));
         run(&account_id, &principal_arn, None, policies, boundary, &sim)
     }
+}
+
+impl Iam {
+    /// `iam:GetContextKeysForCustomPolicy`: the condition keys the given policies use, each once.
+    pub async fn get_context_keys_for_custom_policy(
+        &self,
+        caller: &Caller,
+        policy_input_list: &[String],
+    ) -> Result<Vec<String>, IamError> {
+        let account_id = caller.account_id();
+        self.authorize_or_record(caller, Request::new("iam:GetContextKeysForCustomPolicy", "*", account_id), || {
+            serde_json::json!({})
+        })
+        .await?;
+        let mut docs = Vec::new();
+        for text in policy_input_list {
+            docs.push(parse_and_validate(text, PolicyKind::Identity).map_err(document_error)?);
+        }
+        Ok(context_keys(&docs))
+    }
+
+    /// `iam:GetContextKeysForPrincipalPolicy`: the condition keys of a user's (with its groups'),
+    /// group's or role's policies, and of any extra ones, each once.
+    pub async fn get_context_keys_for_principal_policy(
+        &self,
+        caller: &Caller,
+        policy_source_arn: &str,
+        policy_input_list: &[String],
+    ) -> Result<Vec<String>, IamError> {
+        let account_id = caller.account_id();
+        self.authorize_or_record(
+            caller,
+            Request::new("iam:GetContextKeysForPrincipalPolicy", policy_source_arn, account_id),
+            || serde_json::json!({ "PolicySourceArn": policy_source_arn }),
+        )
+        .await?;
+        let mut conn = self.store().pool().acquire().await?;
+        let entity = source_entity(&mut conn, account_id, policy_source_arn).await?;
+        let (_, mut docs) = crate::advisor::entity_documents(&mut conn, account_id, &entity).await?;
+        for text in policy_input_list {
+            docs.push(parse_and_validate(text, PolicyKind::Identity).map_err(document_error)?);
+        }
+        Ok(context_keys(&docs))
+    }
+}
+
+/// The condition keys of `docs` as written, each once (keys compare ignoring case), sorted.
+fn context_keys(docs: &[iam_policy::PolicyDocument]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for key in docs.iter().flat_map(|d| &d.statements).flat_map(|s| &s.conditions).map(|c| &c.key) {
+        if !keys.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            keys.push(key.clone());
+        }
+    }
+    keys.sort_by_key(|k| k.to_ascii_lowercase());
+    keys
+}
+
+/// The user, group or role a simulation is about, by ARN, in the caller's account.
+async fn source_entity(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    arn: &str,
+) -> Result<entities::Entity, IamError> {
+    let invalid = || IamError::InvalidInput(format!("Invalid ARN: {arn}"));
+    let parsed = iam_policy::Arn::parse(arn).map_err(|_| invalid())?;
+    let (kind_text, rest) = parsed.resource.split_once('/').ok_or_else(invalid)?;
+    let kind = EntityKind::parse(kind_text).filter(|_| parsed.service == "iam").ok_or_else(invalid)?;
+    let name = rest.rsplit('/').next().unwrap_or_default();
+    entities::find(conn, account_id, kind, name)
+        .await?
+        .filter(|e| e.arn == arn && parsed.account == account_id)
+        .ok_or_else(|| kind.no_such(name))
 }
 
 fn run(

@@ -121,6 +121,8 @@ const ACTIONS: &[&str] = &[
     "iam:ListVirtualMFADevices",
     "iam:SimulatePrincipalPolicy",
     "iam:SimulateCustomPolicy",
+    "iam:GetContextKeysForPrincipalPolicy",
+    "iam:GetContextKeysForCustomPolicy",
     "iam:GenerateServiceLastAccessedDetails",
     "cloudtrail:LookupEvents",
 ];
@@ -248,6 +250,12 @@ async fn call(iam: &Iam, who: &Caller, account: &str, action: &str) -> Result<()
         "iam:ListVirtualMFADevices" => iam.list_virtual_mfa_devices(who, AssignmentStatus::Any).await.map(drop),
         "iam:SimulatePrincipalPolicy" => iam.simulate_principal_policy(who, &target_arn, sim()).await.map(drop),
         "iam:SimulateCustomPolicy" => iam.simulate_custom_policy(who, sim()).await.map(drop),
+        "iam:GetContextKeysForPrincipalPolicy" => {
+            iam.get_context_keys_for_principal_policy(who, &target_arn, &[]).await.map(drop)
+        }
+        "iam:GetContextKeysForCustomPolicy" => {
+            iam.get_context_keys_for_custom_policy(who, &[DOC.to_owned()]).await.map(drop)
+        }
         "iam:GenerateServiceLastAccessedDetails" => iam.service_last_accessed(who, &target_arn).await.map(drop),
         "cloudtrail:LookupEvents" => iam.audit_events(who, None, None, 10).await.map(drop),
         other => panic!("no call for {other}"),

@@ -122,3 +122,22 @@ on_both!(the_simulator_tries_custom_policies, |db| {
     assert_eq!(results[0].eval_decision, "allowed");
     assert_eq!(results[0].matched_statements.len(), 2);
 });
+
+on_both!(context_keys_are_listed_as_written, |db| {
+    let root = db.with_account().await;
+    let alice =
+        db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    let office = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",
+        "Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"},"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#;
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "Office", office).await.unwrap();
+    let extra = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*",
+        "Condition":{"StringEquals":{"aws:sourceip":"x","s3:prefix":"home/"}}}]}"#;
+    let keys = db.iam.get_context_keys_for_principal_policy(&root, &alice.arn, &[extra.to_owned()]).await.unwrap();
+    assert_eq!(keys, ["aws:MultiFactorAuthPresent", "aws:SourceIp", "s3:prefix"]);
+    let custom = db.iam.get_context_keys_for_custom_policy(&root, &[extra.to_owned()]).await.unwrap();
+    assert_eq!(custom, ["aws:sourceip", "s3:prefix"]);
+    assert_eq!(
+        db.iam.get_context_keys_for_custom_policy(&root, &["{".to_owned()]).await.unwrap_err().code(),
+        "MalformedPolicyDocument"
+    );
+});
