@@ -8,6 +8,7 @@ pub mod account_settings;
 pub mod accounts;
 pub mod advisor;
 pub mod audit;
+pub mod authorization_details;
 pub mod authz;
 pub mod aws_managed;
 pub mod caller;

@@ -343,6 +343,7 @@ impl Iam {
             .ok_or_else(|| no_such_device(serial_number))?
             .try_get("kind")?;
         let sql = if kind == "webauthn" {
+            sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
             "DELETE FROM mfa_devices WHERE serial_number = $1"
         } else {
             "UPDATE mfa_devices SET owner_id = NULL, enabled_at = NULL WHERE serial_number = $1"
@@ -377,6 +378,7 @@ impl Iam {
         if device.try_get::<Option<String>, _>("owner_id")?.is_some() {
             return Err(IamError::DeleteConflict("MFA device is still in use.".to_owned()));
         }
+        sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1").bind(serial_number).execute(&mut *tx).await?;
         let event = Event {
             action: "iam:DeleteVirtualMFADevice",

@@ -281,7 +281,7 @@ async fn insert_tags(
     Ok(())
 }
 
-fn aws_policy(p: &aws_managed::AwsManagedPolicy, counts: (i64, i64)) -> ManagedPolicy {
+pub(crate) fn aws_policy(p: &aws_managed::AwsManagedPolicy, counts: (i64, i64)) -> ManagedPolicy {
     ManagedPolicy {
         policy_name: p.name.clone(),
         policy_id: aws_policy_id(&p.arn),

@@ -1,4 +1,4 @@
-//! Tags on users, roles and customer managed policies: `Tag*`, `Untag*`, `List*Tags`. Tagging
+//! Tags on users, roles, customer managed policies and MFA devices: `Tag*`, `Untag*`, `List*Tags`. Tagging
 //! requests carry `aws:RequestTag/KEY` and `aws:TagKeys`, so policies can govern which tags may be
 //! set; untagging carries `aws:TagKeys`. Tags are principal tags too (`aws:PrincipalTag/*`), so a
 //! change commits through [`Iam::commit_permissions`].
@@ -21,6 +21,8 @@ pub enum Taggable<'a> {
     Role(&'a str),
     /// A customer managed policy, by ARN.
     Policy(&'a str),
+    /// An MFA device, by serial number.
+    MfaDevice(&'a str),
 }
 
 impl Taggable<'_> {
@@ -29,6 +31,7 @@ impl Taggable<'_> {
             Taggable::User(_) => "User",
             Taggable::Role(_) => "Role",
             Taggable::Policy(_) => "Policy",
+            Taggable::MfaDevice(_) => "MFADevice",
         }
     }
 
@@ -37,6 +40,7 @@ impl Taggable<'_> {
             Taggable::User(n) => serde_json::json!({ "UserName": n }),
             Taggable::Role(n) => serde_json::json!({ "RoleName": n }),
             Taggable::Policy(arn) => serde_json::json!({ "PolicyArn": arn }),
+            Taggable::MfaDevice(serial) => serde_json::json!({ "SerialNumber": serial }),
         }
     }
 }
@@ -67,6 +71,14 @@ async fn resolve(
                 .await?;
             Ok((row.map(|r| r.try_get("policy_id")).transpose()?, arn.to_owned()))
         }
+        Taggable::MfaDevice(serial) => {
+            let row = sqlx::query("SELECT serial_number FROM mfa_devices WHERE serial_number = $1 AND account_id = $2")
+                .bind(serial)
+                .bind(account_id)
+                .fetch_optional(conn)
+                .await?;
+            Ok((row.map(|r| r.try_get("serial_number")).transpose()?, serial.to_owned()))
+        }
     }
 }
 
@@ -75,6 +87,9 @@ fn not_found(target: Taggable<'_>) -> IamError {
         Taggable::User(n) => EntityKind::User.no_such(n),
         Taggable::Role(n) => EntityKind::Role.no_such(n),
         Taggable::Policy(arn) => IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable.")),
+        Taggable::MfaDevice(serial) => {
+            IamError::NoSuchEntity(format!("MFA Device with serial number {serial} does not exist."))
+        }
     }
 }
 

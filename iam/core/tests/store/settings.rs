@@ -107,3 +107,63 @@ on_both!(the_alias_and_the_summary, |db| {
         assert_eq!(summary.get(key), Some(&value), "{key}");
     }
 });
+
+on_both!(authorization_details_list_everything_with_its_policies, |db| {
+    use iam_core::authorization_details::DetailFilter;
+    let root = db.with_account().await;
+    db.iam
+        .create_user(
+            &root,
+            CreateUser { user_name: "alice".into(), tags: pairs(&[("team", "dev")]), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    db.iam.create_group(&root, "devs", None).await.unwrap();
+    db.iam.add_user_to_group(&root, "devs", "alice").await.unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "Reports", doc).await.unwrap();
+    db.iam.put_inline_policy(&root, EntityKind::Group, "devs", "Shared", doc).await.unwrap();
+    let p = db
+        .iam
+        .create_policy(
+            &root,
+            CreatePolicy { policy_name: "P".into(), policy_document: doc.into(), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    db.iam.create_policy_version(&root, &p.arn, doc, true).await.unwrap();
+    db.iam.attach_policy(&root, EntityKind::User, "alice", &p.arn).await.unwrap();
+    db.iam.attach_policy(&root, EntityKind::Group, "devs", "arn:aws:iam::aws:policy/ReadOnlyAccess").await.unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    db.iam
+        .create_role(
+            &root,
+            CreateRole { role_name: "web".into(), assume_role_policy_document: trust.into(), ..Default::default() },
+        )
+        .await
+        .unwrap();
+
+    let all = db.iam.get_account_authorization_details(&root, &[]).await.unwrap();
+    let alice = &all.user_detail_list[0];
+    assert_eq!((alice.user_name.as_str(), alice.group_list.as_slice()), ("alice", &["devs".to_owned()][..]));
+    assert_eq!(alice.user_policy_list[0].policy_name, "Reports");
+    assert_eq!(alice.attached_managed_policies[0].policy_arn, p.arn);
+    assert_eq!(alice.tags.len(), 1);
+    assert_eq!(all.group_detail_list[0].group_policy_list[0].policy_name, "Shared");
+    assert_eq!(all.role_detail_list[0].assume_role_policy_document, trust);
+    let arns: Vec<&str> = all.policies.iter().map(|d| d.policy.arn.as_str()).collect();
+    assert_eq!(arns, ["arn:aws:iam::aws:policy/ReadOnlyAccess", p.arn.as_str()], "AWS managed ones only when in use");
+    let local = all.policies.iter().find(|d| d.policy.arn == p.arn).unwrap();
+    assert_eq!(
+        local.policy_version_list.iter().map(|v| (v.version_id.as_str(), v.is_default_version)).collect::<Vec<_>>(),
+        [("v2", true), ("v1", false)]
+    );
+    let roles_only = db.iam.get_account_authorization_details(&root, &[DetailFilter::Role]).await.unwrap();
+    assert!(roles_only.user_detail_list.is_empty() && roles_only.policies.is_empty());
+    assert_eq!(roles_only.role_detail_list.len(), 1);
+
+    // MFA devices are taggable too.
+    let device = db.iam.create_virtual_mfa_device(&root, "phone", None).await.unwrap();
+    db.iam.tag(&root, Taggable::MfaDevice(&device.serial_number), &pairs(&[("owner", "alice")])).await.unwrap();
+    assert_eq!(db.iam.list_tags(&root, Taggable::MfaDevice(&device.serial_number)).await.unwrap().len(), 1);
+});
