@@ -402,7 +402,7 @@ fn metadata(user_name: &str, row: &AnyRow) -> Result<AccessKeyMetadata, sqlx::Er
     })
 }
 
-async fn user_exists(conn: &mut AnyConnection, user_id: &str) -> Result<bool, IamError> {
+pub(crate) async fn user_exists(conn: &mut AnyConnection, user_id: &str) -> Result<bool, IamError> {
     Ok(sqlx::query("SELECT 1 AS one FROM users WHERE user_id = $1").bind(user_id).fetch_optional(conn).await?.is_some())
 }
 

@@ -257,6 +257,10 @@ impl Iam {
         if device.try_get::<Option<String>, _>("owner_id")?.is_some() {
             return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
         }
+        // The user may have been deleted since it was looked up (the root user cannot be).
+        if owner.id != account_id && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
+            return Err(EntityKind::User.no_such(&owner.name));
+        }
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
             .bind(&owner.id)
             .fetch_one(&mut *tx)
@@ -517,6 +521,9 @@ impl Iam {
         let serial = Arn::iam(&account_id, format!("u2f/{}/{key_name}", owner_path_segment(&owner))).to_string();
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
+        if owner.id != account_id && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
+            return Err(EntityKind::User.no_such(&owner.name));
+        }
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
             .bind(&owner.id)
             .fetch_one(&mut *tx)
