@@ -143,11 +143,8 @@ pub(crate) async fn rename(
         serde_json::json!({ format!("{}Name", kind.label()): name, format!("New{}Name", kind.label()): new_name,
                             "NewPath": new_path.as_ref().map(|p| p.as_str()) })
     };
-    let mut tx = iam.begin_write(&account_id).await?;
-    let found = find(&mut tx, &account_id, kind, &name).await?;
-    let arn = target_arn(&account_id, kind, found.as_ref(), &name);
-    let tx = iam.authorize_holding(tx, caller, Request::new(&action, &arn, &account_id), parameters).await?;
-    let entity = found.ok_or_else(|| kind.no_such(&name))?;
+    let tx = iam.begin_write(&account_id).await?;
+    let (tx, entity) = iam.write_entity(tx, caller, (kind, &name), &action, |r| r, parameters).await?;
     let path = new_path.as_ref().map_or(entity.path.as_str(), |p| p.as_str()).to_owned();
     let renamed = new_name.clone().unwrap_or_else(|| entity.name.clone());
     let new_arn = entity_arn(&account_id, kind, &path, &renamed);
@@ -197,5 +194,47 @@ impl crate::Iam {
         new_path: Option<&str>,
     ) -> Result<(), IamError> {
         rename(self, caller, EntityKind::Group, group_name, new_group_name, new_path).await
+    }
+}
+
+impl crate::Iam {
+    /// Finds the `kind` named `name` (already checked) in the caller's account and authorizes
+    /// `action` on it: on its ARN when it exists, so that path-scoped policies apply, else on
+    /// `KIND/NAME`; an unauthorized caller learns nothing of whether it exists. Then
+    /// `NoSuchEntity` when it does not.
+    pub(crate) async fn read_entity(
+        &self,
+        conn: &mut AnyConnection,
+        caller: &crate::Caller,
+        kind: EntityKind,
+        name: &str,
+        action: &str,
+        parameters: impl FnOnce() -> serde_json::Value,
+    ) -> Result<Entity, IamError> {
+        let account_id = caller.account_id();
+        let found = find(conn, account_id, kind, name).await?;
+        let arn = target_arn(account_id, kind, found.as_ref(), name);
+        self.authorize_or_record(caller, crate::authz::Request::new(action, &arn, account_id), parameters).await?;
+        found.ok_or_else(|| kind.no_such(name))
+    }
+
+    /// As [`Iam::read_entity`], inside the write transaction `tx` (which a refusal rolls back),
+    /// with the request's extra context keys added by `extend`.
+    pub(crate) async fn write_entity(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        caller: &crate::Caller,
+        (kind, name): (EntityKind, &str),
+        action: &str,
+        extend: impl for<'r> FnOnce(crate::authz::Request<'r>) -> crate::authz::Request<'r>,
+        parameters: impl FnOnce() -> serde_json::Value,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Entity), IamError> {
+        let account_id = caller.account_id();
+        let found = find(&mut tx, account_id, kind, name).await?;
+        let arn = target_arn(account_id, kind, found.as_ref(), name);
+        let request = extend(crate::authz::Request::new(action, &arn, account_id));
+        let tx = self.authorize_holding(tx, caller, request, parameters).await?;
+        let entity = found.ok_or_else(|| kind.no_such(name))?;
+        Ok((tx, entity))
     }
 }

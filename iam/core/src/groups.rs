@@ -101,15 +101,16 @@ impl Iam {
         let name = GroupName::parse(group_name)?;
         let account_id = caller.account_id();
         let mut conn = self.store().pool().acquire().await?;
-        let found = entities::find(&mut conn, account_id, EntityKind::Group, name.as_str()).await?;
-        let arn = entities::target_arn(account_id, EntityKind::Group, found.as_ref(), name.as_str());
-        self.authorize_or_record(
-            caller,
-            Request::new("iam:GetGroup", &arn, account_id),
-            || serde_json::json!({ "GroupName": name.as_str() }),
-        )
-        .await?;
-        let entity = found.ok_or_else(|| EntityKind::Group.no_such(name.as_str()))?;
+        let entity = self
+            .read_entity(
+                &mut conn,
+                caller,
+                EntityKind::Group,
+                name.as_str(),
+                "iam:GetGroup",
+                || serde_json::json!({ "GroupName": name.as_str() }),
+            )
+            .await?;
         let row = sqlx::query("SELECT group_id, group_name, path, created_at FROM iam_groups WHERE group_id = $1")
             .bind(&entity.id)
             .fetch_one(&mut *conn)
@@ -166,13 +167,11 @@ impl Iam {
     pub async fn delete_group(&self, caller: &Caller, group_name: &str) -> Result<(), IamError> {
         let name = GroupName::parse(group_name)?;
         let account_id = caller.account_id().to_owned();
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = entities::find(&mut tx, &account_id, EntityKind::Group, name.as_str()).await?;
-        let arn = entities::target_arn(&account_id, EntityKind::Group, found.as_ref(), name.as_str());
+        let tx = self.begin_write(&account_id).await?;
         let parameters = || serde_json::json!({ "GroupName": name.as_str() });
-        let request = Request::new("iam:DeleteGroup", &arn, &account_id);
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let group = found.ok_or_else(|| EntityKind::Group.no_such(name.as_str()))?;
+        let (mut tx, group) = self
+            .write_entity(tx, caller, (EntityKind::Group, name.as_str()), "iam:DeleteGroup", |r| r, parameters)
+            .await?;
         let conflicts = [
             ("SELECT COUNT(*) AS n FROM group_members WHERE group_id = $1", "must remove users from group first"),
             ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
@@ -185,7 +184,7 @@ impl Iam {
         }
         sqlx::query("DELETE FROM iam_groups WHERE group_id = $1").bind(&group.id).execute(&mut *tx).await?;
         let event =
-            Event { action: "iam:DeleteGroup", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            Event { action: "iam:DeleteGroup", target: Some(&group.arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, self.now(), &event).await?;
         tx.commit().await?;
         Ok(())
@@ -217,12 +216,10 @@ impl Iam {
         let user = UserName::parse(user_name)?;
         let account_id = caller.account_id().to_owned();
         let action = if add { "iam:AddUserToGroup" } else { "iam:RemoveUserFromGroup" };
-        let mut tx = self.begin_write(&account_id).await?;
-        let group = entities::find(&mut tx, &account_id, EntityKind::Group, name.as_str()).await?;
-        let arn = entities::target_arn(&account_id, EntityKind::Group, group.as_ref(), name.as_str());
+        let tx = self.begin_write(&account_id).await?;
         let parameters = || serde_json::json!({ "GroupName": name.as_str(), "UserName": user.as_str() });
-        let mut tx = self.authorize_holding(tx, caller, Request::new(action, &arn, &account_id), parameters).await?;
-        let group = group.ok_or_else(|| EntityKind::Group.no_such(name.as_str()))?;
+        let (mut tx, group) =
+            self.write_entity(tx, caller, (EntityKind::Group, name.as_str()), action, |r| r, parameters).await?;
         let member = entities::find(&mut tx, &account_id, EntityKind::User, user.as_str())
             .await?
             .ok_or_else(|| EntityKind::User.no_such(user.as_str()))?;
@@ -273,15 +270,16 @@ impl Iam {
         let user = UserName::parse(user_name)?;
         let account_id = caller.account_id();
         let mut conn = self.store().pool().acquire().await?;
-        let found = entities::find(&mut conn, account_id, EntityKind::User, user.as_str()).await?;
-        let arn = entities::target_arn(account_id, EntityKind::User, found.as_ref(), user.as_str());
-        self.authorize_or_record(
-            caller,
-            Request::new("iam:ListGroupsForUser", &arn, account_id),
-            || serde_json::json!({ "UserName": user.as_str() }),
-        )
-        .await?;
-        let member = found.ok_or_else(|| EntityKind::User.no_such(user.as_str()))?;
+        let member = self
+            .read_entity(
+                &mut conn,
+                caller,
+                EntityKind::User,
+                user.as_str(),
+                "iam:ListGroupsForUser",
+                || serde_json::json!({ "UserName": user.as_str() }),
+            )
+            .await?;
         let rows = sqlx::query(
             "SELECT g.group_id, g.group_name, g.path, g.created_at FROM group_members m \
              JOIN iam_groups g ON g.group_id = m.group_id WHERE m.user_id = $1 ORDER BY g.name_key",

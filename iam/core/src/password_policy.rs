@@ -279,17 +279,17 @@ impl Iam {
     /// `iam:GetLoginProfile`: whether a user has a console password, and whether it must be reset.
     pub async fn get_login_profile(&self, caller: &Caller, user_name: &str) -> Result<LoginProfile, IamError> {
         let name = EntityKind::User.parse_name(user_name)?;
-        let account_id = caller.account_id();
         let mut conn = self.store().pool().acquire().await?;
-        let found = entities::find(&mut conn, account_id, EntityKind::User, &name).await?;
-        let arn = entities::target_arn(account_id, EntityKind::User, found.as_ref(), &name);
-        self.authorize_or_record(
-            caller,
-            Request::new("iam:GetLoginProfile", &arn, account_id),
-            || serde_json::json!({ "UserName": name }),
-        )
-        .await?;
-        let user = found.ok_or_else(|| EntityKind::User.no_such(&name))?;
+        let user = self
+            .read_entity(
+                &mut conn,
+                caller,
+                EntityKind::User,
+                &name,
+                "iam:GetLoginProfile",
+                || serde_json::json!({ "UserName": name }),
+            )
+            .await?;
         let row = sqlx::query("SELECT created_at, reset_required FROM login_profiles WHERE user_id = $1")
             .bind(&user.id)
             .fetch_optional(&mut *conn)

@@ -801,13 +801,18 @@ impl Iam {
         let target = parse_policy_arn(policy_arn)?;
         let account_id = caller.account_id().to_owned();
         let action = format!("iam:Attach{}Policy", kind.label());
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = entities::find(&mut tx, &account_id, kind, &name).await?;
-        let arn = entities::target_arn(&account_id, kind, found.as_ref(), &name);
+        let tx = self.begin_write(&account_id).await?;
         let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyArn": target.arn });
-        let request = Request::new(&action, &arn, &account_id).with("iam:PolicyARN", target.arn.clone());
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let entity = found.ok_or_else(|| kind.no_such(&name))?;
+        let (mut tx, entity) = self
+            .write_entity(
+                tx,
+                caller,
+                (kind, &name),
+                &action,
+                |r| r.with("iam:PolicyARN", target.arn.clone()),
+                parameters,
+            )
+            .await?;
         let attachable = if target.account == "aws" {
             aws_managed::find(&target.arn).is_some()
         } else {
@@ -863,13 +868,18 @@ impl Iam {
         let target = parse_policy_arn(policy_arn)?;
         let account_id = caller.account_id().to_owned();
         let action = format!("iam:Detach{}Policy", kind.label());
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = entities::find(&mut tx, &account_id, kind, &name).await?;
-        let arn = entities::target_arn(&account_id, kind, found.as_ref(), &name);
+        let tx = self.begin_write(&account_id).await?;
         let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyArn": target.arn });
-        let request = Request::new(&action, &arn, &account_id).with("iam:PolicyARN", target.arn.clone());
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let entity = found.ok_or_else(|| kind.no_such(&name))?;
+        let (mut tx, entity) = self
+            .write_entity(
+                tx,
+                caller,
+                (kind, &name),
+                &action,
+                |r| r.with("iam:PolicyARN", target.arn.clone()),
+                parameters,
+            )
+            .await?;
         let deleted = sqlx::query("DELETE FROM policy_attachments WHERE entity_id = $1 AND policy_arn = $2")
             .bind(&entity.id)
             .bind(&target.arn)
@@ -921,18 +931,24 @@ impl Iam {
         let account_id = caller.account_id().to_owned();
         let verb = if target.is_some() { "Put" } else { "Delete" };
         let action = format!("iam:{verb}{}PermissionsBoundary", kind.label());
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = entities::find(&mut tx, &account_id, kind, &name).await?;
-        let arn = entities::target_arn(&account_id, kind, found.as_ref(), &name);
+        let tx = self.begin_write(&account_id).await?;
         let boundary = target.as_ref().map(|t| t.arn.clone());
         let parameters =
             || serde_json::json!({ format!("{}Name", kind.label()): name, "PermissionsBoundary": boundary });
-        let mut request = Request::new(&action, &arn, &account_id);
-        if let Some(b) = &boundary {
-            request = request.with("iam:PermissionsBoundary", b.clone());
-        }
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let entity = found.ok_or_else(|| kind.no_such(&name))?;
+        let with_boundary = boundary.clone();
+        let (mut tx, entity) = self
+            .write_entity(
+                tx,
+                caller,
+                (kind, &name),
+                &action,
+                |r| match with_boundary {
+                    Some(b) => r.with("iam:PermissionsBoundary", b),
+                    None => r,
+                },
+                parameters,
+            )
+            .await?;
         if let Some(t) = &target {
             let exists = if t.account == "aws" {
                 aws_managed::find(&t.arn).is_some()
@@ -962,18 +978,18 @@ impl Iam {
         entity_name: &str,
     ) -> Result<Vec<AttachedPolicy>, IamError> {
         let name = kind.parse_name(entity_name)?;
-        let account_id = caller.account_id();
         let action = format!("iam:ListAttached{}Policies", kind.label());
         let mut conn = self.store().pool().acquire().await?;
-        let found = entities::find(&mut conn, account_id, kind, &name).await?;
-        let arn = entities::target_arn(account_id, kind, found.as_ref(), &name);
-        self.authorize_or_record(
-            caller,
-            Request::new(&action, &arn, account_id),
-            || serde_json::json!({ format!("{}Name", kind.label()): name }),
-        )
-        .await?;
-        let entity = found.ok_or_else(|| kind.no_such(&name))?;
+        let entity = self
+            .read_entity(
+                &mut conn,
+                caller,
+                kind,
+                &name,
+                &action,
+                || serde_json::json!({ format!("{}Name", kind.label()): name }),
+            )
+            .await?;
         attached_policies(&mut conn, &entity).await
     }
 
@@ -1095,18 +1111,18 @@ impl Iam {
     ) -> Result<InlinePolicy, IamError> {
         let name = kind.parse_name(entity_name)?;
         let policy = PolicyName::parse(policy_name)?;
-        let account_id = caller.account_id();
         let action = format!("iam:Get{}Policy", kind.label());
         let mut conn = self.store().pool().acquire().await?;
-        let found = entities::find(&mut conn, account_id, kind, &name).await?;
-        let arn = entities::target_arn(account_id, kind, found.as_ref(), &name);
-        self.authorize_or_record(
-            caller,
-            Request::new(&action, &arn, account_id),
-            || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyName": policy.as_str() }),
-        )
-        .await?;
-        let entity = found.ok_or_else(|| kind.no_such(&name))?;
+        let entity = self
+            .read_entity(
+                &mut conn,
+                caller,
+                kind,
+                &name,
+                &action,
+                || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyName": policy.as_str() }),
+            )
+            .await?;
         let row =
             sqlx::query("SELECT policy_name, document FROM inline_policies WHERE entity_id = $1 AND name_key = $2")
                 .bind(&entity.id)
@@ -1135,12 +1151,9 @@ impl Iam {
         let policy = PolicyName::parse(policy_name)?;
         let account_id = caller.account_id().to_owned();
         let action = format!("iam:Delete{}Policy", kind.label());
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = entities::find(&mut tx, &account_id, kind, &name).await?;
-        let arn = entities::target_arn(&account_id, kind, found.as_ref(), &name);
+        let tx = self.begin_write(&account_id).await?;
         let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyName": policy.as_str() });
-        let mut tx = self.authorize_holding(tx, caller, Request::new(&action, &arn, &account_id), parameters).await?;
-        let entity = found.ok_or_else(|| kind.no_such(&name))?;
+        let (mut tx, entity) = self.write_entity(tx, caller, (kind, &name), &action, |r| r, parameters).await?;
         let deleted = sqlx::query("DELETE FROM inline_policies WHERE entity_id = $1 AND name_key = $2")
             .bind(&entity.id)
             .bind(policy.key())
@@ -1165,18 +1178,18 @@ impl Iam {
         entity_name: &str,
     ) -> Result<Vec<String>, IamError> {
         let name = kind.parse_name(entity_name)?;
-        let account_id = caller.account_id();
         let action = format!("iam:List{}Policies", kind.label());
         let mut conn = self.store().pool().acquire().await?;
-        let found = entities::find(&mut conn, account_id, kind, &name).await?;
-        let arn = entities::target_arn(account_id, kind, found.as_ref(), &name);
-        self.authorize_or_record(
-            caller,
-            Request::new(&action, &arn, account_id),
-            || serde_json::json!({ format!("{}Name", kind.label()): name }),
-        )
-        .await?;
-        let entity = found.ok_or_else(|| kind.no_such(&name))?;
+        let entity = self
+            .read_entity(
+                &mut conn,
+                caller,
+                kind,
+                &name,
+                &action,
+                || serde_json::json!({ format!("{}Name", kind.label()): name }),
+            )
+            .await?;
         let rows = sqlx::query("SELECT policy_name FROM inline_policies WHERE entity_id = $1 ORDER BY name_key")
             .bind(&entity.id)
             .fetch_all(&mut *conn)

@@ -212,15 +212,16 @@ impl Iam {
         let name = RoleName::parse(role_name)?;
         let account_id = caller.account_id();
         let mut conn = self.store().pool().acquire().await?;
-        let found = entities::find(&mut conn, account_id, EntityKind::Role, name.as_str()).await?;
-        let arn = entities::target_arn(account_id, EntityKind::Role, found.as_ref(), name.as_str());
-        self.authorize_or_record(
-            caller,
-            Request::new("iam:GetRole", &arn, account_id),
-            || serde_json::json!({ "RoleName": name.as_str() }),
-        )
-        .await?;
-        let role = found.ok_or_else(|| EntityKind::Role.no_such(name.as_str()))?;
+        let role = self
+            .read_entity(
+                &mut conn,
+                caller,
+                EntityKind::Role,
+                name.as_str(),
+                "iam:GetRole",
+                || serde_json::json!({ "RoleName": name.as_str() }),
+            )
+            .await?;
         let sql = format!("SELECT {ROLE_COLUMNS} FROM roles WHERE role_id = $1");
         let row = sqlx::query(&sql).bind(&role.id).fetch_one(&mut *conn).await?;
         let tags = load_tags(&mut conn, &role.id).await?;
@@ -333,12 +334,10 @@ impl Iam {
         let account_id = caller.account_id().to_owned();
         let mut params = serde_json::json!({ "RoleName": name.as_str() });
         let sets = changes(&mut params);
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = entities::find(&mut tx, &account_id, EntityKind::Role, name.as_str()).await?;
-        let arn = entities::target_arn(&account_id, EntityKind::Role, found.as_ref(), name.as_str());
+        let tx = self.begin_write(&account_id).await?;
         let parameters = || params.clone();
-        let mut tx = self.authorize_holding(tx, caller, Request::new(action, &arn, &account_id), parameters).await?;
-        let role = found.ok_or_else(|| EntityKind::Role.no_such(name.as_str()))?;
+        let (mut tx, role) =
+            self.write_entity(tx, caller, (EntityKind::Role, name.as_str()), action, |r| r, parameters).await?;
         for (column, value) in sets {
             let sql = format!("UPDATE roles SET {column} = $2 WHERE role_id = $1");
             let query = sqlx::query(&sql).bind(&role.id);
@@ -356,13 +355,11 @@ impl Iam {
     pub async fn delete_role(&self, caller: &Caller, role_name: &str) -> Result<(), IamError> {
         let name = RoleName::parse(role_name)?;
         let account_id = caller.account_id().to_owned();
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = entities::find(&mut tx, &account_id, EntityKind::Role, name.as_str()).await?;
-        let arn = entities::target_arn(&account_id, EntityKind::Role, found.as_ref(), name.as_str());
+        let tx = self.begin_write(&account_id).await?;
         let parameters = || serde_json::json!({ "RoleName": name.as_str() });
-        let mut tx =
-            self.authorize_holding(tx, caller, Request::new("iam:DeleteRole", &arn, &account_id), parameters).await?;
-        let role = found.ok_or_else(|| EntityKind::Role.no_such(name.as_str()))?;
+        let (mut tx, role) = self
+            .write_entity(tx, caller, (EntityKind::Role, name.as_str()), "iam:DeleteRole", |r| r, parameters)
+            .await?;
         let conflicts = [
             ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
             ("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1", "must detach all policies first"),
@@ -381,7 +378,7 @@ impl Iam {
             sqlx::query(sql).bind(&role.id).execute(&mut *tx).await?;
         }
         let event =
-            Event { action: "iam:DeleteRole", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            Event { action: "iam:DeleteRole", target: Some(&role.arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, self.now(), &event).await?;
         self.commit_permissions(tx, &account_id).await
     }
