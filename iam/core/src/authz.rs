@@ -561,7 +561,7 @@ async fn load_effective(
     // A user deleted while signed in keeps no permissions.
     if let Some(user) = user {
         let boundary: Option<String> = user.try_get("permissions_boundary_arn")?;
-        for tag in crate::users::load_tags(conn, user_id).await? {
+        for tag in crate::tagging::load_tags(conn, user_id).await? {
             keys.insert(&format!("aws:PrincipalTag/{}", tag.key), tag.value);
         }
         policies.identity = identity_policies(conn, cache, account_id, user_id).await?;

@@ -21,7 +21,8 @@ use crate::entities::{self, Entity, EntityKind};
 use crate::error::{IamError, is_unique_violation};
 use crate::ids::{self, IdKind};
 use crate::names::{IamPath, PolicyName, Tag};
-use crate::users::{Page, decode_marker, encode_marker, load_tags, page_size};
+use crate::tagging::{insert_tags, load_tags, tags_json};
+use crate::users::{Page, decode_marker, encode_marker, page_size};
 
 /// Customer managed policies per account (AWS's default quota).
 pub const MAX_POLICIES_PER_ACCOUNT: i64 = 1_500;
@@ -252,33 +253,6 @@ async fn usage_counts(conn: &mut AnyConnection, account_id: &str, arn: &str) -> 
     .await?
     .try_get("n")?;
     Ok((attached, boundaries))
-}
-
-fn tags_json(tags: &[Tag]) -> serde_json::Value {
-    tags.iter().map(|t| serde_json::json!({ "Key": t.key, "Value": t.value })).collect()
-}
-
-async fn insert_tags(
-    conn: &mut AnyConnection,
-    account_id: &str,
-    entity_id: &str,
-    tags: &[Tag],
-) -> Result<(), IamError> {
-    for (position, tag) in (0_i64..).zip(tags) {
-        sqlx::query(
-            "INSERT INTO tags (account_id, entity_id, key_key, tag_key, tag_value, position) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(account_id)
-        .bind(entity_id)
-        .bind(tag.key.to_lowercase())
-        .bind(&tag.key)
-        .bind(&tag.value)
-        .bind(position)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
 }
 
 pub(crate) fn aws_policy(p: &aws_managed::AwsManagedPolicy, counts: (i64, i64)) -> ManagedPolicy {

@@ -18,7 +18,8 @@ use crate::groups::page_of;
 use crate::ids::{self, IdKind};
 use crate::names::{IamPath, RoleName, Tag};
 use crate::policies::document_error;
-use crate::users::{Page, decode_marker, load_tags, page_size};
+use crate::tagging::{load_tags, tags_json};
+use crate::users::{Page, decode_marker, page_size};
 
 /// Roles per account (AWS's default quota).
 pub const MAX_ROLES_PER_ACCOUNT: i64 = 1_000;
@@ -105,10 +106,6 @@ fn check_session_duration(seconds: i64) -> Result<(), IamError> {
     Ok(())
 }
 
-fn tags_json(tags: &[Tag]) -> serde_json::Value {
-    tags.iter().map(|t| serde_json::json!({ "Key": t.key, "Value": t.value })).collect()
-}
-
 impl Iam {
     /// `iam:CreateRole`.
     pub async fn create_role(&self, caller: &Caller, input: CreateRole) -> Result<Role, IamError> {
@@ -186,7 +183,7 @@ impl Iam {
             Err(e) if is_unique_violation(&e) => return Err(role_exists(&name)),
             other => other?,
         };
-        crate::users::insert_tags(&mut tx, &account_id, &role_id, &tags).await?;
+        crate::tagging::insert_tags(&mut tx, &account_id, &role_id, &tags).await?;
         let event =
             Event { action: "iam:CreateRole", target: Some(&arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, now, &event).await?;

@@ -12,7 +12,6 @@ use crate::caller::Caller;
 use crate::entities::{self, EntityKind};
 use crate::error::IamError;
 use crate::names::{MAX_TAGS_PER_ENTITY, Tag};
-use crate::users::load_tags;
 
 /// What can be tagged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,10 +108,7 @@ impl Iam {
         let action = format!("iam:Tag{}", target.label());
         let mut tx = self.begin_write(&account_id).await?;
         let (id, arn) = resolve(&mut tx, &account_id, target).await?;
-        let parameters = || {
-            let tags = tags.iter().map(|t| serde_json::json!({ "Key": t.key, "Value": t.value })).collect();
-            crate::audit::with_parameter(target.parameter(), "Tags", tags)
-        };
+        let parameters = || crate::audit::with_parameter(target.parameter(), "Tags", tags_json(&tags));
         let request = Request::new(&action, &arn, &account_id).with_request_tags(&tags);
         let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
         let id = id.ok_or_else(|| not_found(target))?;
@@ -178,5 +174,46 @@ async fn replace_tags(
     tags: &[Tag],
 ) -> Result<(), IamError> {
     sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(entity_id).execute(&mut *conn).await?;
-    crate::users::insert_tags(conn, account_id, entity_id, tags).await
+    insert_tags(conn, account_id, entity_id, tags).await
+}
+
+/// The tags of an entity (by its unique id, or an MFA device's serial number), in order.
+pub(crate) async fn load_tags(conn: &mut AnyConnection, entity_id: &str) -> Result<Vec<Tag>, IamError> {
+    let rows = sqlx::query("SELECT tag_key, tag_value FROM tags WHERE entity_id = $1 ORDER BY position")
+        .bind(entity_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok(Tag { key: r.try_get("tag_key")?, value: r.try_get("tag_value")? }))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(IamError::from)
+}
+
+/// Stores tags for an entity that has none yet, keeping their order.
+pub(crate) async fn insert_tags(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    entity_id: &str,
+    tags: &[Tag],
+) -> Result<(), IamError> {
+    for (position, tag) in (0_i64..).zip(tags) {
+        sqlx::query(
+            "INSERT INTO tags (account_id, entity_id, key_key, tag_key, tag_value, position) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(account_id)
+        .bind(entity_id)
+        .bind(tag.key.to_lowercase())
+        .bind(&tag.key)
+        .bind(&tag.value)
+        .bind(position)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Tags as audit event parameters show them.
+pub(crate) fn tags_json(tags: &[Tag]) -> serde_json::Value {
+    tags.iter().map(|t| serde_json::json!({ "Key": t.key, "Value": t.value })).collect()
 }

@@ -16,6 +16,7 @@ use crate::error::{IamError, is_unique_violation};
 use crate::ids::{self, IdKind};
 use crate::names::{IamPath, Tag, UserName};
 use crate::password::Password;
+use crate::tagging::{insert_tags, load_tags, tags_json};
 
 /// Users per account (AWS's default quota).
 pub const MAX_USERS_PER_ACCOUNT: i64 = 5000;
@@ -174,44 +175,6 @@ async fn find_user(conn: &mut AnyConnection, account_id: &str, name: &UserName) 
     );
     let row = sqlx::query(&sql).bind(account_id).bind(name.key()).fetch_optional(conn).await?;
     Ok(row.as_ref().map(UserRow::from_row).transpose()?)
-}
-
-pub(crate) async fn load_tags(conn: &mut AnyConnection, entity_id: &str) -> Result<Vec<Tag>, IamError> {
-    let rows = sqlx::query("SELECT tag_key, tag_value FROM tags WHERE entity_id = $1 ORDER BY position")
-        .bind(entity_id)
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok(Tag { key: r.try_get("tag_key")?, value: r.try_get("tag_value")? }))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(IamError::from)
-}
-
-pub(crate) async fn insert_tags(
-    conn: &mut AnyConnection,
-    account_id: &str,
-    entity_id: &str,
-    tags: &[Tag],
-) -> Result<(), IamError> {
-    for (position, tag) in (0_i64..).zip(tags) {
-        sqlx::query(
-            "INSERT INTO tags (account_id, entity_id, key_key, tag_key, tag_value, position) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(account_id)
-        .bind(entity_id)
-        .bind(tag.key.to_lowercase())
-        .bind(&tag.key)
-        .bind(&tag.value)
-        .bind(position)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-fn tags_json(tags: &[Tag]) -> serde_json::Value {
-    tags.iter().map(|t| serde_json::json!({ "Key": t.key, "Value": t.value })).collect()
 }
 
 impl Iam {
