@@ -102,59 +102,12 @@ pub struct AccessKeyLastUsed {
     pub region: String,
 }
 
-/// Whose keys an action is about: a named user, or (no name given) the caller itself.
-struct Owner {
-    /// The user id, or the account id for the root user.
-    id: String,
-    /// The user name, or the root user's name in AWS's reports (`<root_account>`).
-    name: String,
-    arn: String,
-}
-
 impl Iam {
-    /// Finds the owner named by `user_name`, or the caller when `None`, and authorizes `action` on
-    /// it (refusals are recorded); a named user that does not exist is `NoSuchEntity`, answered
-    /// only after authorization so that it reveals nothing to the unauthorized.
-    async fn key_owner(
-        &self,
-        conn: &mut AnyConnection,
-        caller: &Caller,
-        user_name: Option<&str>,
-        action: &str,
-        parameters: impl FnOnce() -> serde_json::Value,
-    ) -> Result<Owner, IamError> {
-        let account_id = caller.account_id();
-        let owner = match (user_name, &caller.principal) {
-            (Some(name), _) => {
-                let name = EntityKind::User.parse_name(name)?;
-                let found = entities::find(conn, account_id, EntityKind::User, &name).await?;
-                let arn = entities::target_arn(account_id, EntityKind::User, found.as_ref(), &name);
-                self.authorize_or_record(caller, Request::new(action, &arn, account_id), parameters).await?;
-                let user = found.ok_or_else(|| EntityKind::User.no_such(&name))?;
-                Owner { id: user.id, name: user.name, arn: user.arn }
-            }
-            (None, Principal::User { user_id, user_name, .. }) => {
-                let arn = caller.principal.arn().to_string();
-                self.authorize_or_record(caller, Request::new(action, &arn, account_id), parameters).await?;
-                Owner { id: user_id.clone(), name: user_name.clone(), arn }
-            }
-            (None, Principal::Root { account_id }) => {
-                let arn = caller.principal.arn().to_string();
-                self.authorize_or_record(caller, Request::new(action, &arn, account_id), parameters).await?;
-                Owner { id: account_id.clone(), name: "<root_account>".to_owned(), arn }
-            }
-        };
-        Ok(owner)
-    }
-
     /// `iam:CreateAccessKey`: at most two per user. The secret is in the answer and nowhere else.
     pub async fn create_access_key(&self, caller: &Caller, user_name: Option<&str>) -> Result<NewAccessKey, IamError> {
         let account_id = caller.account_id().to_owned();
         let parameters = || serde_json::json!({ "UserName": user_name });
-        let owner = {
-            let mut conn = self.store().pool().acquire().await?;
-            self.key_owner(&mut conn, caller, user_name, "iam:CreateAccessKey", parameters).await?
-        };
+        let owner = self.credential_owner(caller, user_name, "iam:CreateAccessKey", parameters).await?;
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM access_keys WHERE owner_id = $1")
@@ -207,15 +160,14 @@ impl Iam {
         caller: &Caller,
         user_name: Option<&str>,
     ) -> Result<Vec<AccessKeyMetadata>, IamError> {
-        let mut conn = self.store().pool().acquire().await?;
         let parameters = || serde_json::json!({ "UserName": user_name });
-        let owner = self.key_owner(&mut conn, caller, user_name, "iam:ListAccessKeys", parameters).await?;
+        let owner = self.credential_owner(caller, user_name, "iam:ListAccessKeys", parameters).await?;
         let rows = sqlx::query(
             "SELECT access_key_id, active, created_at FROM access_keys WHERE owner_id = $1 \
              ORDER BY created_at, access_key_id",
         )
         .bind(&owner.id)
-        .fetch_all(&mut *conn)
+        .fetch_all(self.store().pool())
         .await?;
         Ok(rows.iter().map(|r| metadata(&owner.name, r)).collect::<Result<_, sqlx::Error>>()?)
     }
@@ -231,10 +183,7 @@ impl Iam {
         let account_id = caller.account_id().to_owned();
         let parameters =
             || serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id, "Status": status.as_str() });
-        let owner = {
-            let mut conn = self.store().pool().acquire().await?;
-            self.key_owner(&mut conn, caller, user_name, "iam:UpdateAccessKey", parameters).await?
-        };
+        let owner = self.credential_owner(caller, user_name, "iam:UpdateAccessKey", parameters).await?;
         let mut tx = self.begin_write(&account_id).await?;
         let updated = sqlx::query("UPDATE access_keys SET active = $3 WHERE access_key_id = $1 AND owner_id = $2")
             .bind(access_key_id)
@@ -265,10 +214,7 @@ impl Iam {
     ) -> Result<(), IamError> {
         let account_id = caller.account_id().to_owned();
         let parameters = || serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id });
-        let owner = {
-            let mut conn = self.store().pool().acquire().await?;
-            self.key_owner(&mut conn, caller, user_name, "iam:DeleteAccessKey", parameters).await?
-        };
+        let owner = self.credential_owner(caller, user_name, "iam:DeleteAccessKey", parameters).await?;
         let mut tx = self.begin_write(&account_id).await?;
         let deleted = sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1 AND owner_id = $2")
             .bind(access_key_id)
@@ -312,7 +258,7 @@ impl Iam {
                     let arn = entities::entity_arn(account_id, EntityKind::User, &path, &name);
                     (name, arn)
                 }
-                _ => ("<root_account>".to_owned(), iam_policy::Arn::iam(account_id, "root").to_string()),
+                _ => (entities::ROOT_ACCOUNT_NAME.to_owned(), iam_policy::Arn::iam(account_id, "root").to_string()),
             },
             None => (String::new(), iam_policy::Arn::iam(account_id, "user/*").to_string()),
         };

@@ -215,12 +215,29 @@ impl Iam {
         request: Request<'_>,
         parameters: impl FnOnce() -> serde_json::Value,
     ) -> Result<(), IamError> {
-        match self.authorize(caller, &request).await {
+        self.authorize_or_record_using(None, caller, request, parameters).await
+    }
+
+    /// As [`Iam::authorize_or_record`], reading (and recording a refusal) through `conn` when
+    /// the caller already holds a connection: waiting for a second one while holding one lets a
+    /// burst of requests take every connection and wait on each other.
+    pub(crate) async fn authorize_or_record_using(
+        &self,
+        mut conn: Option<&mut AnyConnection>,
+        caller: &Caller,
+        request: Request<'_>,
+        parameters: impl FnOnce() -> serde_json::Value,
+    ) -> Result<(), IamError> {
+        let decided = match self.effective_using(conn.as_deref_mut(), &caller.principal).await {
+            Ok(effective) => self.authorize_with(&effective, caller, &request),
+            Err(e) => Err(e),
+        };
+        match decided {
             Ok(_) => {
                 self.note_read(caller, &request, parameters);
                 Ok(())
             }
-            Err(error) => Err(self.refuse(caller, &request, parameters, error).await),
+            Err(error) => Err(self.refuse(conn, caller, &request, parameters, error).await),
         }
     }
 
@@ -247,7 +264,7 @@ impl Iam {
             }
             Err(error) => {
                 drop(tx);
-                Err(self.refuse(caller, &request, parameters, error).await)
+                Err(self.refuse(None, caller, &request, parameters, error).await)
             }
         }
     }
@@ -269,6 +286,7 @@ impl Iam {
     /// Records a refusal at once, on its own, and hands back the error to answer.
     async fn refuse(
         &self,
+        conn: Option<&mut AnyConnection>,
         caller: &Caller,
         request: &Request<'_>,
         parameters: impl FnOnce() -> serde_json::Value,
@@ -280,7 +298,7 @@ impl Iam {
             parameters: parameters(),
             outcome: error.code(),
         };
-        self.refused(caller, event, error).await
+        self.refused(conn, caller, event, error).await
     }
 
     /// Authorizes `request` for `caller`: `Ok` with the decision when allowed, else AWS's

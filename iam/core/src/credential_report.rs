@@ -164,7 +164,7 @@ pub(crate) async fn build(conn: &mut AnyConnection, account_id: &str) -> Result<
     let not_supported = || "not_supported".to_owned();
     let root_keys = keys.get(account_id);
     let mut root_row = vec![
-        "<root_account>".to_owned(),
+        crate::entities::ROOT_ACCOUNT_NAME.to_owned(),
         format!("arn:aws:iam::{account_id}:root"),
         report_time(Timestamp::from_millis(account.try_get("created_at")?)),
         not_supported(),

@@ -214,7 +214,8 @@ impl crate::Iam {
         let account_id = caller.account_id();
         let found = find(conn, account_id, kind, name).await?;
         let arn = target_arn(account_id, kind, found.as_ref(), name);
-        self.authorize_or_record(caller, crate::authz::Request::new(action, &arn, account_id), parameters).await?;
+        let request = crate::authz::Request::new(action, &arn, account_id);
+        self.authorize_or_record_using(Some(conn), caller, request, parameters).await?;
         found.ok_or_else(|| kind.no_such(name))
     }
 
@@ -236,5 +237,51 @@ impl crate::Iam {
         let tx = self.authorize_holding(tx, caller, request, parameters).await?;
         let entity = found.ok_or_else(|| kind.no_such(name))?;
         Ok((tx, entity))
+    }
+}
+
+/// Whose credentials (access keys, MFA devices) an action is about: a named user, or, when no user
+/// name is given, the caller itself, the root user included.
+#[derive(Debug, Clone)]
+pub(crate) struct CredentialOwner {
+    /// The user id, or the account id for the root user (the `owner_id` of credential rows).
+    pub id: String,
+    /// The user name, or AWS's `<root_account>` for the root user.
+    pub name: String,
+    pub arn: String,
+    pub is_root: bool,
+}
+
+/// The name AWS reports for the root user (credential report, key and device owners).
+pub const ROOT_ACCOUNT_NAME: &str = "<root_account>";
+
+impl crate::Iam {
+    /// Finds the owner of the credentials an action is about and authorizes `action` on it; a
+    /// named user that does not exist is `NoSuchEntity`, answered after authorization.
+    pub(crate) async fn credential_owner(
+        &self,
+        caller: &crate::Caller,
+        user_name: Option<&str>,
+        action: &str,
+        parameters: impl FnOnce() -> serde_json::Value,
+    ) -> Result<CredentialOwner, IamError> {
+        use crate::caller::Principal;
+        let account_id = caller.account_id();
+        if let Some(name) = user_name {
+            let name = EntityKind::User.parse_name(name)?;
+            let mut conn = self.store().pool().acquire().await?;
+            let user = self.read_entity(&mut conn, caller, EntityKind::User, &name, action, parameters).await?;
+            return Ok(CredentialOwner { id: user.id, name: user.name, arn: user.arn, is_root: false });
+        }
+        let arn = caller.principal.arn().to_string();
+        self.authorize_or_record(caller, crate::authz::Request::new(action, &arn, account_id), parameters).await?;
+        Ok(match &caller.principal {
+            Principal::User { user_id, user_name, .. } => {
+                CredentialOwner { id: user_id.clone(), name: user_name.clone(), arn, is_root: false }
+            }
+            Principal::Root { account_id } => {
+                CredentialOwner { id: account_id.clone(), name: ROOT_ACCOUNT_NAME.to_owned(), arn, is_root: true }
+            }
+        })
     }
 }

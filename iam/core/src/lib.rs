@@ -146,11 +146,24 @@ impl Iam {
 
     /// Records an action that was refused before it touched anything (authorization denied), in a
     /// transaction of its own, and hands back the error to return.
-    pub(crate) async fn refused(&self, caller: &Caller, event: audit::Event<'_>, error: IamError) -> IamError {
+    /// `conn`, when given, is a connection the caller holds (not a transaction): the event is
+    /// written through it rather than through a second connection from the pool.
+    pub(crate) async fn refused(
+        &self,
+        conn: Option<&mut sqlx::AnyConnection>,
+        caller: &Caller,
+        event: audit::Event<'_>,
+        error: IamError,
+    ) -> IamError {
         let at = self.now();
         let write = async {
-            let mut conn = self.store().pool().acquire().await?;
-            audit::append(&mut conn, caller, at, &event).await
+            match conn {
+                Some(conn) => audit::append(conn, caller, at, &event).await,
+                None => {
+                    let mut conn = self.store().pool().acquire().await?;
+                    audit::append(&mut conn, caller, at, &event).await
+                }
+            }
         };
         if let Err(e) = write.await {
             tracing::error!(error = %e, action = event.action, "could not record a refused action");

@@ -17,7 +17,7 @@ use totp_rs::{Builder, Secret, Totp};
 use crate::Iam;
 use crate::audit::{self, Event};
 use crate::authz::Request;
-use crate::caller::{Caller, Principal};
+use crate::caller::Caller;
 use crate::clock::Timestamp;
 use crate::entities::{self, EntityKind};
 use crate::error::IamError;
@@ -126,47 +126,7 @@ fn no_such_device(serial: &str) -> IamError {
     IamError::NoSuchEntity(format!("MFA Device with serial number {serial} does not exist."))
 }
 
-/// Whose devices an action is about: a named user, or the caller itself (root included).
-struct Owner {
-    id: String,
-    name: String,
-    arn: String,
-}
-
 impl Iam {
-    async fn mfa_owner(
-        &self,
-        caller: &Caller,
-        user_name: Option<&str>,
-        action: &str,
-        parameters: impl FnOnce() -> serde_json::Value,
-    ) -> Result<Owner, IamError> {
-        let account_id = caller.account_id();
-        match (user_name, &caller.principal) {
-            (Some(name), _) => {
-                let name = EntityKind::User.parse_name(name)?;
-                let found = {
-                    let mut conn = self.store().pool().acquire().await?;
-                    entities::find(&mut conn, account_id, EntityKind::User, &name).await?
-                };
-                let arn = entities::target_arn(account_id, EntityKind::User, found.as_ref(), &name);
-                self.authorize_or_record(caller, Request::new(action, &arn, account_id), parameters).await?;
-                let user = found.ok_or_else(|| EntityKind::User.no_such(&name))?;
-                Ok(Owner { id: user.id, name: user.name, arn: user.arn })
-            }
-            (None, Principal::User { user_id, user_name, .. }) => {
-                let arn = caller.principal.arn().to_string();
-                self.authorize_or_record(caller, Request::new(action, &arn, account_id), parameters).await?;
-                Ok(Owner { id: user_id.clone(), name: user_name.clone(), arn })
-            }
-            (None, Principal::Root { account_id }) => {
-                let arn = caller.principal.arn().to_string();
-                self.authorize_or_record(caller, Request::new(action, &arn, account_id), parameters).await?;
-                Ok(Owner { id: account_id.clone(), name: "<root_account>".to_owned(), arn })
-            }
-        }
-    }
-
     /// `iam:CreateVirtualMFADevice`: a new, unassigned device with a fresh 160-bit seed.
     pub async fn create_virtual_mfa_device(
         &self,
@@ -242,7 +202,7 @@ impl Iam {
         check_code_shape("authenticationCode1", code1)?;
         check_code_shape("authenticationCode2", code2)?;
         let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
-        let owner = self.mfa_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
+        let owner = self.credential_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
         let account_id = caller.account_id().to_owned();
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
@@ -258,7 +218,7 @@ impl Iam {
             return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
         }
         // The user may have been deleted since it was looked up (the root user cannot be).
-        if owner.id != account_id && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
+        if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
             return Err(EntityKind::User.no_such(&owner.name));
         }
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
@@ -303,7 +263,7 @@ impl Iam {
         check_code_shape("authenticationCode1", code1)?;
         check_code_shape("authenticationCode2", code2)?;
         let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
-        let owner = self.mfa_owner(caller, user_name, "iam:ResyncMFADevice", parameters).await?;
+        let owner = self.credential_owner(caller, user_name, "iam:ResyncMFADevice", parameters).await?;
         let account_id = caller.account_id().to_owned();
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
@@ -336,7 +296,7 @@ impl Iam {
         serial_number: &str,
     ) -> Result<(), IamError> {
         let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
-        let owner = self.mfa_owner(caller, user_name, "iam:DeactivateMFADevice", parameters).await?;
+        let owner = self.credential_owner(caller, user_name, "iam:DeactivateMFADevice", parameters).await?;
         let account_id = caller.account_id().to_owned();
         let mut tx = self.begin_write(&account_id).await?;
         let kind: String = sqlx::query("SELECT kind FROM mfa_devices WHERE serial_number = $1 AND owner_id = $2")
@@ -398,7 +358,7 @@ impl Iam {
     /// `iam:ListMFADevices`: a user's (or the caller's own) enabled devices.
     pub async fn list_mfa_devices(&self, caller: &Caller, user_name: Option<&str>) -> Result<Vec<MfaDevice>, IamError> {
         let parameters = || serde_json::json!({ "UserName": user_name });
-        let owner = self.mfa_owner(caller, user_name, "iam:ListMFADevices", parameters).await?;
+        let owner = self.credential_owner(caller, user_name, "iam:ListMFADevices", parameters).await?;
         let rows = sqlx::query(
             "SELECT serial_number, enabled_at, kind FROM mfa_devices WHERE owner_id = $1 AND enabled_at IS NOT NULL \
              ORDER BY enabled_at, serial_number",
@@ -453,7 +413,7 @@ impl Iam {
             }
             let user = match (&owner, r.try_get::<Option<String>, _>("user_name")?) {
                 (Some(_), Some(name)) => Some(name),
-                (Some(_), None) => Some("<root_account>".to_owned()),
+                (Some(_), None) => Some(entities::ROOT_ACCOUNT_NAME.to_owned()),
                 (None, _) => None,
             };
             out.push(VirtualDevice {
@@ -516,12 +476,14 @@ impl Iam {
     ) -> Result<String, IamError> {
         let key_name = EntityKind::User.parse_name(name)?;
         let parameters = || serde_json::json!({ "UserName": user_name, "Name": key_name });
-        let owner = self.mfa_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
+        let owner = self.credential_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
         let account_id = caller.account_id().to_owned();
-        let serial = Arn::iam(&account_id, format!("u2f/{}/{key_name}", owner_path_segment(&owner))).to_string();
+        let serial =
+            Arn::iam(&account_id, format!("u2f/{}/{key_name}", if owner.is_root { "root" } else { &owner.name }))
+                .to_string();
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
-        if owner.id != account_id && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
+        if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
             return Err(EntityKind::User.no_such(&owner.name));
         }
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
@@ -614,11 +576,6 @@ impl Iam {
             IamError::internal(&format!("the seed of {serial_number} does not open with this server's key"))
         })
     }
-}
-
-/// The user name part of a security key's serial number (`root` for the root user).
-fn owner_path_segment(owner: &Owner) -> &str {
-    if owner.name == "<root_account>" { "root" } else { &owner.name }
 }
 
 #[cfg(test)]

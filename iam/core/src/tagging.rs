@@ -161,7 +161,8 @@ impl Iam {
         let action = format!("iam:List{}Tags", target.label());
         let mut conn = self.store().pool().acquire().await?;
         let (id, arn) = resolve(&mut conn, account_id, target).await?;
-        self.authorize_or_record(caller, Request::new(&action, &arn, account_id), || target.parameter()).await?;
+        let request = Request::new(&action, &arn, account_id);
+        self.authorize_or_record_using(Some(&mut conn), caller, request, || target.parameter()).await?;
         let id = id.ok_or_else(|| not_found(target))?;
         load_tags(&mut conn, &id).await
     }

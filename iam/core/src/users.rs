@@ -256,7 +256,8 @@ impl Iam {
         // Authorize on the user's real ARN (with its path) when it exists, so that the answer
         // never tells an unauthorized caller whether the user exists.
         let arn = target_arn(account_id, found.as_ref(), &name);
-        self.authorize_or_record(
+        self.authorize_or_record_using(
+            Some(&mut conn),
             caller,
             Request::new("iam:GetUser", &arn, account_id),
             || serde_json::json!({ "UserName": name.as_str() }),

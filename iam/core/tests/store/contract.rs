@@ -357,3 +357,22 @@ async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Ite
     .await;
     out.into_iter().map(|o| o.unwrap()).collect()
 }
+
+on_both!(a_burst_of_reads_does_not_exhaust_the_pool, |db| {
+    let root = db.with_account().await;
+    let u = db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    db.iam.attach_policy(&root, EntityKind::User, "alice", "arn:aws:iam::aws:policy/IAMReadOnlyAccess").await.unwrap();
+    let alice = caller(Principal::User {
+        account_id: root.account_id().to_owned(),
+        user_id: u.user_id,
+        user_name: "alice".into(),
+        path: "/".into(),
+    });
+    // Three times the pool's eight connections, all at once, from a cold cache: each read must
+    // authorize through the connection it holds rather than wait for a second one.
+    db.iam.policy_cache().clear();
+    let reads = (0..24).map(|_| db.iam.get_user(&alice, "alice"));
+    let results = futures_join_all(reads).await;
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+});
