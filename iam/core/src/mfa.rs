@@ -134,12 +134,7 @@ impl Iam {
         name: &str,
         path: Option<&str>,
     ) -> Result<NewVirtualDevice, IamError> {
-        let device_name = EntityKind::User.parse_name(name).map_err(|_| {
-            IamError::ValidationError(format!(
-                "1 validation error detected: Value '{name}' at 'virtualMFADeviceName' failed to satisfy constraint: \
-                 Member must satisfy regular expression pattern: [\\w+=,.@-]+"
-            ))
-        })?;
+        let device_name = crate::names::MfaDeviceName::parse(name)?.to_string();
         let path = path.map(IamPath::parse).transpose()?.unwrap_or_default();
         let account_id = caller.account_id().to_owned();
         let serial = Arn::iam(&account_id, format!("mfa{path}{device_name}")).to_string();

@@ -118,6 +118,13 @@ entity_name!(
     128
 );
 
+entity_name!(
+    /// A virtual MFA device's name: 1-226 characters of `[\\w+=,.@-]`.
+    MfaDeviceName,
+    "virtualMFADeviceName",
+    226
+);
+
 string_newtype!(
     /// An IAM path: `/` or `/segments/`, 1-512 printable ASCII characters.
     IamPath
@@ -272,6 +279,8 @@ mod tests {
         assert!(RoleName::parse(&"r".repeat(65)).is_err());
         assert_eq!(PolicyName::parse("Read-Only").unwrap().key(), "read-only");
         assert!(PolicyName::parse("no#hash").is_err());
+        assert!(MfaDeviceName::parse(&"d".repeat(226)).is_ok(), "longer than a user name");
+        assert!(MfaDeviceName::parse(&"d".repeat(227)).unwrap_err().message().contains("'virtualMFADeviceName'"));
     }
 
     #[test]
