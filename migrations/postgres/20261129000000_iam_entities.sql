@@ -78,8 +78,7 @@ CREATE TABLE policy_attachments (
 );
 CREATE INDEX policy_attachments_by_policy ON policy_attachments (account_id, policy_arn);
 
--- Inline policies of users, groups and roles; `size` is the document's length without
--- whitespace, which AWS's per-entity quota sums.
+-- Inline policies of users, groups and roles.
 CREATE TABLE inline_policies (
     account_id   TEXT NOT NULL REFERENCES accounts (account_id),
     entity_id    TEXT NOT NULL,
@@ -87,7 +86,6 @@ CREATE TABLE inline_policies (
     policy_name  TEXT NOT NULL,
     name_key     TEXT NOT NULL,
     document     TEXT NOT NULL,
-    size         BIGINT NOT NULL,
     PRIMARY KEY (entity_id, name_key)
 );
 

@@ -17,7 +17,7 @@ use crate::authz::Request;
 use crate::aws_managed;
 use crate::caller::Caller;
 use crate::clock::Timestamp;
-use crate::entities::{self, Entity, EntityKind};
+use crate::entities::{Entity, EntityKind};
 use crate::error::{IamError, is_unique_violation};
 use crate::ids::{self, IdKind};
 use crate::names::{IamPath, PolicyName, Tag};
@@ -1026,24 +1026,20 @@ impl Iam {
         let account_id = caller.account_id().to_owned();
         let action = format!("iam:Put{}Policy", kind.label());
         let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyName": policy.as_str() });
-        let found = {
-            let mut conn = self.store().pool().acquire().await?;
-            entities::find(&mut conn, &account_id, kind, &name).await?
-        };
-        let arn = entities::target_arn(&account_id, kind, found.as_ref(), &name);
-        self.authorize_or_record(caller, Request::new(&action, &arn, &account_id), parameters).await?;
+        // Checking the document first tells an unauthorized caller nothing about the account.
         let size = inline_document(policy_document)?;
-        let mut tx = self.begin_write(&account_id).await?;
-        let entity = entities::find(&mut tx, &account_id, kind, &name).await?.ok_or_else(|| kind.no_such(&name))?;
-        let others: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM inline_policies WHERE entity_id = $1 AND name_key <> $2",
-        )
-        .bind(&entity.id)
-        .bind(policy.key())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-        let total = usize::try_from(others).unwrap_or(usize::MAX).saturating_add(size);
+        let tx = self.begin_write(&account_id).await?;
+        let (mut tx, entity) = self.write_entity(tx, caller, (kind, &name), &action, |r| r, parameters).await?;
+        // The quota sums the entity's other inline documents, measured as AWS measures them.
+        let others: usize = sqlx::query("SELECT document FROM inline_policies WHERE entity_id = $1 AND name_key <> $2")
+            .bind(&entity.id)
+            .bind(policy.key())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("document").map(|d| iam_policy::validate::size_without_whitespace(&d)))
+            .sum::<Result<usize, sqlx::Error>>()?;
+        let total = others.saturating_add(size);
         if total > kind.inline_quota() {
             return Err(IamError::LimitExceeded(format!(
                 "Maximum policy size of {} bytes exceeded for {} {}",
@@ -1058,8 +1054,8 @@ impl Iam {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO inline_policies (account_id, entity_id, entity_kind, policy_name, name_key, document, size) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO inline_policies (account_id, entity_id, entity_kind, policy_name, name_key, document) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&account_id)
         .bind(&entity.id)
@@ -1067,7 +1063,6 @@ impl Iam {
         .bind(policy.as_str())
         .bind(policy.key())
         .bind(policy_document)
-        .bind(i64::try_from(size).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await?;
         let event = Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };

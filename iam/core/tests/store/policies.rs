@@ -62,6 +62,16 @@ on_both!(inline_self_service_policies_use_the_user_name, |db| {
     let too_much = db.iam.put_inline_policy(&root, EntityKind::User, "alice", "Large", &large).await.unwrap_err();
     assert_eq!(too_much.code(), "LimitExceeded");
     assert!(too_much.message().contains("2048"), "{too_much}");
+    // The quota is a sum: two halves fit, a third does not; replacing one counts only once.
+    let part: Vec<String> = (0..30).map(|i| format!("\"arn:aws:s3:::bucket-{i:03}/*\"")).collect();
+    let third = allow(r#""s3:GetObject""#, &format!("[{}]", part.join(",")));
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "A", &third).await.unwrap();
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "B", &third).await.unwrap();
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "B", &third).await.unwrap();
+    let over = db.iam.put_inline_policy(&root, EntityKind::User, "alice", "C", &third).await.unwrap_err();
+    assert_eq!(over.code(), "LimitExceeded");
+    db.iam.delete_inline_policy(&root, EntityKind::User, "alice", "A").await.unwrap();
+    db.iam.delete_inline_policy(&root, EntityKind::User, "alice", "B").await.unwrap();
     assert_eq!(
         db.iam.put_inline_policy(&root, EntityKind::User, "nobody", "P", &own).await.unwrap_err().code(),
         "NoSuchEntity"
