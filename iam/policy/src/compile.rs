@@ -46,7 +46,8 @@ pub(crate) enum Values {
     Numbers(Vec<f64>),
     Dates(Vec<i64>),
     Cidrs(Vec<Cidr>),
-    /// Each value's six ARN parts.
+    /// Each value's six ARN parts; or one pattern for the whole ARN, when the value's variables
+    /// stand for several parts; `None` for a value that is no ARN (it matches nothing).
     Arns(Vec<Option<Vec<Pattern>>>),
     Binary(Vec<String>),
     /// `Null`: `true` = the key must be absent.
@@ -163,9 +164,31 @@ fn items(items: &Items, lowercase: bool, variables: bool) -> ActionMatcher {
     }
 }
 
+/// A value of an `Arn*` operator as its six colon-separated parts, each matched on its own. Colons
+/// inside `${...}` belong to a variable (`${aws:PrincipalAccount}`), not to the ARN. A value whose
+/// variables stand for more than one part (`${aws:PrincipalArn}`) is kept whole and matched
+/// against the whole ARN once its variables are expanded.
 fn arn_parts(value: &str, variables: bool) -> Option<Vec<Pattern>> {
-    let parts: Vec<&str> = value.splitn(6, ':').collect();
-    (parts.len() == 6).then(|| parts.iter().map(|p| Pattern::compile(p, true, variables, false)).collect())
+    let mut parts = Vec::with_capacity(6);
+    let (mut start, mut in_variable, mut saw_variable) = (0, false, false);
+    let bytes = value.as_bytes();
+    for (at, &b) in bytes.iter().enumerate() {
+        match b {
+            b'$' if variables && bytes.get(at + 1) == Some(&b'{') => in_variable = true,
+            b'}' if in_variable => (in_variable, saw_variable) = (false, true),
+            b':' if !in_variable && parts.len() < 5 => {
+                parts.push(value.get(start..at).unwrap_or_default());
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(value.get(start..).unwrap_or_default());
+    if parts.len() == 6 {
+        Some(parts.iter().map(|p| Pattern::compile(p, true, variables, false)).collect())
+    } else {
+        saw_variable.then(|| vec![Pattern::compile(value, true, variables, false)])
+    }
 }
 
 fn compile_values(kind: OperatorKind, values: &[ConditionValue], variables: bool) -> Values {

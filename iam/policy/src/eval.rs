@@ -157,10 +157,10 @@ fn value_matches(c: &CompiledCondition, value: &str, parsed: &Parsed, vars: &dyn
         Values::Arns(arns) => {
             let parts: Vec<&str> = value.splitn(6, ':').collect();
             parts.len() == 6
-                && arns
-                    .iter()
-                    .flatten()
-                    .any(|pattern| pattern.iter().zip(&parts).all(|(p, part)| p.matches(part, vars, false)))
+                && arns.iter().flatten().any(|pattern| match pattern.as_slice() {
+                    [whole] => whole.matches(value, vars, false),
+                    each => each.iter().zip(&parts).all(|(p, part)| p.matches(part, vars, false)),
+                })
         }
         Values::Binary(values) => values.iter().any(|v| v == value),
         Values::Null(_) => false,

@@ -170,12 +170,39 @@ fn one_value(c: &Condition, policy_value: &str, request_value: &str, variables: 
             _ => false,
         },
         ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => {
-            let p: Vec<&str> = policy_value.splitn(6, ':').collect();
+            let (p, has_variable) = arn_parts_outside_variables(policy_value, variables);
             let r: Vec<&str> = request_value.splitn(6, ':').collect();
-            p.len() == 6 && r.len() == 6 && p.iter().zip(&r).all(|(pp, rr)| like(pp, rr, variables, ctx))
+            r.len() == 6
+                && if p.len() == 6 {
+                    p.iter().zip(&r).all(|(pp, rr)| like(pp, rr, variables, ctx))
+                } else {
+                    has_variable && like(policy_value, request_value, variables, ctx)
+                }
         }
         Null => false,
     }
+}
+
+/// An ARN pattern cut at its colons, but not at those inside `${...}`, into at most six parts;
+/// and whether it holds a `${...}`.
+fn arn_parts_outside_variables(value: &str, variables: bool) -> (Vec<String>, bool) {
+    let mut parts = vec![String::new()];
+    let (mut inside, mut saw) = (false, false);
+    let chars: Vec<char> = value.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if variables && c == '$' && chars.get(i + 1) == Some(&'{') {
+            inside = true;
+        } else if c == '}' && inside {
+            inside = false;
+            saw = true;
+        }
+        if c == ':' && !inside && parts.len() < 6 {
+            parts.push(String::new());
+        } else {
+            parts.last_mut().unwrap().push(c);
+        }
+    }
+    (parts, saw)
 }
 
 fn condition(c: &Condition, variables: bool, ctx: &Context) -> bool {
