@@ -72,13 +72,25 @@ fn user_view(user: iam_core::users::User) -> UserView {
     }
 }
 
-/// Only same-site paths are followed after sign-in: never another origin.
+/// Only same-origin paths are followed after sign-in: never another origin.
+///
+/// An allowlist, not a blocklist: browsers drop tabs and newlines from URLs and read `\` as `/`,
+/// so `/<TAB>/evil.example` and `/\evil.example` both become `//evil.example`, another origin. A
+/// path is followed only when it starts with one `/`, is made of characters that mean the same to
+/// every browser, and escapes (`%XX`) nothing that could turn into a second slash or a control.
 pub fn safe_return_path(path: &str) -> Option<&str> {
-    let ok = path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.contains(['\r', '\n'])
-        && path.is_ascii()
+    let bytes = path.as_bytes();
+    let local = bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'));
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/-._~?&=+,:@%!*'()$;".contains(&b);
+    // Every escape names two hex digits of a printable character other than a slash or backslash.
+    let escapes_ok = path.split('%').skip(1).all(|after| {
+        let hex = after.get(..2).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let decoded = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+        matches!(decoded, Some(b) if b >= 0x80 || ((b' '..=b'~').contains(&b) && b != b'/' && b != b'\\'))
+    });
+    let ok = local
+        && bytes.iter().all(|&b| plain(b))
+        && escapes_ok
         && !path.starts_with("/signin")
         && !path.starts_with("/setup");
     ok.then_some(path)
@@ -238,6 +250,7 @@ pub async fn create_user(
         user_name: user_name.trim().to_owned(),
         path: Some(path.trim().to_owned()).filter(|p| !p.is_empty()),
         tags,
+        permissions_boundary: None,
     };
     let wants_console = console_access == "on" || console_access == "true";
     let password = iam_core::Password::new(console_password);
@@ -277,13 +290,51 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
-        assert_eq!(safe_return_path("/users/alice"), Some("/users/alice"));
+        for good in [
+            "/",
+            "/users/alice",
+            "/users/bob@example.com",
+            "/users/a+b=c,d.e_f-g",
+            "/users?search=ALICE%20B&marker=x",
+            "/users/%C3%A9",
+            "/@evil.example",
+        ] {
+            assert_eq!(safe_return_path(good), Some(good), "{good}");
+        }
         for bad in [
             "https://evil.example",
             "//evil.example",
             "/\\evil.example",
+            // Browsers drop tabs and newlines: each of these becomes `//evil.example`.
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            // Backslashes anywhere, encoded or not, and encoded slashes.
+            "/a\\b",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5C/evil.example",
+            "/%5cevil.example",
+            "/%09/evil.example",
+            "/%0d%0aSet-Cookie:%20a=b",
+            "/%",
+            "/%2",
+            "/%zz",
+            // Userinfo and schemes.
+            "//user@evil.example",
+            "/\\@evil.example",
+            "https://example.com@evil.example",
+            "javascript:alert(1)",
+            " /users",
+            "/users alice",
+            "/<script>",
+            "/users\"x",
+            "/é",
             "users",
             "/signin",
+            "/signin?return_to=//evil.example",
+            "/setup?token=x",
             "/x\r\nSet-Cookie: a=b",
             "",
         ] {

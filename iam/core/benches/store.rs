@@ -136,7 +136,10 @@ async fn principal_with_ten_policies(db: &Db) -> (Caller, String) {
         arns.push(iam.create_policy(root, input).await.unwrap().arn);
     }
     let tags = vec![("team".to_owned(), "team3".to_owned())];
-    let user = iam.create_user(root, CreateUser { user_name: "alice".into(), path: None, tags }).await.unwrap();
+    let user = iam
+        .create_user(root, CreateUser { user_name: "alice".into(), path: None, tags, permissions_boundary: None })
+        .await
+        .unwrap();
     for arn in &arns[..5] {
         iam.attach_policy(root, EntityKind::User, "alice", arn).await.unwrap();
     }

@@ -88,6 +88,15 @@ pub struct Effective {
     /// `aws:username`, `aws:userid`, `aws:PrincipalArn`, `aws:PrincipalAccount`,
     /// `aws:PrincipalType`, `aws:PrincipalTag/*`.
     pub keys: Arc<Context>,
+    /// Whether any of the policies tests a key that comes from the target resource (its tags, its
+    /// permissions boundary): only then does authorization read the target (see
+    /// [`resource_facts`]). Most principals' policies never do, and pay nothing for it.
+    pub reads_resource_facts: bool,
+}
+
+/// Whether a (lower-cased) condition key is one that [`resource_facts`] supplies.
+fn is_resource_fact(key: &str) -> bool {
+    key.starts_with("aws:resourcetag/") || key.starts_with("iam:resourcetag/") || key == "iam:permissionsboundary"
 }
 
 /// Compiled effective policies by principal, shared by every request of the process.
@@ -102,8 +111,10 @@ pub struct PolicyCache {
     shared_database: bool,
     /// How many times effective policies were loaded from the store.
     loads: AtomicU64,
-    /// Compiled customer managed policy versions by `ARN@version`: a version's document never
-    /// changes, so these need no invalidation, only a bound on their number.
+    /// Compiled customer managed policy versions by `POLICY_ID@version`: a version's document never
+    /// changes, so these need no invalidation, only a bound on their number. Keyed by the policy's
+    /// id, not its ARN: a policy deleted and created again under the same name is a new policy
+    /// (a new id, as in AWS) whose `v1` is another document.
     versions: RwLock<HashMap<String, Arc<CompiledPolicy>>>,
 }
 
@@ -167,8 +178,13 @@ impl PolicyCache {
         self.clear();
     }
 
-    fn compiled_version(&self, arn: &str, version: &str, document: &str) -> Result<Arc<CompiledPolicy>, IamError> {
-        let key = format!("{arn}@{version}");
+    fn compiled_version(
+        &self,
+        (policy_id, version): (&str, &str),
+        arn: &str,
+        document: &str,
+    ) -> Result<Arc<CompiledPolicy>, IamError> {
+        let key = format!("{policy_id}@{version}");
         if let Some(found) = self.versions.read().ok().and_then(|v| v.get(&key).cloned()) {
             return Ok(found);
         }
@@ -225,11 +241,14 @@ impl Iam {
         &self,
         mut conn: Option<&mut AnyConnection>,
         caller: &Caller,
-        request: Request<'_>,
+        mut request: Request<'_>,
         parameters: impl FnOnce() -> serde_json::Value,
     ) -> Result<(), IamError> {
         let decided = match self.effective_using(conn.as_deref_mut(), &caller.principal).await {
-            Ok(effective) => self.authorize_with(&effective, caller, &request),
+            Ok(effective) => match self.add_resource_facts(conn.as_deref_mut(), &effective, &mut request).await {
+                Ok(()) => self.authorize_with(&effective, caller, &request),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         match decided {
@@ -250,11 +269,14 @@ impl Iam {
         &self,
         mut tx: sqlx::Transaction<'static, sqlx::Any>,
         caller: &Caller,
-        request: Request<'_>,
+        mut request: Request<'_>,
         parameters: impl FnOnce() -> serde_json::Value,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, IamError> {
         let decided = match self.effective_using(Some(&mut tx), &caller.principal).await {
-            Ok(effective) => self.authorize_with(&effective, caller, &request),
+            Ok(effective) => match self.add_resource_facts(Some(&mut tx), &effective, &mut request).await {
+                Ok(()) => self.authorize_with(&effective, caller, &request),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         match decided {
@@ -305,7 +327,32 @@ impl Iam {
     /// `AccessDenied`. The decision names the statements that granted it.
     pub async fn authorize(&self, caller: &Caller, request: &Request<'_>) -> Result<Decision, IamError> {
         let effective = self.effective(&caller.principal).await?;
-        self.authorize_with(&effective, caller, request)
+        let mut request = request.clone();
+        self.add_resource_facts(None, &effective, &mut request).await?;
+        self.authorize_with(&effective, caller, &request)
+    }
+
+    /// Adds the keys that come from the target resource, when the caller's policies test any:
+    /// see [`resource_facts`]. Keys the request sets itself win (a new boundary being put).
+    async fn add_resource_facts(
+        &self,
+        conn: Option<&mut AnyConnection>,
+        effective: &Effective,
+        request: &mut Request<'_>,
+    ) -> Result<(), IamError> {
+        if !effective.reads_resource_facts {
+            return Ok(());
+        }
+        let mut facts = match conn {
+            Some(conn) => resource_facts(conn, request).await?,
+            None => resource_facts(&mut *self.store().pool().acquire().await?, request).await?,
+        };
+        if !facts.is_empty() {
+            facts.retain(|(key, _)| !request.context.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)));
+            facts.append(&mut request.context);
+            request.context = facts;
+        }
+        Ok(())
     }
 
     /// The decision for a caller whose effective policies are at hand: no I/O. Allowed requests
@@ -564,6 +611,7 @@ async fn load_effective(
                 principal: request_principal,
                 policies: PolicySet::default(),
                 keys: Arc::new(keys),
+                reads_resource_facts: false,
             };
             return Ok(effective);
         }
@@ -587,13 +635,93 @@ async fn load_effective(
             policies.boundary = Some(managed_policy(conn, cache, &boundary).await?);
         }
     }
+    let reads_resource_facts = policies
+        .identity
+        .iter()
+        .chain(&policies.boundary)
+        .any(|p| p.condition_keys().iter().any(|k| is_resource_fact(k)));
     Ok(Effective {
         account_id: account_id.clone(),
         revision,
         principal: request_principal,
         policies,
         keys: Arc::new(keys),
+        reads_resource_facts,
     })
+}
+
+/// The keys AWS supplies from the resource a request acts on, as IAM's Service Authorization
+/// Reference lists them for the action: the target's tags as `aws:ResourceTag/KEY` (and
+/// `iam:ResourceTag/KEY` for users, roles and policies), and for the actions that carry it, the
+/// target's current permissions boundary as `iam:PermissionsBoundary`. Nothing for a target that
+/// does not exist (yet), or that is not an IAM user, role, customer managed policy or MFA device.
+pub(crate) async fn resource_facts(
+    conn: &mut AnyConnection,
+    request: &Request<'_>,
+) -> Result<Vec<(String, Vec<String>)>, IamError> {
+    let Ok(arn) = iam_policy::Arn::parse(request.resource) else { return Ok(Vec::new()) };
+    if arn.service != "iam" {
+        return Ok(Vec::new());
+    }
+    let Some((kind, rest)) = arn.resource.split_once('/') else { return Ok(Vec::new()) };
+    let name = rest.rsplit('/').next().unwrap_or(rest);
+    let found: Option<(String, Option<String>)> = match kind {
+        "user" | "role" => {
+            let (table, id) = if kind == "user" { ("users", "user_id") } else { ("roles", "role_id") };
+            let name_column = if kind == "user" { "user_name" } else { "role_name" };
+            let sql = format!(
+                "SELECT {id} AS id, {name_column} AS name, path, permissions_boundary_arn FROM {table} \
+                 WHERE account_id = $1 AND name_key = $2"
+            );
+            let row =
+                sqlx::query(&sql).bind(&arn.account).bind(name.to_ascii_lowercase()).fetch_optional(&mut *conn).await?;
+            match row {
+                Some(row) => {
+                    let stored =
+                        format!("{kind}{}{}", row.try_get::<String, _>("path")?, row.try_get::<String, _>("name")?);
+                    // The ARN names this very entity (path and case included), not a namesake.
+                    (stored == arn.resource)
+                        .then(|| Ok::<_, sqlx::Error>((row.try_get("id")?, row.try_get("permissions_boundary_arn")?)))
+                        .transpose()?
+                }
+                None => None,
+            }
+        }
+        "policy" => sqlx::query("SELECT policy_id FROM managed_policies WHERE arn = $1")
+            .bind(request.resource)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get("policy_id").map(|id| (id, None)))
+            .transpose()?,
+        "mfa" => sqlx::query("SELECT serial_number FROM mfa_devices WHERE serial_number = $1")
+            .bind(request.resource)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get("serial_number").map(|id| (id, None)))
+            .transpose()?,
+        _ => None,
+    };
+    let Some((id, boundary)) = found else { return Ok(Vec::new()) };
+    let reference = crate::service_reference::iam();
+    let mut facts = Vec::new();
+    let aws_tags = reference.supplies(request.action, Some(kind), "aws:ResourceTag/${TagKey}");
+    let iam_tags = reference.supplies(request.action, Some(kind), "iam:ResourceTag/${TagKey}");
+    if aws_tags || iam_tags {
+        for tag in crate::tagging::load_tags(conn, &id).await? {
+            if iam_tags {
+                facts.push((format!("iam:ResourceTag/{}", tag.key), vec![tag.value.clone()]));
+            }
+            if aws_tags {
+                facts.push((format!("aws:ResourceTag/{}", tag.key), vec![tag.value]));
+            }
+        }
+    }
+    if let Some(boundary) = boundary
+        && reference.supplies(request.action, Some(kind), "iam:PermissionsBoundary")
+    {
+        facts.push(("iam:PermissionsBoundary".to_owned(), vec![boundary]));
+    }
+    Ok(facts)
 }
 
 /// Inline and attached managed policies of a user, group or role (by id), and for a user those of
@@ -656,7 +784,7 @@ pub(crate) async fn managed_policy(
         });
     }
     let row = sqlx::query(
-        "SELECT m.default_version, v.document FROM managed_policies m \
+        "SELECT m.policy_id, m.default_version, v.document FROM managed_policies m \
          JOIN policy_versions v ON v.policy_id = m.policy_id AND v.version_id = m.default_version \
          WHERE m.arn = $1",
     )
@@ -665,9 +793,10 @@ pub(crate) async fn managed_policy(
     .await?;
     match row {
         Some(row) => {
+            let policy_id: String = row.try_get("policy_id")?;
             let version: String = row.try_get("default_version")?;
             let document: String = row.try_get("document")?;
-            cache.compiled_version(arn, &version, &document)
+            cache.compiled_version((&policy_id, &version), arn, &document)
         }
         None => Ok(Arc::new(CompiledPolicy::empty(arn))),
     }

@@ -25,6 +25,7 @@ pub mod password_policy;
 pub mod policies;
 pub mod roles;
 pub mod secrets;
+pub mod service_reference;
 pub mod simulator;
 pub mod store;
 pub mod tagging;

@@ -158,12 +158,12 @@ fn check_description(description: &str) -> Result<(), IamError> {
 }
 
 /// A policy ARN from a request, with its account (`aws` for AWS managed).
-struct PolicyArn {
-    arn: String,
+pub(crate) struct PolicyArn {
+    pub(crate) arn: String,
     account: String,
 }
 
-fn parse_policy_arn(text: &str) -> Result<PolicyArn, IamError> {
+pub(crate) fn parse_policy_arn(text: &str) -> Result<PolicyArn, IamError> {
     let invalid = || IamError::InvalidInput(format!("ARN {text} is not valid."));
     let arn = Arn::parse(text).map_err(|_| invalid())?;
     let rest = arn.resource.strip_prefix("policy/").ok_or_else(invalid)?;
@@ -175,7 +175,7 @@ fn parse_policy_arn(text: &str) -> Result<PolicyArn, IamError> {
     Ok(PolicyArn { arn: text.to_owned(), account: arn.account.clone() })
 }
 
-fn no_such_policy(arn: &str) -> IamError {
+pub(crate) fn no_such_policy(arn: &str) -> IamError {
     IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."))
 }
 
@@ -229,10 +229,21 @@ impl PolicyRow {
     }
 }
 
-async fn find_policy(conn: &mut AnyConnection, arn: &str) -> Result<Option<PolicyRow>, IamError> {
-    let sql = format!("SELECT {POLICY_COLUMNS} FROM managed_policies WHERE arn = $1");
-    let row = sqlx::query(&sql).bind(arn).fetch_optional(conn).await?;
+/// A customer managed policy of `account_id` by ARN: another account's policies are never found
+/// here, whatever the ARN says, so isolation does not rest on the evaluator alone.
+async fn find_policy(conn: &mut AnyConnection, account_id: &str, arn: &str) -> Result<Option<PolicyRow>, IamError> {
+    let sql = format!("SELECT {POLICY_COLUMNS} FROM managed_policies WHERE arn = $1 AND account_id = $2");
+    let row = sqlx::query(&sql).bind(arn).bind(account_id).fetch_optional(conn).await?;
     Ok(row.as_ref().map(PolicyRow::from_row).transpose()?)
+}
+
+/// Whether `arn` names a policy that `account_id`'s users and roles can use: a shipped AWS managed
+/// policy, or one of the account's own customer managed policies.
+pub(crate) async fn is_usable_policy(conn: &mut AnyConnection, account_id: &str, arn: &str) -> Result<bool, IamError> {
+    if aws_managed::is_aws_managed_arn(arn) {
+        return Ok(aws_managed::find(arn).is_some());
+    }
+    Ok(find_policy(conn, account_id, arn).await?.is_some())
 }
 
 async fn usage_counts(conn: &mut AnyConnection, account_id: &str, arn: &str) -> Result<(i64, i64), IamError> {
@@ -296,6 +307,7 @@ impl Iam {
             parameters,
         )
         .await?;
+        self.authorize_tags_at_creation(caller, "iam:TagPolicy", &arn, &tags, parameters).await?;
         managed_document(&input.policy_document)?;
 
         let now = self.now();
@@ -384,7 +396,7 @@ impl Iam {
             let counts = usage_counts(&mut conn, account_id, &p.arn).await?;
             return Ok(aws_policy(p, counts));
         }
-        let row = find_policy(&mut conn, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut conn, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let counts = usage_counts(&mut conn, account_id, &row.arn).await?;
         let tags = load_tags(&mut conn, &row.policy_id).await?;
         Ok(customer_policy(row, counts, tags))
@@ -486,7 +498,7 @@ impl Iam {
         if target.account == "aws" {
             return Err(IamError::InvalidInput(format!("Cannot delete the AWS managed policy {}.", target.arn)));
         }
-        let row = find_policy(&mut tx, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let (attached, boundaries) = usage_counts(&mut tx, &account_id, &row.arn).await?;
         if attached > 0 || boundaries > 0 {
             return Err(IamError::DeleteConflict("Cannot delete a policy attached to entities.".to_owned()));
@@ -535,7 +547,7 @@ impl Iam {
         managed_document(policy_document)?;
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
-        let row = find_policy(&mut tx, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let versions: i64 = sqlx::query("SELECT COUNT(*) AS n FROM policy_versions WHERE policy_id = $1")
             .bind(&row.policy_id)
             .fetch_one(&mut *tx)
@@ -619,7 +631,7 @@ impl Iam {
             });
         }
         let mut conn = self.store().pool().acquire().await?;
-        let row = find_policy(&mut conn, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut conn, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let version =
             sqlx::query("SELECT document, created_at FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
                 .bind(&row.policy_id)
@@ -655,7 +667,7 @@ impl Iam {
             }]);
         }
         let mut conn = self.store().pool().acquire().await?;
-        let row = find_policy(&mut conn, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut conn, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let rows = sqlx::query("SELECT version_id, created_at FROM policy_versions WHERE policy_id = $1")
             .bind(&row.policy_id)
             .fetch_all(&mut *conn)
@@ -692,7 +704,7 @@ impl Iam {
         if target.account == "aws" {
             return Err(IamError::InvalidInput(format!("Cannot modify the AWS managed policy {}.", target.arn)));
         }
-        let row = find_policy(&mut tx, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         if row.default_version == version_id {
             return Err(IamError::DeleteConflict("Cannot delete the default version of a policy.".to_owned()));
         }
@@ -734,7 +746,7 @@ impl Iam {
         if target.account == "aws" {
             return Err(IamError::InvalidInput(format!("Cannot modify the AWS managed policy {}.", target.arn)));
         }
-        let row = find_policy(&mut tx, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let exists = sqlx::query("SELECT 1 AS one FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
             .bind(&row.policy_id)
             .bind(version_id)
@@ -787,12 +799,7 @@ impl Iam {
                 parameters,
             )
             .await?;
-        let attachable = if target.account == "aws" {
-            aws_managed::find(&target.arn).is_some()
-        } else {
-            target.account == account_id && find_policy(&mut tx, &target.arn).await?.is_some()
-        };
-        if !attachable {
+        if !is_usable_policy(&mut tx, &account_id, &target.arn).await? {
             return Err(no_such_policy(&target.arn));
         }
         let already = sqlx::query("SELECT 1 AS one FROM policy_attachments WHERE entity_id = $1 AND policy_arn = $2")
@@ -923,15 +930,10 @@ impl Iam {
                 parameters,
             )
             .await?;
-        if let Some(t) = &target {
-            let exists = if t.account == "aws" {
-                aws_managed::find(&t.arn).is_some()
-            } else {
-                t.account == account_id && find_policy(&mut tx, &t.arn).await?.is_some()
-            };
-            if !exists {
-                return Err(no_such_policy(&t.arn));
-            }
+        if let Some(t) = &target
+            && !is_usable_policy(&mut tx, &account_id, &t.arn).await?
+        {
+            return Err(no_such_policy(&t.arn));
         }
         let (table, id_column) = match kind {
             EntityKind::Role => ("roles", "role_id"),
@@ -978,12 +980,7 @@ impl Iam {
         let request = Request::new("iam:ListEntitiesForPolicy", &target.arn, resource_account(&target, account_id));
         self.authorize_or_record(caller, request, || serde_json::json!({ "PolicyArn": target.arn })).await?;
         let mut conn = self.store().pool().acquire().await?;
-        let exists = if target.account == "aws" {
-            aws_managed::find(&target.arn).is_some()
-        } else {
-            find_policy(&mut conn, &target.arn).await?.is_some()
-        };
-        if !exists {
+        if !is_usable_policy(&mut conn, account_id, &target.arn).await? {
             return Err(no_such_policy(&target.arn));
         }
         let rows = sqlx::query(

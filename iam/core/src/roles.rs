@@ -9,7 +9,6 @@ use sqlx::any::AnyRow;
 use crate::Iam;
 use crate::audit::{self, Event};
 use crate::authz::Request;
-use crate::aws_managed;
 use crate::caller::Caller;
 use crate::clock::Timestamp;
 use crate::entities::{self, EntityKind};
@@ -129,24 +128,15 @@ impl Iam {
             request = request.with("iam:PermissionsBoundary", b.clone());
         }
         self.authorize_or_record(caller, request, parameters).await?;
+        self.authorize_tags_at_creation(caller, "iam:TagRole", &arn, &tags, parameters).await?;
         check_trust_policy(&input.assume_role_policy_document)?;
 
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
-        if let Some(b) = &boundary {
-            let exists = if aws_managed::is_aws_managed_arn(b) {
-                aws_managed::find(b).is_some()
-            } else {
-                sqlx::query("SELECT 1 AS one FROM managed_policies WHERE arn = $1 AND account_id = $2")
-                    .bind(b)
-                    .bind(&account_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some()
-            };
-            if !exists {
-                return Err(IamError::NoSuchEntity(format!("Policy {b} does not exist or is not attachable.")));
-            }
+        if let Some(b) = &boundary
+            && !crate::policies::is_usable_policy(&mut tx, &account_id, b).await?
+        {
+            return Err(crate::policies::no_such_policy(b));
         }
         if entities::find(&mut tx, &account_id, EntityKind::Role, name.as_str()).await?.is_some() {
             return Err(role_exists(&name));

@@ -93,6 +93,24 @@ fn not_found(target: Taggable<'_>) -> IamError {
 }
 
 impl Iam {
+    /// Authorizes the tags a `Create*` request sets: AWS asks for the tagging action too
+    /// (`iam:TagUser` for `CreateUser` with tags), with the request's tags, so that whoever may
+    /// create users cannot thereby choose their principal tags, which ABAC grants rest on.
+    pub(crate) async fn authorize_tags_at_creation(
+        &self,
+        caller: &Caller,
+        tag_action: &str,
+        arn: &str,
+        tags: &[Tag],
+        parameters: impl FnOnce() -> serde_json::Value,
+    ) -> Result<(), IamError> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let request = Request::new(tag_action, arn, caller.account_id()).with_request_tags(tags);
+        self.authorize_or_record(caller, request, parameters).await
+    }
+
     /// `iam:TagUser`, `iam:TagRole`, `iam:TagPolicy`: adds tags, replacing the value of a key
     /// already there (keys compare ignoring case); at most 50 in all.
     pub async fn tag(&self, caller: &Caller, target: Taggable<'_>, tags: &[(String, String)]) -> Result<(), IamError> {

@@ -41,6 +41,8 @@ pub struct CreateUser {
     pub user_name: String,
     pub path: Option<String>,
     pub tags: Vec<(String, String)>,
+    /// The ARN of a managed policy to set as the user's permissions boundary.
+    pub permissions_boundary: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -188,17 +190,26 @@ impl Iam {
         let tags = Tag::parse_list(&input.tags)?;
         let account_id = caller.account_id().to_owned();
         let arn = user_arn(&account_id, path.as_str(), name.as_str());
-        let parameters =
-            || serde_json::json!({ "UserName": name.as_str(), "Path": path.as_str(), "Tags": tags_json(&tags) });
-        self.authorize_or_record(
-            caller,
-            Request::new("iam:CreateUser", &arn, &account_id).with_request_tags(&tags),
-            parameters,
-        )
-        .await?;
+        let boundary = input.permissions_boundary.as_deref().map(crate::policies::parse_policy_arn).transpose()?;
+        let boundary = boundary.map(|b| b.arn);
+        let parameters = || {
+            serde_json::json!({ "UserName": name.as_str(), "Path": path.as_str(), "Tags": tags_json(&tags),
+                                "PermissionsBoundary": boundary })
+        };
+        let mut request = Request::new("iam:CreateUser", &arn, &account_id).with_request_tags(&tags);
+        if let Some(b) = &boundary {
+            request = request.with("iam:PermissionsBoundary", b.clone());
+        }
+        self.authorize_or_record(caller, request, parameters).await?;
+        self.authorize_tags_at_creation(caller, "iam:TagUser", &arn, &tags, parameters).await?;
 
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
+        if let Some(b) = &boundary
+            && !crate::policies::is_usable_policy(&mut tx, &account_id, b).await?
+        {
+            return Err(crate::policies::no_such_policy(b));
+        }
         if find_user(&mut tx, &account_id, &name).await?.is_some() {
             return Err(user_exists(&name));
         }
@@ -214,8 +225,8 @@ impl Iam {
         }
         let user_id = ids::unique_id(IdKind::User, &mut rand::thread_rng());
         let inserted = sqlx::query(
-            "INSERT INTO users (user_id, account_id, user_name, name_key, path, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users (user_id, account_id, user_name, name_key, path, created_at, permissions_boundary_arn) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&user_id)
         .bind(&account_id)
@@ -223,6 +234,7 @@ impl Iam {
         .bind(name.key())
         .bind(path.as_str())
         .bind(now.as_millis())
+        .bind(&boundary)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -240,7 +252,7 @@ impl Iam {
             path: path.to_string(),
             arn,
             create_date: now,
-            permissions_boundary_arn: None,
+            permissions_boundary_arn: boundary,
             password_last_used: None,
             has_login_profile: false,
             tags,

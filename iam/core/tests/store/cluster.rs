@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use iam_core::entities::EntityKind;
+use iam_core::policies::CreatePolicy;
 use iam_core::users::{CreateUser, ListUsers};
 use iam_core::{Iam, ManualClock, Principal, SecretKey, Store, Timestamp};
 use sqlx::Connection as _;
@@ -152,6 +153,36 @@ async fn permissions_removed_in_one_process_are_denied_in_another() {
         .await
         .unwrap();
     assert!(child.ask("check").starts_with("denied "));
+    db.iam
+        .attach_policy(&root, EntityKind::Group, "readers", "arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .await
+        .unwrap();
+    assert!(child.ask("check").starts_with("allowed "));
+    child.settle("allowed");
+
+    // A policy deleted and created again under its name is a new policy there too: the other
+    // process must not decide with what it compiled from the old document.
+    let grant = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#;
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}"#;
+    let create = |document: &str| CreatePolicy {
+        policy_name: "Listing".into(),
+        policy_document: document.into(),
+        ..Default::default()
+    };
+    let listing = db.iam.create_policy(&root, create(grant)).await.unwrap().arn;
+    db.iam
+        .detach_policy(&root, EntityKind::Group, "readers", "arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .await
+        .unwrap();
+    db.iam.attach_policy(&root, EntityKind::User, "bob", &listing).await.unwrap();
+    assert!(child.ask("check").starts_with("allowed "));
+    child.settle("allowed");
+    db.iam.detach_policy(&root, EntityKind::User, "bob", &listing).await.unwrap();
+    db.iam.delete_policy(&root, &listing).await.unwrap();
+    db.iam.create_policy(&root, create(other)).await.unwrap();
+    db.iam.attach_policy(&root, EntityKind::User, "bob", &listing).await.unwrap();
+    assert!(child.ask("check").starts_with("denied "), "the recreated policy grants only its new document");
+    child.settle("denied");
     db.iam
         .attach_policy(&root, EntityKind::Group, "readers", "arn:aws:iam::aws:policy/IAMReadOnlyAccess")
         .await

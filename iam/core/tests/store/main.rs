@@ -18,6 +18,7 @@ mod mfa;
 mod passwords;
 mod policies;
 mod reports;
+mod resource_keys;
 mod roles;
 mod settings;
 mod simulator;

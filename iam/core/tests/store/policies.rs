@@ -10,9 +10,13 @@ use crate::harness::{TestDb, caller};
 use crate::on_both;
 
 /// Creates user `name` (with `tags`) as root and returns a caller signed in as that user.
-async fn user(db: &TestDb, root: &Caller, name: &str, tags: &[(&str, &str)]) -> Caller {
+pub(crate) async fn user(db: &TestDb, root: &Caller, name: &str, tags: &[(&str, &str)]) -> Caller {
     let tags = tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let u = db.iam.create_user(root, CreateUser { user_name: name.into(), path: None, tags }).await.unwrap();
+    let u = db
+        .iam
+        .create_user(root, CreateUser { user_name: name.into(), path: None, tags, permissions_boundary: None })
+        .await
+        .unwrap();
     caller(Principal::User {
         account_id: root.account_id().to_owned(),
         user_id: u.user_id,
@@ -21,13 +25,13 @@ async fn user(db: &TestDb, root: &Caller, name: &str, tags: &[(&str, &str)]) -> 
     })
 }
 
-fn allow(actions: &str, resources: &str) -> String {
+pub(crate) fn allow(actions: &str, resources: &str) -> String {
     format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":{actions},"Resource":{resources}}}]}}"#
     )
 }
 
-async fn managed(db: &TestDb, root: &Caller, name: &str, document: &str) -> String {
+pub(crate) async fn managed(db: &TestDb, root: &Caller, name: &str, document: &str) -> String {
     let input = CreatePolicy { policy_name: name.into(), policy_document: document.into(), ..Default::default() };
     db.iam.create_policy(root, input).await.unwrap().arn
 }
@@ -308,7 +312,7 @@ on_both!(delegation_is_limited_by_condition_keys, |db| {
         r#"{{"Version":"2012-10-17","Statement":[
             {{"Effect":"Allow","Action":"iam:PutUserPermissionsBoundary","Resource":"*",
               "Condition":{{"StringEquals":{{"iam:PermissionsBoundary":"{boundary}"}}}}}},
-            {{"Effect":"Allow","Action":"iam:CreateUser","Resource":"*",
+            {{"Effect":"Allow","Action":["iam:CreateUser","iam:TagUser"],"Resource":"*",
               "Condition":{{"StringEquals":{{"aws:RequestTag/team":"dev"}},"ForAllValues:StringEquals":{{"aws:TagKeys":["team"]}}}}}},
             {{"Effect":"Allow","Action":"iam:AttachUserPolicy","Resource":"*",
               "Condition":{{"ArnLike":{{"iam:PolicyARN":"arn:aws:iam::aws:policy/IAMRead*"}}}}}}]}}"#
@@ -319,6 +323,7 @@ on_both!(delegation_is_limited_by_condition_keys, |db| {
         user_name: name.into(),
         path: None,
         tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        permissions_boundary: None,
     };
     db.iam.create_user(&alice, tagged("dev1", &[("team", "dev")])).await.unwrap();
     assert_eq!(
@@ -404,4 +409,35 @@ on_both!(renamed_users_keep_their_permissions_under_their_new_name, |db| {
         db.iam.get_group(&root, "squad").await.unwrap().group.arn,
         format!("arn:aws:iam::{}:group/org/squad", root.account_id())
     );
+});
+
+on_both!(a_recreated_policy_has_only_its_new_permissions, |db| {
+    // A policy deleted and created again under the same name is a new policy: its `v1` is another
+    // document, and nothing compiled from the old one may be used for it.
+    let root = db.with_account().await;
+    let alice = user(db, &root, "alice", &[]).await;
+    let broad = managed(db, &root, "Team", &allow(r#"["iam:ListUsers","iam:GetUser"]"#, r#""*""#)).await;
+    db.iam.attach_policy(&root, EntityKind::User, "alice", &broad).await.unwrap();
+    db.iam.list_users(&alice, Default::default()).await.unwrap();
+    db.iam.detach_policy(&root, EntityKind::User, "alice", &broad).await.unwrap();
+    db.iam.delete_policy(&root, &broad).await.unwrap();
+    let narrow = managed(db, &root, "Team", &allow(r#""iam:GetUser""#, r#""*""#)).await;
+    assert_eq!(narrow, broad, "same name, same ARN");
+    db.iam.attach_policy(&root, EntityKind::User, "alice", &narrow).await.unwrap();
+    db.iam.get_user(&alice, "alice").await.unwrap();
+    let refused = db.iam.list_users(&alice, Default::default()).await.unwrap_err();
+    assert_eq!(refused.code(), "AccessDenied", "the deleted policy's grant is gone at once");
+
+    // The same for a permissions boundary: a recreated boundary caps with its new document.
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "All", &allow(r#""iam:*""#, r#""*""#)).await.unwrap();
+    let fence = managed(db, &root, "Fence", &allow(r#"["iam:ListUsers","iam:GetUser"]"#, r#""*""#)).await;
+    db.iam.put_permissions_boundary(&root, EntityKind::User, "alice", &fence).await.unwrap();
+    db.iam.list_users(&alice, Default::default()).await.unwrap();
+    db.iam.delete_permissions_boundary(&root, EntityKind::User, "alice").await.unwrap();
+    db.iam.delete_policy(&root, &fence).await.unwrap();
+    let fence = managed(db, &root, "Fence", &allow(r#""iam:GetUser""#, r#""*""#)).await;
+    db.iam.put_permissions_boundary(&root, EntityKind::User, "alice", &fence).await.unwrap();
+    db.iam.get_user(&alice, "alice").await.unwrap();
+    let capped = db.iam.list_users(&alice, Default::default()).await.unwrap_err();
+    assert_eq!(capped.code(), "AccessDenied", "the recreated boundary caps with its new document");
 });

@@ -19,6 +19,7 @@ on_both!(users_are_created_read_listed_and_deleted, |db| {
                 user_name: "alice".into(),
                 path: Some("/engineering/".into()),
                 tags: vec![("team".into(), "platform".into()), ("cost-center".into(), "42".into())],
+                permissions_boundary: None,
             },
         )
         .await
@@ -82,13 +83,25 @@ on_both!(bad_input_is_refused_with_aws_codes, |db| {
         (named(""), "ValidationError"),
         (named("has space"), "ValidationError"),
         (named(&"x".repeat(65)), "ValidationError"),
-        (CreateUser { user_name: "a".into(), path: Some("nope".into()), tags: vec![] }, "ValidationError"),
-        (CreateUser { user_name: "a".into(), path: None, tags: vec![("aws:x".into(), "y".into())] }, "InvalidInput"),
+        (
+            CreateUser { user_name: "a".into(), path: Some("nope".into()), tags: vec![], permissions_boundary: None },
+            "ValidationError",
+        ),
+        (
+            CreateUser {
+                user_name: "a".into(),
+                path: None,
+                tags: vec![("aws:x".into(), "y".into())],
+                permissions_boundary: None,
+            },
+            "InvalidInput",
+        ),
         (
             CreateUser {
                 user_name: "a".into(),
                 path: None,
                 tags: (0..51).map(|i| (format!("k{i}"), String::new())).collect(),
+                permissions_boundary: None,
             },
             "LimitExceeded",
         ),
@@ -123,7 +136,15 @@ on_both!(listing_pages_filters_and_prefixes, |db| {
         ("gil", "/"),
     ] {
         db.iam
-            .create_user(&root, CreateUser { user_name: name.into(), path: Some(path.into()), tags: vec![] })
+            .create_user(
+                &root,
+                CreateUser {
+                    user_name: name.into(),
+                    path: Some(path.into()),
+                    tags: vec![],
+                    permissions_boundary: None,
+                },
+            )
             .await
             .unwrap();
     }
@@ -169,7 +190,15 @@ on_both!(iam_users_are_denied_and_the_denial_is_audited, |db| {
     let account = root.account_id().to_owned();
     let bob = db
         .iam
-        .create_user(&root, CreateUser { user_name: "bob".into(), path: Some("/ops/".into()), tags: vec![] })
+        .create_user(
+            &root,
+            CreateUser {
+                user_name: "bob".into(),
+                path: Some("/ops/".into()),
+                tags: vec![],
+                permissions_boundary: None,
+            },
+        )
         .await
         .unwrap();
     let as_bob = caller(Principal::User {
