@@ -80,10 +80,19 @@ pub fn internal(what: &str) -> ConsoleError {
 pub struct RequestScope {
     pub state: ConsoleState,
     session: Option<Session>,
-    source_ip: Option<std::net::IpAddr>,
+    client: ClientFacts,
     request_id: Option<String>,
     parts: Option<http::request::Parts>,
     response: Option<leptos_axum::ResponseOptions>,
+}
+
+/// What the server's first middleware learned of the client (the `server` crate's `client`
+/// module): its address behind trusted proxies, its user agent, the request id it asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFacts {
+    pub address: Option<std::net::IpAddr>,
+    pub client_request_id: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 impl RequestScope {
@@ -91,12 +100,16 @@ impl RequestScope {
         let state = state()?;
         let parts = use_context::<http::request::Parts>();
         let session = parts.as_ref().and_then(|p| p.extensions.get::<Session>().cloned());
-        let source_ip =
-            parts.as_ref().and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>()).map(|ConnectInfo(a)| a.ip());
+        let client = parts.as_ref().and_then(|p| p.extensions.get::<ClientFacts>()).cloned().unwrap_or_else(|| {
+            // Without the server's middleware (a test router), the TCP peer is all there is.
+            let peer = parts.as_ref().and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>());
+            ClientFacts { address: peer.map(|ConnectInfo(a)| a.ip()), ..ClientFacts::default() }
+        });
+        // Set by the server (the client's own `x-request-id` was moved aside before it).
         let request_id =
             parts.as_ref().and_then(|p| p.headers.get("x-request-id")).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let response = use_context::<leptos_axum::ResponseOptions>();
-        Ok(RequestScope { state, session, source_ip, request_id, parts, response })
+        Ok(RequestScope { state, session, client, request_id, parts, response })
     }
 
     pub fn session(&self) -> Result<&Session, ConsoleError> {
@@ -122,10 +135,12 @@ impl RequestScope {
         Ok(Caller {
             principal,
             channel: Channel::Console { session_ref: signed_in.session_ref },
-            source_ip: self.source_ip,
+            source_ip: self.client.address,
             secure_transport: self.state.public_origin.starts_with("https://"),
             mfa_authenticated_at: None,
             request_id: self.request_id.clone(),
+            client_request_id: self.client.client_request_id.clone(),
+            user_agent: self.client.user_agent.clone(),
         })
     }
 

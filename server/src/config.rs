@@ -72,9 +72,20 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub max_connections: u32,
 
+    /// Reverse proxies (CIDRs, comma-separated) whose `Forwarded` / `X-Forwarded-For` headers
+    /// name the client: its address is the right-most hop that is not one of them. Default: none,
+    /// the TCP peer is the client.
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr, global = true)]
+    pub trusted_proxies: Vec<iam_policy::values::Cidr>,
+
     /// The built site (wasm, JS, CSS, assets), as cargo-leptos writes it.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: PathBuf,
+}
+
+fn parse_cidr(text: &str) -> Result<iam_policy::values::Cidr, String> {
+    iam_policy::values::Cidr::parse(text)
+        .ok_or_else(|| format!("`{text}` is not an address or CIDR block (10.0.0.0/8, 2001:db8::/32)"))
 }
 
 #[derive(Debug, thiserror::Error)]

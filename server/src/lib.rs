@@ -1,6 +1,7 @@
 //! The `portcullis` server: configuration, start-up (data folder, secret key, database,
 //! migrations, first-run setup link), the console router with its middleware, and shutdown.
 
+pub mod client;
 pub mod config;
 pub mod middleware;
 pub mod policy_cli;
@@ -39,6 +40,13 @@ pub enum StartError {
     DataDir(String, std::io::Error),
     #[error(transparent)]
     SecretKey(#[from] iam_core::secrets::SecretKeyError),
+    #[error(
+        "the secret key file {0} is missing, but this database's secrets were sealed with a key: restore \
+         that file from your backups (or point --secret-key-file at it); a new key would read none of them"
+    )]
+    KeyFileMissing(String),
+    #[error("secret key file {0}: {1}")]
+    SecretKeyCheck(String, iam_core::sealing::KeyCheckError),
     #[error("database {url}: {source}")]
     Store { url: String, source: iam_core::StoreError },
     #[error("database {url}: cannot open the session store: {source}")]
@@ -62,18 +70,28 @@ impl Services {
     /// Opens the data folder, the secret key and the database, and applies migrations.
     pub async fn open(config: &Config) -> Result<Services, StartError> {
         create_private_dir(&config.data_dir)?;
-        let secret_key = SecretKey::load_or_create(&config.secret_key_file())?;
         let url = config.database_url();
         let shown = iam_core::store::redact_url(&url);
         let store = Store::connect(&url, config.max_connections)
             .await
             .map_err(|source| StartError::Store { url: shown.clone(), source })?;
         store.migrate().await.map_err(|source| StartError::Store { url: shown.clone(), source })?;
+        // A key is created only for a database that has none on record: a missing key file is
+        // refused, not replaced (a new key would read none of the secrets already sealed).
+        let key_file = config.secret_key_file();
+        let secret_key = match SecretKey::load(&key_file)? {
+            Some(key) => key,
+            None if iam_core::sealing::recorded_key_check(&store).await?.is_some() => {
+                return Err(StartError::KeyFileMissing(key_file.display().to_string()));
+            }
+            None => SecretKey::create(&key_file)?,
+        };
         let (sessions, session_pool) = Sessions::connect(&url, config.max_connections.clamp(1, 4))
             .await
             .map_err(|source| StartError::Sessions { url: shown.clone(), source })?;
         let hash_concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
         let iam = Iam::new(store, Arc::new(SystemClock), secret_key, hash_concurrency)?;
+        iam.establish_secret_key().await.map_err(|e| StartError::SecretKeyCheck(key_file.display().to_string(), e))?;
         Ok(Services { iam, sessions, session_pool })
     }
 
@@ -144,8 +162,11 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         })
         .build();
     let state = ConsoleState { iam: services.iam.clone(), setup, public_origin: public_origin.clone() };
-    let router =
-        router(leptos_options, state, services.sessions.clone(), WebConfig { public_origin: public_origin.clone() });
+    let web = WebConfig {
+        public_origin: public_origin.clone(),
+        trusted_proxies: client::TrustedProxies(config.trusted_proxies.clone()),
+    };
+    let router = router(leptos_options, state, services.sessions.clone(), web);
     Ok(Prepared { listener, router, services, public_origin, setup_link })
 }
 
@@ -180,6 +201,7 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
     let request_id = HeaderName::from_static("x-request-id");
+    let proxies = web.trusted_proxies.clone();
 
     let console = Router::new()
         .leptos_routes_with_context(
@@ -214,6 +236,8 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // Outermost: reads the client's facts and takes its x-request-id away before the line above.
+        .layer(axum::middleware::from_fn_with_state(proxies, client::client_facts))
 }
 
 /// Serves until `shutdown` resolves, lets in-flight requests finish, then closes the pools.

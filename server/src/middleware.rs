@@ -11,6 +11,7 @@ use tower_sessions::Session;
 #[derive(Clone, Debug)]
 pub struct WebConfig {
     pub public_origin: String,
+    pub trusted_proxies: crate::client::TrustedProxies,
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \

@@ -78,6 +78,8 @@ fn caller(principal: Principal, mfa_at: Option<Timestamp>) -> Caller {
         secure_transport: true,
         mfa_authenticated_at: mfa_at,
         request_id: None,
+        client_request_id: None,
+        user_agent: None,
     }
 }
 

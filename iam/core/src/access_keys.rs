@@ -120,12 +120,15 @@ impl Iam {
                 "Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"
             )));
         }
-        if user_name.is_some() && !user_exists(&mut tx, &owner.id).await? {
+        // Checked under the account's lock, for a key of one's own too: a user deleted meanwhile
+        // (its session still running) must not be left an orphan key.
+        if !owner.is_root && !user_exists(&mut tx, &owner.id).await? {
             return Err(EntityKind::User.no_such(&owner.name));
         }
         let access_key_id = ids::unique_id(IdKind::AccessKey, &mut rand::rngs::OsRng);
         let secret = SecretAccessKey::generate();
-        let sealed = self.secret_key().seal(&seal_context(&access_key_id), secret.expose().as_bytes());
+        let context = seal_context(&account_id, &owner.id, &access_key_id);
+        let sealed = self.secret_key().seal(&context, secret.expose().as_bytes());
         sqlx::query(
             "INSERT INTO access_keys (access_key_id, account_id, owner_id, secret_sealed, active, created_at) \
              VALUES ($1, $2, $3, $4, 1, $5)",
@@ -304,7 +307,8 @@ impl Iam {
                 _ => return Ok(None),
             };
         let sealed: String = row.try_get("secret_sealed")?;
-        let secret = self.secret_key().open(&seal_context(access_key_id), &sealed).map_err(|_| {
+        let context = seal_context(principal.account_id(), principal.user_id(), access_key_id);
+        let secret = self.secret_key().open(&context, &sealed).map_err(|_| {
             IamError::internal(&format!("access key {access_key_id} does not open with this server's key"))
         })?;
         let secret = String::from_utf8(secret).map_err(|_| IamError::internal(&"a sealed secret is not text"))?;
@@ -334,8 +338,15 @@ impl Iam {
     }
 }
 
-/// What a sealed secret is bound to, so a sealed value cannot be moved to another key's row.
-fn seal_context(access_key_id: &str) -> String {
+/// What a sealed secret is bound to: its purpose, account, owner and key. A sealed value moved to
+/// another row, or a row given to another owner (root, say) by someone who can write the database,
+/// no longer opens.
+pub(crate) fn seal_context(account_id: &str, owner_id: &str, access_key_id: &str) -> String {
+    format!("access-key:v2:{account_id}:{owner_id}:{access_key_id}")
+}
+
+/// The context secrets were sealed with before they were bound to their owner (re-sealed once).
+pub(crate) fn legacy_seal_context(access_key_id: &str) -> String {
     format!("access-key:{access_key_id}")
 }
 

@@ -4,7 +4,7 @@ use sqlx::Row as _;
 
 use crate::Iam;
 use crate::audit::{self, Event};
-use crate::caller::{Caller, Channel, Principal};
+use crate::caller::{Caller, Principal};
 use crate::clock::Timestamp;
 use crate::error::{IamError, is_unique_violation};
 use crate::ids;
@@ -113,14 +113,7 @@ impl Iam {
             Err(e) if is_unique_violation(&e) => return Err(already_set_up()),
             other => other?,
         };
-        let caller = Caller {
-            principal: Principal::Root { account_id: account_id.clone() },
-            channel: Channel::Internal,
-            source_ip: None,
-            secure_transport: false,
-            mfa_authenticated_at: None,
-            request_id: None,
-        };
+        let caller = Caller::internal(Principal::Root { account_id: account_id.clone() });
         let event = Event {
             action: "portcullis:CreateAccount",
             target: Some(&account_id),

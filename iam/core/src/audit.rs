@@ -34,6 +34,8 @@ pub struct AuditRecord {
     pub channel: String,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,
+    /// The id the client gave the request, if it gave a well-formed one.
+    pub client_request_id: Option<String>,
     pub action: String,
     pub target: Option<String>,
     pub parameters: String,
@@ -79,11 +81,16 @@ struct Pending {
     channel: String,
     source_ip: Option<String>,
     request_id: Option<String>,
+    client_request_id: Option<String>,
     action: String,
     target: Option<String>,
     parameters: String,
     outcome: String,
 }
+
+/// Read events kept in memory at most, if the database stays unwritable: beyond this the oldest
+/// are dropped (and said so in the log) rather than the process running out of memory.
+const MAX_PENDING_READS: usize = 100_000;
 
 /// Read events waiting to be written.
 #[derive(Debug, Default)]
@@ -100,6 +107,7 @@ impl ReadEvents {
             channel: channel_label(&caller.channel),
             source_ip: caller.source_ip.map(|ip| ip.to_string()),
             request_id: caller.request_id.clone(),
+            client_request_id: caller.client_request_id.clone(),
             action: event.action.to_owned(),
             target: event.target.map(str::to_owned),
             parameters: event.parameters.to_string(),
@@ -110,35 +118,61 @@ impl ReadEvents {
         }
     }
 
-    /// Writes the waiting events in one transaction.
+    /// Writes the waiting events in one transaction. If that fails they wait for the next flush:
+    /// a database that is briefly unreachable loses no event.
     pub(crate) async fn flush(&self, pool: &sqlx::AnyPool) -> Result<(), IamError> {
         let events = self.pending.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = pool.begin().await?;
-        for e in &events {
-            sqlx::query(
-                "INSERT INTO audit_events (account_id, occurred_at, principal_arn, channel, source_ip, \
-                 request_id, action, target, parameters, outcome) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&e.account_id)
-            .bind(e.at.as_millis())
-            .bind(&e.principal_arn)
-            .bind(&e.channel)
-            .bind(&e.source_ip)
-            .bind(&e.request_id)
-            .bind(&e.action)
-            .bind(&e.target)
-            .bind(&e.parameters)
-            .bind(&e.outcome)
-            .execute(&mut *tx)
-            .await?;
+        match write_all(pool, &events).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Ok(mut pending) = self.pending.lock() {
+                    // Back in front of whatever arrived meanwhile, in order.
+                    let newer = std::mem::replace(&mut *pending, events);
+                    pending.extend(newer);
+                    let excess = pending.len().saturating_sub(MAX_PENDING_READS);
+                    if excess > 0 {
+                        pending.drain(..excess);
+                        tracing::error!(dropped = excess, "the audit log could not be written for too long");
+                    }
+                }
+                Err(e)
+            }
         }
-        tx.commit().await?;
-        Ok(())
     }
+
+    /// How many read events wait to be written.
+    pub(crate) fn len(&self) -> usize {
+        self.pending.lock().map(|p| p.len()).unwrap_or(0)
+    }
+}
+
+async fn write_all(pool: &sqlx::AnyPool, events: &[Pending]) -> Result<(), IamError> {
+    let mut tx = pool.begin().await?;
+    for e in events {
+        sqlx::query(
+            "INSERT INTO audit_events (account_id, occurred_at, principal_arn, channel, source_ip, \
+             request_id, client_request_id, action, target, parameters, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&e.account_id)
+        .bind(e.at.as_millis())
+        .bind(&e.principal_arn)
+        .bind(&e.channel)
+        .bind(&e.source_ip)
+        .bind(&e.request_id)
+        .bind(&e.client_request_id)
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(&e.parameters)
+        .bind(&e.outcome)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Appends `event` through `conn`, which is normally the action's open transaction.
@@ -150,8 +184,8 @@ pub(crate) async fn append(
 ) -> Result<(), IamError> {
     sqlx::query(
         "INSERT INTO audit_events (account_id, occurred_at, principal_arn, channel, source_ip, \
-         request_id, action, target, parameters, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         request_id, client_request_id, action, target, parameters, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(caller.account_id())
     .bind(at.as_millis())
@@ -159,6 +193,7 @@ pub(crate) async fn append(
     .bind(channel_label(&caller.channel))
     .bind(caller.source_ip.map(|ip| ip.to_string()))
     .bind(caller.request_id.clone())
+    .bind(caller.client_request_id.clone())
     .bind(event.action)
     .bind(event.target)
     .bind(event.parameters.to_string())
@@ -177,7 +212,7 @@ pub(crate) async fn list(
     limit: i64,
 ) -> Result<Vec<AuditRecord>, IamError> {
     let rows = sqlx::query(
-        "SELECT event_id, occurred_at, principal_arn, channel, source_ip, request_id, action, \
+        "SELECT event_id, occurred_at, principal_arn, channel, source_ip, request_id, client_request_id, action, \
          target, parameters, outcome FROM audit_events \
          WHERE account_id = $1 AND ($2 IS NULL OR principal_arn = $2) AND event_id < $3 \
          ORDER BY event_id DESC LIMIT $4",
@@ -197,6 +232,7 @@ pub(crate) async fn list(
                 channel: row.try_get("channel")?,
                 source_ip: row.try_get("source_ip")?,
                 request_id: row.try_get("request_id")?,
+                client_request_id: row.try_get("client_request_id")?,
                 action: row.try_get("action")?,
                 target: row.try_get("target")?,
                 parameters: row.try_get("parameters")?,

@@ -45,11 +45,15 @@ pub struct Request<'a> {
     /// The account that owns the resource.
     pub resource_account: &'a str,
     pub context: Vec<(String, Vec<String>)>,
+    /// A grant an account setting makes, decided as one more identity policy: it allows, but
+    /// explicit denies, boundaries and session policies still apply to it
+    /// (`AllowUsersToChangePassword`).
+    pub setting_grant: Option<Arc<CompiledPolicy>>,
 }
 
 impl<'a> Request<'a> {
     pub fn new(action: &'a str, resource: &'a str, resource_account: &'a str) -> Request<'a> {
-        Request { action, resource, resource_account, context: Vec::new() }
+        Request { action, resource, resource_account, context: Vec::new(), setting_grant: None }
     }
 
     /// Adds a context key with one value.
@@ -460,6 +464,9 @@ pub fn decide(effective: &Effective, caller: &Caller, request: &Request<'_>, now
     if let Some(ip) = caller.source_ip {
         context.insert_key(&keys.source_ip, ip.to_string());
     }
+    if let Some(agent) = &caller.user_agent {
+        context.insert_key(&keys.user_agent, agent.clone());
+    }
     // AWS leaves MFA keys out for long-term access keys, and says false for sessions without MFA.
     match (&caller.channel, caller.mfa_authenticated_at) {
         (_, Some(at)) => {
@@ -482,7 +489,14 @@ pub fn decide(effective: &Effective, caller: &Caller, request: &Request<'_>, now
         resource_account: Some(request.resource_account),
         context: &context,
     };
-    iam_policy::evaluate(&policy_request, &effective.policies)
+    match &request.setting_grant {
+        None => iam_policy::evaluate(&policy_request, &effective.policies),
+        Some(grant) => {
+            let mut policies = effective.policies.clone();
+            policies.identity.push(grant.clone());
+            iam_policy::evaluate(&policy_request, &policies)
+        }
+    }
 }
 
 /// The keys every request adds, named once.
@@ -491,6 +505,7 @@ struct SessionKeys {
     epoch_time: KeyName,
     secure_transport: KeyName,
     source_ip: KeyName,
+    user_agent: KeyName,
     mfa_present: KeyName,
     mfa_age: KeyName,
 }
@@ -502,6 +517,7 @@ fn session_keys() -> &'static SessionKeys {
         epoch_time: KeyName::new("aws:EpochTime"),
         secure_transport: KeyName::new("aws:SecureTransport"),
         source_ip: KeyName::new("aws:SourceIp"),
+        user_agent: KeyName::new("aws:UserAgent"),
         mfa_present: KeyName::new("aws:MultiFactorAuthPresent"),
         mfa_age: KeyName::new("aws:MultiFactorAuthAge"),
     })
@@ -600,6 +616,11 @@ async fn load_effective(
     keys.insert("aws:userid", principal.user_id());
     // IAM is a global service, answered in us-east-1.
     keys.insert("aws:RequestedRegion", "us-east-1");
+    // Keys AWS documents as present in every request: nobody calls Portcullis as an AWS service
+    // or through one, so both are false (AWS's "deny outside these networks unless via an AWS
+    // service" policies test them with Bool and would never deny if they were absent).
+    keys.insert("aws:PrincipalIsAWSService", "false");
+    keys.insert("aws:ViaAWSService", "false");
     let request_principal =
         RequestPrincipal::from_arn(&arn).ok_or_else(|| IamError::internal(&format!("unreadable principal {arn}")))?;
     let (user_id, account_id) = match principal {

@@ -65,12 +65,35 @@ pub struct Caller {
     pub secure_transport: bool,
     /// When the session passed MFA, if it did.
     pub mfa_authenticated_at: Option<Timestamp>,
-    /// The request id, carried into audit events.
+    /// The request id the server gave this request, carried into audit events.
     pub request_id: Option<String>,
+    /// The id the client said it gave the request (`x-request-id`), bounded and checked by the
+    /// server; kept apart from `request_id`, which only the server sets.
+    pub client_request_id: Option<String>,
+    /// The client's `User-Agent` (`aws:UserAgent`), at most 256 characters.
+    pub user_agent: Option<String>,
 }
 
 impl Caller {
     pub fn account_id(&self) -> &str {
         self.principal.account_id()
     }
+
+    /// A caller that is the server itself acting for `principal` (the `bootstrap` command, setup).
+    pub fn internal(principal: Principal) -> Caller {
+        Caller {
+            principal,
+            channel: Channel::Internal,
+            source_ip: None,
+            secure_transport: false,
+            mfa_authenticated_at: None,
+            request_id: None,
+            client_request_id: None,
+            user_agent: None,
+        }
+    }
 }
+
+/// The longest `User-Agent` kept, in characters (AWS's CloudTrail keeps the first 1 KB or so; the
+/// audit log needs no more than this to tell clients apart).
+pub const MAX_USER_AGENT: usize = 256;

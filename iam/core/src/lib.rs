@@ -24,6 +24,7 @@ pub mod password;
 pub mod password_policy;
 pub mod policies;
 pub mod roles;
+pub mod sealing;
 pub mod secrets;
 pub mod service_reference;
 pub mod simulator;
@@ -102,6 +103,11 @@ impl Iam {
     pub async fn flush(&self) -> Result<(), IamError> {
         self.read_events().flush(self.store().pool()).await?;
         self.flush_access_notes().await
+    }
+
+    /// How many allowed reads wait in memory for the audit log (written about every second).
+    pub fn pending_audit_events(&self) -> usize {
+        self.read_events().len()
     }
 
     /// The compiled policies of principals, shared by every request of this process.

@@ -114,7 +114,15 @@ fn subtle_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-fn seal_context(serial: &str) -> String {
+/// What a sealed TOTP seed is bound to: its purpose, account, owner (`-` while unassigned) and
+/// device. A seed whose row is given to another owner (root, say) by someone who can write the
+/// database no longer opens; enabling and deactivating re-seal it for the new owner.
+pub(crate) fn seal_context(account_id: &str, owner_id: Option<&str>, serial: &str) -> String {
+    format!("mfa-seed:v2:{account_id}:{}:{serial}", owner_id.unwrap_or("-"))
+}
+
+/// The context seeds were sealed with before they were bound to their owner (re-sealed once).
+pub(crate) fn legacy_seal_context(serial: &str) -> String {
     format!("mfa-seed:{serial}")
 }
 
@@ -151,7 +159,7 @@ impl Iam {
             .map_err(|e| IamError::internal(&format!("TOTP: {e}")))?;
         let qr_code_png = device.to_qr_base64().map_err(|e| IamError::internal(&format!("QR code: {e}")))?;
         let base32_string_seed = Secret::from(seed.to_vec()).to_base32();
-        let sealed = self.secret_key().seal(&seal_context(&serial), &seed);
+        let sealed = self.secret_key().seal(&seal_context(&account_id, None, &serial), &seed);
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
         let inserted = sqlx::query(
@@ -202,7 +210,7 @@ impl Iam {
         let now = self.now();
         let mut tx = self.begin_write(&account_id).await?;
         let device = sqlx::query(
-            "SELECT owner_id, kind, seed_sealed FROM mfa_devices WHERE serial_number = $1 AND account_id = $2",
+            "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices WHERE serial_number = $1 AND account_id = $2",
         )
         .bind(serial_number)
         .bind(&account_id)
@@ -228,13 +236,18 @@ impl Iam {
         }
         let seed = self.open_seed(serial_number, &device)?;
         let step = consecutive(&seed, now, code1, code2, i64::MIN)?.ok_or_else(invalid_codes)?;
-        sqlx::query("UPDATE mfa_devices SET owner_id = $2, enabled_at = $3, last_step = $4 WHERE serial_number = $1")
-            .bind(serial_number)
-            .bind(&owner.id)
-            .bind(now.as_millis())
-            .bind(step + 1)
-            .execute(&mut *tx)
-            .await?;
+        let sealed = self.secret_key().seal(&seal_context(&account_id, Some(&owner.id), serial_number), &seed);
+        sqlx::query(
+            "UPDATE mfa_devices SET owner_id = $2, enabled_at = $3, last_step = $4, seed_sealed = $5 \
+             WHERE serial_number = $1",
+        )
+        .bind(serial_number)
+        .bind(&owner.id)
+        .bind(now.as_millis())
+        .bind(step + 1)
+        .bind(&sealed)
+        .execute(&mut *tx)
+        .await?;
         let event = Event {
             action: "iam:EnableMFADevice",
             target: Some(&owner.arn),
@@ -294,20 +307,32 @@ impl Iam {
         let owner = self.credential_owner(caller, user_name, "iam:DeactivateMFADevice", parameters).await?;
         let account_id = caller.account_id().to_owned();
         let mut tx = self.begin_write(&account_id).await?;
-        let kind: String = sqlx::query("SELECT kind FROM mfa_devices WHERE serial_number = $1 AND owner_id = $2")
-            .bind(serial_number)
-            .bind(&owner.id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| no_such_device(serial_number))?
-            .try_get("kind")?;
-        let sql = if kind == "webauthn" {
+        let device = sqlx::query(
+            "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices WHERE serial_number = $1 AND owner_id = $2",
+        )
+        .bind(serial_number)
+        .bind(&owner.id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| no_such_device(serial_number))?;
+        if device.try_get::<String, _>("kind")? == "webauthn" {
             sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
-            "DELETE FROM mfa_devices WHERE serial_number = $1"
+            sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
+                .bind(serial_number)
+                .execute(&mut *tx)
+                .await?;
         } else {
-            "UPDATE mfa_devices SET owner_id = NULL, enabled_at = NULL WHERE serial_number = $1"
-        };
-        sqlx::query(sql).bind(serial_number).execute(&mut *tx).await?;
+            // Unassigned again: the seed is re-sealed for no owner.
+            let seed = self.open_seed(serial_number, &device)?;
+            let sealed = self.secret_key().seal(&seal_context(&account_id, None, serial_number), &seed);
+            sqlx::query(
+                "UPDATE mfa_devices SET owner_id = NULL, enabled_at = NULL, seed_sealed = $2 WHERE serial_number = $1",
+            )
+            .bind(serial_number)
+            .bind(&sealed)
+            .execute(&mut *tx)
+            .await?;
+        }
         let event = Event {
             action: "iam:DeactivateMFADevice",
             target: Some(&owner.arn),
@@ -428,7 +453,7 @@ impl Iam {
             return Ok(None);
         }
         let rows = sqlx::query(
-            "SELECT serial_number, kind, seed_sealed, last_step FROM mfa_devices \
+            "SELECT serial_number, account_id, owner_id, kind, seed_sealed, last_step FROM mfa_devices \
              WHERE owner_id = $1 AND kind = 'totp' AND enabled_at IS NOT NULL",
         )
         .bind(owner_id)
@@ -555,7 +580,8 @@ impl Iam {
         owner_id: &str,
     ) -> Result<AnyRow, IamError> {
         sqlx::query(
-            "SELECT seed_sealed, last_step FROM mfa_devices WHERE serial_number = $1 AND owner_id = $2 AND kind = 'totp'",
+            "SELECT account_id, owner_id, seed_sealed, last_step FROM mfa_devices \
+             WHERE serial_number = $1 AND owner_id = $2 AND kind = 'totp'",
         )
         .bind(serial_number)
         .bind(owner_id)
@@ -564,10 +590,14 @@ impl Iam {
         .ok_or_else(|| no_such_device(serial_number))
     }
 
+    /// Opens the seed of a device row (with its `account_id`, `owner_id` and `seed_sealed`).
     fn open_seed(&self, serial_number: &str, row: &AnyRow) -> Result<Vec<u8>, IamError> {
         let sealed: Option<String> = row.try_get("seed_sealed")?;
         let sealed = sealed.ok_or_else(|| IamError::internal(&format!("device {serial_number} has no seed")))?;
-        self.secret_key().open(&seal_context(serial_number), &sealed).map_err(|_| {
+        let account_id: String = row.try_get("account_id")?;
+        let owner_id: Option<String> = row.try_get("owner_id")?;
+        let context = seal_context(&account_id, owner_id.as_deref(), serial_number);
+        self.secret_key().open(&context, &sealed).map_err(|_| {
             IamError::internal(&format!("the seed of {serial_number} does not open with this server's key"))
         })
     }

@@ -158,6 +158,20 @@ pub(crate) async fn load_policy(
 /// How many earlier hashes are kept per user: the largest `PasswordReusePrevention`.
 const HISTORY_KEPT: i64 = 24;
 
+/// What `AllowUsersToChangePassword` grants, as a policy: every user may change their own password
+/// (`ChangePassword` always acts on the caller itself).
+fn allow_users_to_change_password() -> std::sync::Arc<iam_policy::CompiledPolicy> {
+    static GRANT: std::sync::OnceLock<std::sync::Arc<iam_policy::CompiledPolicy>> = std::sync::OnceLock::new();
+    GRANT
+        .get_or_init(|| {
+            let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ChangePassword","Resource":"*"}]}"#;
+            let compiled = iam_policy::parse_policy(text)
+                .map(|doc| iam_policy::compile(&doc, "AccountPasswordPolicy/AllowUsersToChangePassword"));
+            std::sync::Arc::new(compiled.unwrap_or_else(|_| iam_policy::CompiledPolicy::empty("AllowUsersToChangePassword")))
+        })
+        .clone()
+}
+
 impl Iam {
     /// `iam:GetAccountPasswordPolicy`: `NoSuchEntity` when the account has none (AWS's default
     /// rules apply then).
@@ -256,10 +270,14 @@ impl Iam {
             let mut conn = self.store().pool().acquire().await?;
             load_policy(&mut conn, account_id).await?
         };
-        let request = Request::new("iam:ChangePassword", &arn, account_id);
-        if !policy.as_ref().is_some_and(|p| p.allow_users_to_change_password) {
-            self.authorize_or_record(caller, request, || serde_json::json!({ "UserName": user_name })).await?;
+        // The account setting grants what a policy would; it is decided with the caller's other
+        // policies, so an explicit deny (AWS's quarantine policy for leaked keys denies this) and a
+        // permissions boundary still apply, and a refusal is recorded.
+        let mut request = Request::new("iam:ChangePassword", &arn, account_id);
+        if policy.as_ref().is_some_and(|p| p.allow_users_to_change_password) {
+            request.setting_grant = Some(allow_users_to_change_password());
         }
+        self.authorize_or_record(caller, request, || serde_json::json!({ "UserName": user_name })).await?;
         let stored: Option<String> = sqlx::query("SELECT password_hash FROM login_profiles WHERE user_id = $1")
             .bind(user_id)
             .fetch_optional(self.store().pool())

@@ -18,6 +18,8 @@ const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 /// Prefix of every sealed value, naming the scheme so that it can change later.
 const SCHEME: &str = "v1:";
+const KEY_CHECK_CONTEXT: &str = "portcullis:key-check";
+const KEY_CHECK_TEXT: &[u8] = b"the secrets of this database are sealed with this key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretKeyError {
@@ -55,7 +57,17 @@ impl SecretKey {
     }
 
     /// Reads the key at `path`, or creates it there (mode 0600, never overwriting) if absent.
+    /// A server with a database should use [`SecretKey::load`] and create a key only where the
+    /// database has none on record (see `crate::sealing`).
     pub fn load_or_create(path: &Path) -> Result<SecretKey, SecretKeyError> {
+        match SecretKey::load(path)? {
+            Some(key) => Ok(key),
+            None => SecretKey::create(path),
+        }
+    }
+
+    /// Reads the key at `path`; `None` when there is no file.
+    pub fn load(path: &Path) -> Result<Option<SecretKey>, SecretKeyError> {
         let shown = path.display().to_string();
         let io = |source| SecretKeyError::Io { path: shown.clone(), source };
         match std::fs::read(path) {
@@ -72,24 +84,44 @@ impl SecretKey {
                     .as_slice()
                     .try_into()
                     .map_err(|_| SecretKeyError::BadLength { path: shown.clone(), len: bytes.len() })?;
-                Ok(SecretKey(key))
+                Ok(Some(SecretKey(key)))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = SecretKey::generate();
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt as _;
-                    options.mode(0o600);
-                }
-                let mut file = options.open(path).map_err(io)?;
-                file.write_all(&key.0).map_err(io)?;
-                file.sync_all().map_err(io)?;
-                Ok(key)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(e)),
         }
+    }
+
+    /// Creates a new key file at `path` (mode 0600); fails if one exists.
+    pub fn create(path: &Path) -> Result<SecretKey, SecretKeyError> {
+        let shown = path.display().to_string();
+        let io = |source| SecretKeyError::Io { path: shown.clone(), source };
+        let key = SecretKey::generate();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(io)?;
+        file.write_all(&key.0).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        // The new name must survive a crash too.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        Ok(key)
+    }
+
+    /// A value the database keeps to recognise this key later: a sealed constant, which opens
+    /// with this key only and tells nothing of it.
+    pub fn check_value(&self) -> String {
+        self.seal(KEY_CHECK_CONTEXT, KEY_CHECK_TEXT)
+    }
+
+    /// Whether `check` (from [`SecretKey::check_value`]) was made with this key.
+    pub fn matches_check(&self, check: &str) -> bool {
+        self.open(KEY_CHECK_CONTEXT, check).is_ok_and(|text| text == KEY_CHECK_TEXT)
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -136,6 +168,16 @@ mod tests {
         assert_eq!(key.open("AKIAEXAMPLE", "v1:AAAA"), Err(OpenError));
         assert_eq!(key.open("AKIAEXAMPLE", "garbage"), Err(OpenError));
         assert_ne!(key.seal("c", b"x"), key.seal("c", b"x"), "nonces must differ");
+    }
+
+    #[test]
+    fn a_key_check_value_recognises_its_key_only() {
+        let key = SecretKey::generate();
+        let check = key.check_value();
+        assert!(key.matches_check(&check));
+        assert!(!SecretKey::generate().matches_check(&check));
+        assert!(!key.matches_check("v1:garbage"));
+        assert!(!key.matches_check(&key.seal("another-context", KEY_CHECK_TEXT)));
     }
 
     #[test]

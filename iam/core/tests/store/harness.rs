@@ -122,6 +122,8 @@ pub fn caller(principal: Principal) -> Caller {
         secure_transport: false,
         mfa_authenticated_at: None,
         request_id: Some("req-1".into()),
+        client_request_id: None,
+        user_agent: Some("aws-cli/2.27.0 Python/3.13".into()),
     }
 }
 

@@ -20,6 +20,7 @@ mod policies;
 mod reports;
 mod resource_keys;
 mod roles;
+mod secrets;
 mod settings;
 mod simulator;
 mod users;

@@ -57,7 +57,9 @@ on_both!(a_guardrail_on_resource_tags_protects_tagged_users_roles_policies_and_d
     db.iam.create_role(&root, role("worker", Vec::new())).await.unwrap();
     assert!(denied(db.iam.update_role_description(&admin, "vault", "mine now").await));
     assert!(denied(db.iam.update_assume_role_policy(&admin, "vault", TRUST).await));
-    assert!(denied(db.iam.put_inline_policy(&admin, EntityKind::Role, "vault", "P", &allow(r#""s3:*""#, r#""*""#)).await));
+    assert!(denied(
+        db.iam.put_inline_policy(&admin, EntityKind::Role, "vault", "P", &allow(r#""s3:*""#, r#""*""#)).await
+    ));
     db.iam.update_role_description(&admin, "worker", "fine").await.unwrap();
 
     // A protected customer managed policy: no new version can widen it.
@@ -100,7 +102,10 @@ on_both!(abac_grants_on_resource_tags_match_the_principal_tags, |db| {
     user(db, &root, "untagged", &[]).await;
     db.iam.get_user(&lead, "blue-dev").await.unwrap();
     db.iam.list_tags(&lead, Taggable::User("blue-dev")).await.unwrap();
-    db.iam.attach_policy(&lead, EntityKind::User, "blue-dev", "arn:aws:iam::aws:policy/IAMReadOnlyAccess").await.unwrap();
+    db.iam
+        .attach_policy(&lead, EntityKind::User, "blue-dev", "arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .await
+        .unwrap();
     assert!(denied(db.iam.get_user(&lead, "red-dev").await));
     assert!(denied(db.iam.get_user(&lead, "untagged").await));
     // Retagging the target moves it out of reach on the next request.
