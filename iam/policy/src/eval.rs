@@ -119,6 +119,35 @@ fn principal_grant(p: &RequestPrincipal, m: &PrincipalMatcher) -> Option<Grant> 
     best
 }
 
+/// Whether a `NotPrincipal` list spares the caller from its statement. AWS spares a caller only
+/// when its whole chain is listed: a user with its account, a role session with its role and its
+/// account, a root user by its account; and never a caller with a permissions boundary.
+fn not_principal_spares(p: &RequestPrincipal, m: &PrincipalMatcher, has_boundary: bool) -> bool {
+    let PrincipalMatcher::Named { aws, services, federated, canonical } = m else {
+        // `NotPrincipal: "*"` spares everyone.
+        return true;
+    };
+    if has_boundary {
+        return false;
+    }
+    let listed = |arn: &str| aws.iter().any(|id| id == arn);
+    let account_listed = p.account.as_deref().is_some_and(|account| {
+        aws.iter().any(|id| {
+            id == account || id.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root")) == Some(account)
+        })
+    });
+    match p.kind {
+        PrincipalType::Service => services.iter().any(|s| s == &p.arn),
+        PrincipalType::FederatedUser => federated.iter().any(|f| f == &p.arn) && account_listed,
+        PrincipalType::Anonymous => canonical.iter().any(|c| c == &p.arn) || aws.iter().any(|id| id == "*"),
+        PrincipalType::Root => account_listed,
+        _ => {
+            let role_listed = p.role_arn.as_deref().is_none_or(listed);
+            (listed(&p.arn) || canonical.iter().any(|c| c == &p.arn)) && role_listed && account_listed
+        }
+    }
+}
+
 fn items_match(m: &ActionMatcher, text: &str, vars: &dyn Variables) -> bool {
     let any = m.patterns.iter().any(|p| p.matches(text, vars, false));
     any != m.negated
@@ -256,6 +285,8 @@ struct Scan<'r> {
     action: &'r str,
     /// The action's service bit (see `compile::service_bit`).
     service: u64,
+    /// Whether the caller has a permissions boundary (`NotPrincipal` never spares it then).
+    has_boundary: bool,
 }
 
 impl Scan<'_> {
@@ -284,11 +315,16 @@ impl Scan<'_> {
                 continue;
             }
             let grant = match (st.principal.as_deref(), uses_principal) {
-                (Some((negated, m)), true) => match (principal_grant(request.principal, m), negated) {
-                    (Some(g), false) => g,
-                    (None, true) => Grant::Anyone,
-                    _ => continue,
+                (Some((false, m)), true) => match principal_grant(request.principal, m) {
+                    Some(g) => g,
+                    None => continue,
                 },
+                (Some((true, m)), true) => {
+                    if not_principal_spares(request.principal, m, self.has_boundary) {
+                        continue;
+                    }
+                    Grant::Anyone
+                }
                 (None, true) => continue,
                 (_, false) => Grant::Specific,
             };
@@ -345,7 +381,7 @@ pub fn evaluate(request: &Request<'_>, set: &PolicySet) -> Decision {
         }
     };
     let service = service_bit(action.split_once(':').map_or(action, |(s, _)| s));
-    let scan = Scan { request, action, service };
+    let scan = Scan { request, action, service, has_boundary: set.boundary.is_some() };
 
     let mut denies = Hits::new();
     let mut identity_allows = Hits::new();
@@ -394,7 +430,9 @@ pub fn evaluate(request: &Request<'_>, set: &PolicySet) -> Decision {
         (Some(_), None) | (None, _) => true,
     };
     let root_in_own_account = principal.kind == PrincipalType::Root && same_account;
-    let identity_grants = root_in_own_account || !identity_allows.is_empty();
+    // A root user has every permission of its own account: across accounts its side always
+    // allows, and the other account's resource policy decides.
+    let identity_grants = principal.kind == PrincipalType::Root || !identity_allows.is_empty();
     let caps_hold = |deciding: Vec<MatchedStatement>| {
         if boundary_allows == Some(false) {
             return implicit(DenyStep::PermissionsBoundary);

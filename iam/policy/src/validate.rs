@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::document::{ConditionValue, PolicyDocument, PrincipalKind, Principals, ValueType, Version};
+use crate::document::{ConditionValue, Effect, PolicyDocument, PrincipalKind, Principals, ValueType, Version};
 use crate::error::{PolicyError, PolicyErrorKind};
 use crate::parse::parse_policy;
 use crate::values::{Cidr, is_base64, parse_bool, parse_date, parse_number};
@@ -170,6 +170,18 @@ pub fn validate(doc: &PolicyDocument, kind: PolicyKind) -> Vec<PolicyError> {
                 report("Policy document should not specify a principal.".into(), format!("{at}.{field}"));
             }
             (None, true) => report("Missing required field Principal".into(), at.clone()),
+            (Some(p), true) if p.negated && kind == PolicyKind::Trust => {
+                report(
+                    "Has prohibited field NotPrincipal: a trust policy must name its principals.".into(),
+                    format!("{at}.NotPrincipal"),
+                );
+            }
+            (Some(p), true) if p.negated && st.effect == Effect::Allow => {
+                report(
+                    "NotPrincipal can only be used with \"Effect\": \"Deny\": an Allow with NotPrincipal would grant access to everyone not listed.".into(),
+                    format!("{at}.NotPrincipal"),
+                );
+            }
             (Some(p), true) => {
                 if let Principals::Named(list) = &p.principals {
                     for (pk, ids) in list {
@@ -243,6 +255,23 @@ mod tests {
     fn a_good_identity_policy_has_no_problem() {
         assert!(problems(IDENTITY, PolicyKind::Identity).is_empty());
         assert!(parse_and_validate(IDENTITY, PolicyKind::Identity).is_ok());
+    }
+
+    #[test]
+    fn not_principal_goes_only_with_deny_and_never_in_trust_policies() {
+        let deny = r#"{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:*","Resource":"*"}}"#;
+        assert!(problems(deny, PolicyKind::ResourceBased).is_empty());
+        let allow = deny.replace("Deny", "Allow");
+        let found = problems(&allow, PolicyKind::ResourceBased);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("only be used with") && found[0].ends_with("(at Statement.NotPrincipal)"),
+            "{found:?}"
+        );
+        let trust =
+            r#"{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}}"#;
+        let found = problems(trust, PolicyKind::Trust);
+        assert!(found.iter().any(|p| p.contains("Has prohibited field NotPrincipal")), "{found:?}");
     }
 
     #[test]

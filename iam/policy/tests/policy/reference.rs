@@ -256,7 +256,46 @@ fn grant(p: &RequestPrincipal, principals: &Principals) -> Option<u8> {
 
 type Hit = (String, usize, u8);
 
-fn matching(policy: &RefPolicy, uses_principal: bool, req: &RefRequest<'_>, effect: Effect) -> Vec<Hit> {
+/// Whether `NotPrincipal` spares the caller: every link of its chain (itself, its role, its account)
+/// is listed, and it has no permissions boundary.
+fn spared(p: &RequestPrincipal, principals: &Principals, has_boundary: bool) -> bool {
+    let Principals::Named(list) = principals else { return true };
+    if has_boundary {
+        return false;
+    }
+    let ids = |kind: PrincipalKind| -> Vec<&String> {
+        list.iter().filter(|(k, _)| *k == kind).flat_map(|(_, ids)| ids.iter()).collect()
+    };
+    let aws = ids(PrincipalKind::Aws);
+    let account_listed = match &p.account {
+        Some(account) => aws.iter().any(|id| *id == account || **id == format!("arn:aws:iam::{account}:root")),
+        None => false,
+    };
+    match p.kind {
+        PrincipalType::Service => ids(PrincipalKind::Service).contains(&&p.arn),
+        PrincipalType::FederatedUser => ids(PrincipalKind::Federated).contains(&&p.arn) && account_listed,
+        PrincipalType::Anonymous => {
+            ids(PrincipalKind::CanonicalUser).contains(&&p.arn) || aws.iter().any(|id| id.as_str() == "*")
+        }
+        PrincipalType::Root => account_listed,
+        _ => {
+            let me = aws.contains(&&p.arn) || ids(PrincipalKind::CanonicalUser).contains(&&p.arn);
+            let role = match &p.role_arn {
+                Some(r) => aws.contains(&r),
+                None => true,
+            };
+            me && role && account_listed
+        }
+    }
+}
+
+fn matching(
+    policy: &RefPolicy,
+    uses_principal: bool,
+    req: &RefRequest<'_>,
+    effect: Effect,
+    has_boundary: bool,
+) -> Vec<Hit> {
     let variables = policy.doc.version == Some(Version::V2012_10_17);
     let mut hits = Vec::new();
     for (i, st) in policy.doc.statements.iter().enumerate() {
@@ -275,10 +314,15 @@ fn matching(policy: &RefPolicy, uses_principal: bool, req: &RefRequest<'_>, effe
         let g = if uses_principal {
             match &st.principal {
                 None => continue,
-                Some(pb) => match (grant(req.principal, &pb.principals), pb.negated) {
-                    (Some(g), false) => g,
-                    (None, true) => 1,
-                    _ => continue,
+                Some(pb) if pb.negated => {
+                    if spared(req.principal, &pb.principals, has_boundary) {
+                        continue;
+                    }
+                    1
+                }
+                Some(pb) => match grant(req.principal, &pb.principals) {
+                    Some(g) => g,
+                    None => continue,
                 },
             }
         } else {
@@ -294,7 +338,7 @@ fn matching(policy: &RefPolicy, uses_principal: bool, req: &RefRequest<'_>, effe
 /// The decision: outcome, the step for an implicit deny, the deciding (policy, statement) pairs.
 pub fn decide(req: &RefRequest<'_>, set: &RefSet) -> (Outcome, Option<DenyStep>, Vec<(String, usize)>) {
     let all = |ps: &[&RefPolicy], up: bool, e: Effect| -> Vec<Hit> {
-        ps.iter().flat_map(|p| matching(p, up, req, e)).collect()
+        ps.iter().flat_map(|p| matching(p, up, req, e, set.boundary.is_some())).collect()
     };
     let identity: Vec<&RefPolicy> = set.identity.iter().collect();
     let session: Vec<&RefPolicy> = set.session.iter().collect();
@@ -349,7 +393,8 @@ pub fn decide(req: &RefRequest<'_>, set: &RefSet) -> (Outcome, Option<DenyStep>,
         if resource_allows.is_empty() {
             return deny(DenyStep::NoResourceAllow);
         }
-        if identity_allows.is_empty() && !root {
+        // A root user has every permission of its own account, so its side always allows.
+        if identity_allows.is_empty() && req.principal.kind != PrincipalType::Root {
             return deny(DenyStep::NoIdentityAllow);
         }
         let mut d = pairs(&identity_allows, &|_| true);
