@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Runs the Playwright suite against a fresh server built by `cargo leptos build`:
+# Runs the Playwright suite against a fresh server built by `cargo leptos build --release` (the build
+# scripts/run.sh serves; PORTCULLIS_E2E_BINARY=target/debug/portcullis for a debug build):
 #   scripts/e2e.sh sqlite      a new SQLite database in a temporary folder
 #   scripts/e2e.sh postgres    a new database on PORTCULLIS_TEST_DATABASE_URL's server, dropped after
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 backend=${1:-sqlite}
-binary=${PORTCULLIS_E2E_BINARY:-target/debug/portcullis}
+binary=${PORTCULLIS_E2E_BINARY:-target/release/portcullis}
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 args=(--listen "127.0.0.1:$port" --data-dir "$work/data")

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh build
-cargo leptos build --release
+# wasm-opt from tools/ (npm's binaryen), ahead of any older one on the machine: see setup.sh.
+export PATH="$PWD/tools/node_modules/.bin:$PATH"
+cargo leptos build --release --precompress
 export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
 exec target/release/portcullis "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Portcullis need, skipping what is already there.
-#   scripts/setup.sh build   the Rust toolchain pieces (wasm target, cargo-leptos, wasm-bindgen, wasm-opt)
+#   scripts/setup.sh build   the Rust toolchain pieces (wasm target, cargo-leptos, wasm-bindgen) and wasm-opt
 #   scripts/setup.sh test    the above, plus Chromium and the end2end node packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,16 @@ want=${1:-build}
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 apt_updated=0
+# `npm ci` in folder $1, again only when its package-lock.json has changed since the last one.
+npm_ci_once() {
+  local stamp=$1/node_modules/.portcullis-lock
+  if [ ! -f "$stamp" ] || ! cmp -s "$1/package-lock.json" "$stamp"; then
+    say "npm ci ($1)"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$1/package-lock.json" "$stamp"
+  fi
+}
+
 apt_install() {
   if [ "$apt_updated" = 0 ]; then
     say "apt-get update"
@@ -43,16 +53,19 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; the
   cargo install wasm-bindgen-cli --version "$wbg"
 fi
 
-if ! command -v wasm-opt >/dev/null; then
-  apt_install binaryen
+if ! command -v npm >/dev/null; then
+  apt_install nodejs npm
 fi
+
+# wasm-opt from npm's binaryen (tools/package.json), not Debian's binaryen 108: that one rewrites the
+# release wasm of rustc 1.95 + wasm-bindgen 0.2.130 into one the browser refuses at start
+# (`WebAssembly.Table.set(): Argument 1 is invalid for table`), so the console never hydrates.
+# run.sh and test.sh put tools/node_modules/.bin first on PATH, where cargo-leptos finds it.
+npm_ci_once tools
 
 if [ "$want" = test ]; then
   if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
-  fi
-  if ! command -v npm >/dev/null; then
-    apt_install nodejs npm
   fi
   if ! command -v curl >/dev/null; then
     apt_install curl
@@ -60,11 +73,5 @@ if [ "$want" = test ]; then
   if ! command -v psql >/dev/null; then
     apt_install postgresql-client
   fi
-  # Reinstall the end2end packages only when their lock file changed.
-  stamp=end2end/node_modules/.portcullis-lock
-  if [ ! -f "$stamp" ] || ! cmp -s end2end/package-lock.json "$stamp"; then
-    say "npm ci (end2end)"
-    (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
-    cp end2end/package-lock.json "$stamp"
-  fi
+  npm_ci_once end2end
 fi

@@ -19,7 +19,32 @@ async function signInAsRoot(page: Page, password = rootPassword) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+// Every uncaught error in a page fails its test: a wasm that cannot start (a bad wasm-opt once made
+// the release console die at `WebAssembly.Table.set()`) shows here first.
+const pageErrors = new WeakMap<Page, string[]>();
+test.beforeEach(async ({ page }) => {
+  const errors: string[] = [];
+  pageErrors.set(page, errors);
+  page.on('pageerror', (error) => errors.push(error.message));
+});
+test.afterEach(async ({ page }) => {
+  expect(pageErrors.get(page), 'uncaught errors in the page').toEqual([]);
+});
+
 test.describe.serial('the console', () => {
+  test('the console hydrates: the wasm starts and takes over the page', async ({ page }) => {
+    const wasm = page.waitForResponse((r) => r.url().endsWith('.wasm'));
+    await page.goto('/signin');
+    await hydrated(page);
+    // Served precompressed (about 390 kB of gzip, less in brotli, instead of 1 MB).
+    const encoding = (await (await wasm).allHeaders())['content-encoding'];
+    expect(['br', 'gzip']).toContain(encoding);
+    // The root/IAM user switch is wasm-driven: it only reacts once hydration is done.
+    await page.getByLabel('IAM user', { exact: false }).first().check();
+    await expect(page.getByLabel('IAM user name')).toBeVisible();
+    await expect(page.getByLabel('Root user email address')).toBeHidden();
+  });
+
   test('a forged setup link is refused', async ({ page }) => {
     await page.goto('/setup?token=forged');
     await expect(page.getByText('This setup link is no longer valid.')).toBeVisible();

@@ -193,36 +193,44 @@ impl Iam {
         };
         let stored_hash = candidate.as_ref().map(|(_, hash, _)| hash.as_str());
         let verified = self.hasher().verify(password, stored_hash).await?;
-        let (Verified::Yes { rehash }, Some((principal, _, reset_required))) = (verified, candidate) else {
+        let (Verified::Yes { rehash }, Some((principal, verified_hash, reset_required))) = (verified, candidate) else {
             return Err(SignInError::Incorrect);
         };
-        self.record_sign_in(&principal, rehash).await?;
+        self.record_sign_in(&principal, rehash.map(|new| (verified_hash, new))).await?;
         Ok(SignedIn { principal, password_reset_required: reset_required })
     }
 
-    /// Notes when a password was last used (and saves a stronger hash when one was computed).
-    async fn record_sign_in(&self, principal: &Principal, rehash: Option<String>) -> Result<(), IamError> {
+    /// Notes when a password was last used, and saves a stronger hash when one was computed:
+    /// `rehash` is (the hash the password was verified against, its replacement). The new hash is
+    /// written only if the stored one is still the verified one, so a password changed while this
+    /// sign-in ran is never overwritten with a hash of the old password.
+    async fn record_sign_in(&self, principal: &Principal, rehash: Option<(String, String)>) -> Result<(), IamError> {
         let now = self.now().as_millis();
         let pool = self.store().pool();
+        let (verified, new) = rehash.unzip();
         match principal {
             Principal::Root { account_id } => {
                 sqlx::query(
-                    "UPDATE accounts SET root_password_last_used = $1, \
-                     root_password_hash = COALESCE($2, root_password_hash) WHERE account_id = $3",
+                    "UPDATE accounts SET root_password_last_used = $1, root_password_hash = \
+                     CASE WHEN root_password_hash = $3 THEN COALESCE($2, root_password_hash) ELSE root_password_hash END \
+                     WHERE account_id = $4",
                 )
                 .bind(now)
-                .bind(rehash)
+                .bind(new)
+                .bind(verified)
                 .bind(account_id)
                 .execute(pool)
                 .await?;
             }
             Principal::User { user_id, .. } => {
                 sqlx::query(
-                    "UPDATE login_profiles SET password_last_used = $1, \
-                     password_hash = COALESCE($2, password_hash) WHERE user_id = $3",
+                    "UPDATE login_profiles SET password_last_used = $1, password_hash = \
+                     CASE WHEN password_hash = $3 THEN COALESCE($2, password_hash) ELSE password_hash END \
+                     WHERE user_id = $4",
                 )
                 .bind(now)
-                .bind(rehash)
+                .bind(new)
+                .bind(verified)
                 .bind(user_id)
                 .execute(pool)
                 .await?;
@@ -267,4 +275,43 @@ impl Iam {
 
 fn already_set_up() -> IamError {
     IamError::EntityAlreadyExists("Portcullis is already set up: the first account exists.".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_rehash_never_overwrites_a_password_changed_meanwhile() {
+        let path = std::env::temp_dir().join(format!("portcullis_rehash_{}.db", crate::ids::reference_id()));
+        let store = crate::Store::connect(&format!("sqlite://{}", path.display()), 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let iam = Iam::new(store, std::sync::Arc::new(crate::SystemClock), crate::SecretKey::generate(), 1).unwrap();
+        let new = NewAccount {
+            alias: "example-corp".into(),
+            root_email: "root@example.com".into(),
+            root_password: Password::new("Root-password-1"),
+        };
+        let account = iam.bootstrap(new).await.unwrap();
+        let root = Principal::Root { account_id: account.account_id.clone() };
+        let stored = || async {
+            let hash: String = sqlx::query_scalar("SELECT root_password_hash FROM accounts")
+                .fetch_one(iam.store().pool())
+                .await
+                .unwrap();
+            hash
+        };
+        let current = stored().await;
+        // The password was changed after this sign-in verified the old hash: the rehash of the
+        // old password is dropped.
+        iam.record_sign_in(&root, Some(("the-hash-verified-before".into(), "rehash-of-old".into()))).await.unwrap();
+        assert_eq!(stored().await, current);
+        // Nothing changed meanwhile: the stronger hash is saved.
+        iam.record_sign_in(&root, Some((current.clone(), "stronger".into()))).await.unwrap();
+        assert_eq!(stored().await, "stronger");
+        iam.store().close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+        }
+    }
 }

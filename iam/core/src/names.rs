@@ -171,6 +171,18 @@ fn is_tag_char(c: char) -> bool {
 const TAG_PATTERN: &str = "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+";
 
 impl Tag {
+    /// The key as keys compare: IAM's tag keys ignore case, Unicode's case included (`Ä` = `ä`).
+    /// Every comparison and the stored `key_key` column use this one folding, so two keys that
+    /// are one here can never reach the store's unique index as two.
+    pub fn key_fold(key: &str) -> String {
+        key.to_lowercase()
+    }
+
+    /// Whether this tag's key is `key`, ignoring case.
+    pub fn has_key(&self, key: &str) -> bool {
+        self.key == key || Tag::key_fold(&self.key) == Tag::key_fold(key)
+    }
+
     pub fn parse(key: &str, value: &str) -> Result<Tag, IamError> {
         check_length("tags.member.key", key, 1, 128)?;
         if !key.chars().all(is_tag_char) {
@@ -198,7 +210,7 @@ impl Tag {
         let mut tags: Vec<Tag> = Vec::with_capacity(pairs.len());
         for (key, value) in pairs {
             let tag = Tag::parse(key, value)?;
-            if tags.iter().any(|t| t.key.eq_ignore_ascii_case(&tag.key)) {
+            if tags.iter().any(|t| t.has_key(&tag.key)) {
                 return Err(IamError::InvalidInput(format!(
                     "Duplicate tag keys found. Please note that Tag keys are case insensitive. \
                      Tag key: {key}"

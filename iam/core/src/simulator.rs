@@ -17,6 +17,7 @@ use crate::caller::Caller;
 use crate::entities::{self, EntityKind};
 use crate::error::IamError;
 use crate::policies::document_error;
+use crate::users::{Page, decode_marker, encode_marker, page_size};
 
 /// A context entry as the simulator takes it: a key, its values, and AWS's `ContextKeyType`
 /// (`string`, `stringList`, `numeric`, `boolean`, `date`, `ip`, `binary`, ...), which says only how
@@ -45,6 +46,11 @@ pub struct Simulation {
     pub policy_input_list: Vec<String>,
     /// Boundaries (JSON texts) to simulate instead of the principal's own.
     pub permissions_boundary_policy_input_list: Vec<String>,
+    /// Results per page (1-1000, 100 by default), as AWS pages them: every action on every
+    /// resource can be many results, and only one page is ever computed.
+    pub max_items: Option<i64>,
+    /// Where the previous page ended.
+    pub marker: Option<String>,
 }
 
 /// One action on one resource.
@@ -98,7 +104,7 @@ impl Iam {
         caller: &Caller,
         policy_source_arn: &str,
         sim: Simulation,
-    ) -> Result<Vec<EvaluationResult>, IamError> {
+    ) -> Result<Page<EvaluationResult>, IamError> {
         check_simulation(&sim)?;
         let account_id = caller.account_id().to_owned();
         self.authorize_or_record(
@@ -163,7 +169,7 @@ impl Iam {
         &self,
         caller: &Caller,
         sim: Simulation,
-    ) -> Result<Vec<EvaluationResult>, IamError> {
+    ) -> Result<Page<EvaluationResult>, IamError> {
         check_simulation(&sim)?;
         let account_id = caller.account_id().to_owned();
         self.authorize_or_record(
@@ -280,7 +286,7 @@ fn run(
     identity: Vec<Arc<CompiledPolicy>>,
     boundary: Option<Arc<CompiledPolicy>>,
     sim: &Simulation,
-) -> Result<Vec<EvaluationResult>, IamError> {
+) -> Result<Page<EvaluationResult>, IamError> {
     let principal = RequestPrincipal::from_arn(principal_arn)
         .ok_or_else(|| IamError::InvalidInput(format!("Invalid CallerArn: {principal_arn}")))?;
     let resource = match &sim.resource_policy {
@@ -305,9 +311,25 @@ fn run(
         every_policy.flat_map(|p| p.condition_keys()).filter(|k| context.get(k).is_none()).map(str::to_owned).collect();
     missing.sort();
     missing.dedup();
-    let mut out = Vec::with_capacity(sim.action_names.len() * resources.len());
-    for action in &sim.action_names {
-        for resource in &resources {
+    let page_size = usize::try_from(page_size(sim.max_items)?).unwrap_or(100);
+    let start = match &sim.marker {
+        Some(marker) => decode_marker(marker)?.parse::<usize>().map_err(|_| invalid_marker())?,
+        None => 0,
+    };
+    let total = sim.action_names.len().saturating_mul(resources.len());
+    if start > total {
+        return Err(invalid_marker());
+    }
+    let end = start.saturating_add(page_size).min(total);
+    let mut out = Vec::with_capacity(end - start);
+    // Results go action by action, each over every resource; only this page's are decided.
+    for index in start..end {
+        let (Some(action), Some(resource)) =
+            (sim.action_names.get(index / resources.len()), resources.get(index % resources.len()))
+        else {
+            break;
+        };
+        {
             let request = iam_policy::Request {
                 principal: &principal,
                 action,
@@ -328,7 +350,12 @@ fn run(
             });
         }
     }
-    Ok(out)
+    let is_truncated = end < total;
+    Ok(Page { items: out, is_truncated, marker: is_truncated.then(|| encode_marker(&end.to_string())) })
+}
+
+fn invalid_marker() -> IamError {
+    IamError::InvalidInput("Invalid Marker.".to_owned())
 }
 
 #[cfg(test)]

@@ -132,7 +132,7 @@ impl Iam {
         let id = id.ok_or_else(|| not_found(target))?;
         let mut current = load_tags(&mut tx, &id).await?;
         for tag in &tags {
-            match current.iter_mut().find(|t| t.key.eq_ignore_ascii_case(&tag.key)) {
+            match current.iter_mut().find(|t| t.has_key(&tag.key)) {
                 Some(existing) => existing.value.clone_from(&tag.value),
                 None => current.push(tag.clone()),
             }
@@ -166,7 +166,7 @@ impl Iam {
         let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
         let id = id.ok_or_else(|| not_found(target))?;
         let mut current = load_tags(&mut tx, &id).await?;
-        current.retain(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+        current.retain(|t| !keys.iter().any(|k| t.has_key(k)));
         replace_tags(&mut tx, &account_id, &id, &current).await?;
         let event = Event { action: &action, target: Some(&arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, self.now(), &event).await?;
@@ -222,7 +222,7 @@ pub(crate) async fn insert_tags(
         )
         .bind(account_id)
         .bind(entity_id)
-        .bind(tag.key.to_lowercase())
+        .bind(Tag::key_fold(&tag.key))
         .bind(&tag.key)
         .bind(&tag.value)
         .bind(position)

@@ -30,6 +30,59 @@ fn help_lists_the_configuration() {
 }
 
 #[test]
+fn a_missing_or_different_key_file_is_refused_not_replaced() {
+    let dir = temp_dir();
+    let bootstrap = || {
+        let mut child = portcullis()
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["bootstrap", "--account-alias", "example-corp", "--email", "root@example.com"])
+            .env("RUST_LOG", "off")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(b"Root-password-1\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = bootstrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let key_file = dir.join("secret.key");
+    let key = std::fs::read(&key_file).unwrap();
+
+    // The key file is lost: the next start refuses, in one line, and makes no new key.
+    std::fs::rename(&key_file, dir.join("secret.key.backup")).unwrap();
+    let out = bootstrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is missing") && stderr.contains("restore"), "{stderr}");
+    assert!(!key_file.exists(), "no new key was made");
+
+    // Another key in its place: refused too.
+    let mut other = key.clone();
+    other[0] ^= 0xff;
+    std::fs::write(&key_file, &other).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = bootstrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("does not match this database"), "{stderr}");
+
+    // The right key back: the server starts (and says the account is already set up).
+    std::fs::write(&key_file, &key).unwrap();
+    let out = bootstrap();
+    assert!(String::from_utf8(out.stderr).unwrap().contains("already set up"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn bad_database_urls_fail_in_one_line() {
     let dir = temp_dir();
     for url in ["mysql://localhost/x", "postgres://nobody@127.0.0.1:1/none"] {

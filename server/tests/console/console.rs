@@ -299,3 +299,58 @@ async fn raw_post_status(addr: std::net::SocketAddr, path: &str, length: usize) 
     let line = String::from_utf8_lossy(&buf[..n]).to_string();
     line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_client_address_is_audited_and_request_ids_are_the_servers() {
+    let server = TestServer::start_with(Db::Sqlite, &["--trusted-proxies", "127.0.0.1/32,10.0.0.0/8"]).await.unwrap();
+    let client = server.setup_and_sign_in().await;
+    // The proxy (this test, on 127.0.0.1) says who the client is; the client tried to plant a hop
+    // on the left, and its own request id.
+    let res = client
+        .post(server.url("/api/create_user"))
+        .header("x-forwarded-for", "1.2.3.4, 203.0.113.9, 10.0.0.7")
+        .header("x-request-id", "client-chosen-id")
+        .header("user-agent", "proxy-test/1.0")
+        .form(&[("user_name", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let answered = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(answered, "client-chosen-id", "the server names its requests");
+    let url = format!("sqlite://{}", server.data_dir.join("portcullis.db").display());
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let (ip, request_id, client_id): (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT source_ip, request_id, client_request_id FROM audit_events WHERE action = 'iam:CreateUser'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(ip.as_deref(), Some("203.0.113.9"), "the right-most hop that is not a trusted proxy");
+    assert_eq!(request_id.as_deref(), Some(answered.as_str()));
+    assert_eq!(client_id.as_deref(), Some("client-chosen-id"), "kept apart");
+
+    // Not from a trusted proxy (no option given): the peer, whatever the header says.
+    let plain = TestServer::start(Db::Sqlite).await.unwrap();
+    let client = plain.setup_and_sign_in().await;
+    let res = client
+        .post(plain.url("/api/create_user"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .header("x-request-id", "bad id with spaces")
+        .form(&[("user_name", "bob")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let url = format!("sqlite://{}", plain.data_dir.join("portcullis.db").display());
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let (ip, client_id): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT source_ip, client_request_id FROM audit_events WHERE action = 'iam:CreateUser'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(client_id, None, "a malformed client id is not kept");
+    server.finish().await;
+    plain.finish().await;
+}

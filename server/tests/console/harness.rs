@@ -44,6 +44,11 @@ pub enum Db {
 
 impl TestServer {
     pub async fn start(db: Db) -> Option<TestServer> {
+        TestServer::start_with(db, &[]).await
+    }
+
+    /// As [`TestServer::start`], with more command-line options.
+    pub async fn start_with(db: Db, extra: &[&str]) -> Option<TestServer> {
         let data_dir = std::env::temp_dir().join(unique("portcullis_server"));
         let mut postgres = None;
         let database_url = match db {
@@ -59,13 +64,14 @@ impl TestServer {
                 Some(url)
             }
         };
-        Some(TestServer::start_on(data_dir, database_url, postgres).await)
+        Some(TestServer::start_on(data_dir, database_url, postgres, extra).await)
     }
 
     async fn start_on(
         data_dir: PathBuf,
         database_url: Option<String>,
         postgres: Option<(String, String)>,
+        extra: &[&str],
     ) -> TestServer {
         let mut args = vec![
             "portcullis".to_owned(),
@@ -77,6 +83,7 @@ impl TestServer {
         if let Some(url) = &database_url {
             args.extend(["--database-url".to_owned(), url.clone()]);
         }
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         let cli = Cli::parse_from(args);
         let prepared = server::prepare(&cli.config).await.expect("server starts");
         let addr = prepared.listener.local_addr().expect("bound");
@@ -97,7 +104,7 @@ impl TestServer {
         self.stop().await;
         let database_url = self.postgres.as_ref().map(|(admin, name)| with_database(admin, name));
         let postgres = self.postgres.take();
-        TestServer::start_on(self.data_dir.clone(), database_url, postgres).await
+        TestServer::start_on(self.data_dir.clone(), database_url, postgres, &[]).await
     }
 
     async fn stop(&mut self) {

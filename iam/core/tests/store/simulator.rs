@@ -28,7 +28,7 @@ on_both!(the_simulator_explains_a_principals_decisions, |db| {
         resource_arns: vec!["arn:aws:s3:::reports/q1.csv".into()],
         ..Default::default()
     };
-    let results = db.iam.simulate_principal_policy(&root, &alice.arn, sim.clone()).await.unwrap();
+    let results = db.iam.simulate_principal_policy(&root, &alice.arn, sim.clone()).await.unwrap().items;
     assert_eq!(results.len(), 3);
     assert_eq!(results[0].eval_decision, "allowed");
     assert_eq!(&*results[0].matched_statements[0].policy, "arn:aws:iam::aws:policy/IAMReadOnlyAccess");
@@ -47,7 +47,7 @@ on_both!(the_simulator_explains_a_principals_decisions, |db| {
         }],
         ..sim.clone()
     };
-    let results = db.iam.simulate_principal_policy(&root, &alice.arn, from_office).await.unwrap();
+    let results = db.iam.simulate_principal_policy(&root, &alice.arn, from_office).await.unwrap().items;
     assert_eq!(results[2].eval_decision, "allowed");
     assert_eq!(results[2].matched_statements[0].sid.as_deref(), Some("FromTheOffice"));
     assert!(results[2].missing_context_values.is_empty());
@@ -60,7 +60,7 @@ on_both!(the_simulator_explains_a_principals_decisions, |db| {
         policy_input_list: vec![deny.into()],
         ..sim.clone()
     };
-    let results = db.iam.simulate_principal_policy(&root, &alice.arn, what_if).await.unwrap();
+    let results = db.iam.simulate_principal_policy(&root, &alice.arn, what_if).await.unwrap().items;
     assert_eq!(results[0].eval_decision, "explicitDeny");
     assert_eq!(&*results[0].matched_statements[0].policy, "PolicyInputList.1");
     assert_eq!(results[0].allowed_by_permissions_boundary, Some(false));
@@ -68,7 +68,7 @@ on_both!(the_simulator_explains_a_principals_decisions, |db| {
 
     // The group alone, and errors.
     let group = format!("arn:aws:iam::{}:group/readers", root.account_id());
-    let results = db.iam.simulate_principal_policy(&root, &group, sim.clone()).await.unwrap();
+    let results = db.iam.simulate_principal_policy(&root, &group, sim.clone()).await.unwrap().items;
     assert_eq!(results[0].eval_decision, "allowed");
     assert_eq!(results[2].eval_decision, "implicitDeny", "the user's inline policy is not the group's");
     let missing = format!("arn:aws:iam::{}:user/nobody", root.account_id());
@@ -99,10 +99,10 @@ on_both!(the_simulator_tries_custom_policies, |db| {
         }],
         ..Default::default()
     };
-    let with = db.iam.simulate_custom_policy(&root, sim("true")).await.unwrap();
+    let with = db.iam.simulate_custom_policy(&root, sim("true")).await.unwrap().items;
     assert_eq!(with.iter().map(|r| r.eval_decision.as_str()).collect::<Vec<_>>(), ["allowed", "implicitDeny"]);
     assert_eq!(with[0].eval_resource_name, "*");
-    let without = db.iam.simulate_custom_policy(&root, sim("false")).await.unwrap();
+    let without = db.iam.simulate_custom_policy(&root, sim("false")).await.unwrap().items;
     assert_eq!(without[0].eval_decision, "implicitDeny");
     let empty = Simulation { policy_input_list: vec![], ..sim("true") };
     assert_eq!(db.iam.simulate_custom_policy(&root, empty).await.unwrap_err().code(), "ValidationError");
@@ -118,7 +118,7 @@ on_both!(the_simulator_tries_custom_policies, |db| {
         policy_input_list: vec![read.into()],
         ..Default::default()
     };
-    let results = db.iam.simulate_custom_policy(&root, cross).await.unwrap();
+    let results = db.iam.simulate_custom_policy(&root, cross).await.unwrap().items;
     assert_eq!(results[0].eval_decision, "allowed");
     assert_eq!(results[0].matched_statements.len(), 2);
 });
@@ -140,4 +140,38 @@ on_both!(context_keys_are_listed_as_written, |db| {
         db.iam.get_context_keys_for_custom_policy(&root, &["{".to_owned()]).await.unwrap_err().code(),
         "MalformedPolicyDocument"
     );
+});
+
+on_both!(simulations_are_paged_and_only_one_page_is_computed, |db| {
+    let root = db.with_account().await;
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    // 30 actions on 40 resources: 1,200 results, paged as AWS pages them.
+    let sim = Simulation {
+        action_names: (0..30).map(|i| format!("s3:Action{i}")).chain(["s3:GetObject".to_owned()]).collect(),
+        resource_arns: (0..40).map(|i| format!("arn:aws:s3:::bucket/{i}")).collect(),
+        policy_input_list: vec![policy.into()],
+        ..Default::default()
+    };
+    let first = db.iam.simulate_custom_policy(&root, sim.clone()).await.unwrap();
+    assert_eq!(first.items.len(), 100, "100 by default");
+    assert!(first.is_truncated);
+    let mut seen = first.items.len();
+    let mut marker = first.marker.clone();
+    let mut last = None;
+    while let Some(m) = marker {
+        let page = Simulation { marker: Some(m), max_items: Some(1000), ..sim.clone() };
+        let page = db.iam.simulate_custom_policy(&root, page).await.unwrap();
+        seen += page.items.len();
+        last = page.items.last().cloned();
+        marker = page.marker;
+    }
+    assert_eq!(seen, 31 * 40, "every action on every resource, once");
+    let last = last.unwrap();
+    assert_eq!((last.eval_action_name.as_str(), last.eval_resource_name.as_str()), ("s3:GetObject", "arn:aws:s3:::bucket/39"));
+    assert_eq!(last.eval_decision, "allowed");
+    for bad in [Simulation { max_items: Some(0), ..sim.clone() }, Simulation { max_items: Some(1001), ..sim.clone() }] {
+        assert_eq!(db.iam.simulate_custom_policy(&root, bad).await.unwrap_err().code(), "ValidationError");
+    }
+    let forged = Simulation { marker: Some("bm90LWEtbnVtYmVy".into()), ..sim.clone() };
+    assert_eq!(db.iam.simulate_custom_policy(&root, forged).await.unwrap_err().code(), "InvalidInput");
 });
