@@ -310,7 +310,7 @@ mod tests {
         iam.record_sign_in(&root, Some((current.clone(), "stronger".into()))).await.unwrap();
         assert_eq!(stored().await, "stronger");
         iam.store().close().await;
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", ".lock"] {
             std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
         }
     }

@@ -37,6 +37,13 @@ pub enum StoreError {
     Connect(#[source] sqlx::Error),
     #[error("cannot migrate the database: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error(
+        "another process uses the SQLite database {0}: a SQLite database serves one Portcullis process \
+         (run several on PostgreSQL, where they keep each other's caches current)"
+    )]
+    InUse(String),
+    #[error("cannot lock the SQLite database {0}: {1}")]
+    Lock(String, std::io::Error),
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -50,6 +57,31 @@ pub fn sqlite_url_creating_file(url: &str) -> String {
         format!("{url}&mode=rwc")
     } else {
         format!("{url}?mode=rwc")
+    }
+}
+
+/// The file of a SQLite URL (`sqlite://PATH?...`, `sqlite:PATH`); `None` for an in-memory one.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+/// Takes the exclusive lock of the SQLite database at `path` (`PATH.lock`, created if missing).
+fn lock_database(path: &std::path::Path) -> Result<std::sync::Arc<std::fs::File>, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let shown = path.display().to_string();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Lock(shown.clone(), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(std::sync::Arc::new(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(shown)),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Lock(shown, e)),
     }
 }
 
@@ -71,6 +103,10 @@ pub struct Store {
     backend: Backend,
     /// Kept for PostgreSQL's LISTEN connection. Holds the password: never logged.
     url: std::sync::Arc<str>,
+    /// On SQLite, an exclusive lock on `DATABASE.lock`, held while the store lives: each process
+    /// caches compiled policies and, on SQLite, hears of no other process's changes, so a second
+    /// process on the same file is refused rather than left deciding with stale permissions.
+    _lock: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -87,6 +123,10 @@ impl Store {
         let url = match backend {
             Backend::Sqlite => sqlite_url_creating_file(url),
             Backend::Postgres => url.to_owned(),
+        };
+        let lock = match backend {
+            Backend::Sqlite => sqlite_path(&url).map(|path| lock_database(&path)).transpose()?,
+            Backend::Postgres => None,
         };
         let options = AnyConnectOptions::from_str(&url).map_err(StoreError::Connect)?;
         let kept_url = std::sync::Arc::from(url.as_str());
@@ -109,7 +149,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Connect)?;
-        Ok(Store { pool, backend, url: kept_url })
+        Ok(Store { pool, backend, url: kept_url, _lock: lock })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

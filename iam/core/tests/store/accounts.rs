@@ -108,3 +108,21 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
     drop(conn);
     db.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_one_sqlite_file_is_refused() {
+    // Its policy cache would never hear of the first one's changes: refused, not left stale.
+    let db = TestDb::sqlite().await;
+    let second = iam_core::Store::connect(db.url(), 2).await.unwrap_err();
+    assert!(matches!(second, iam_core::StoreError::InUse(_)), "{second}");
+    assert!(second.to_string().contains("another process uses the SQLite database"), "{second}");
+    let url = db.url().to_owned();
+    db.finish().await;
+    // Once the first is gone, the file is free again.
+    let again = iam_core::Store::connect(&url, 2).await.unwrap();
+    again.close().await;
+    drop(again);
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        std::fs::remove_file(format!("{}{suffix}", url.trim_start_matches("sqlite://"))).ok();
+    }
+}

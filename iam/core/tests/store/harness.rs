@@ -93,7 +93,7 @@ impl TestDb {
         self.iam.store().close().await;
         match self.cleanup {
             Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".lock"] {
                     let mut p = path.clone().into_os_string();
                     p.push(suffix);
                     std::fs::remove_file(p).ok();

@@ -13,6 +13,7 @@ mod access_keys;
 mod accounts;
 mod cluster;
 mod contract;
+mod escalation;
 mod harness;
 mod mfa;
 mod passwords;

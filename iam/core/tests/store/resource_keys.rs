@@ -218,7 +218,8 @@ on_both!(tag_keys_that_differ_only_in_unicode_case_are_one_key, |db| {
     db.iam.tag(&root, Taggable::User("alice"), &tags(&[("ärger", "2")])).await.unwrap();
     let got = db.iam.list_tags(&root, Taggable::User("alice")).await.unwrap();
     assert_eq!(got.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect::<Vec<_>>(), [("Ärger", "2")]);
-    let twice = CreateUser { user_name: "bob".into(), tags: tags(&[("Ärger", "1"), ("ärger", "2")]), ..Default::default() };
+    let twice =
+        CreateUser { user_name: "bob".into(), tags: tags(&[("Ärger", "1"), ("ärger", "2")]), ..Default::default() };
     assert_eq!(db.iam.create_user(&root, twice).await.unwrap_err().code(), "InvalidInput");
     db.iam.untag(&root, Taggable::User("alice"), &["ÄRGER".to_owned()]).await.unwrap();
     assert!(db.iam.list_tags(&root, Taggable::User("alice")).await.unwrap().is_empty());

@@ -167,7 +167,10 @@ on_both!(simulations_are_paged_and_only_one_page_is_computed, |db| {
     }
     assert_eq!(seen, 31 * 40, "every action on every resource, once");
     let last = last.unwrap();
-    assert_eq!((last.eval_action_name.as_str(), last.eval_resource_name.as_str()), ("s3:GetObject", "arn:aws:s3:::bucket/39"));
+    assert_eq!(
+        (last.eval_action_name.as_str(), last.eval_resource_name.as_str()),
+        ("s3:GetObject", "arn:aws:s3:::bucket/39")
+    );
     assert_eq!(last.eval_decision, "allowed");
     for bad in [Simulation { max_items: Some(0), ..sim.clone() }, Simulation { max_items: Some(1001), ..sim.clone() }] {
         assert_eq!(db.iam.simulate_custom_policy(&root, bad).await.unwrap_err().code(), "ValidationError");
