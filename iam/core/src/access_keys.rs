@@ -105,56 +105,59 @@ pub struct AccessKeyLastUsed {
 impl Iam {
     /// `iam:CreateAccessKey`: at most two per user. The secret is in the answer and nowhere else.
     pub async fn create_access_key(&self, caller: &Caller, user_name: Option<&str>) -> Result<NewAccessKey, IamError> {
-        let account_id = caller.account_id().to_owned();
-        let parameters = || serde_json::json!({ "UserName": user_name });
-        let owner = self.credential_owner(caller, user_name, "iam:CreateAccessKey", parameters).await?;
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM access_keys WHERE owner_id = $1")
-            .bind(&owner.id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if count >= MAX_KEYS_PER_USER {
-            return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"
-            )));
-        }
-        // Checked under the account's lock, for a key of one's own too: a user deleted meanwhile
-        // (its session still running) must not be left an orphan key.
-        if !owner.is_root && !user_exists(&mut tx, &owner.id).await? {
-            return Err(EntityKind::User.no_such(&owner.name));
-        }
-        let access_key_id = ids::unique_id(IdKind::AccessKey, &mut rand::rngs::OsRng);
-        let secret = SecretAccessKey::generate();
-        let context = seal_context(&account_id, &owner.id, &access_key_id);
-        let sealed = self.secret_key().seal(&context, secret.expose().as_bytes());
-        sqlx::query(
-            "INSERT INTO access_keys (access_key_id, account_id, owner_id, secret_sealed, active, created_at) \
+        self.record_failures(caller, async move {
+            let account_id = caller.account_id().to_owned();
+            let parameters = || serde_json::json!({ "UserName": user_name });
+            let owner = self.credential_owner(caller, user_name, "iam:CreateAccessKey", parameters).await?;
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM access_keys WHERE owner_id = $1")
+                .bind(&owner.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if count >= MAX_KEYS_PER_USER {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"
+                )));
+            }
+            // Checked under the account's lock, for a key of one's own too: a user deleted meanwhile
+            // (its session still running) must not be left an orphan key.
+            if !owner.is_root && !user_exists(&mut tx, &owner.id).await? {
+                return Err(EntityKind::User.no_such(&owner.name));
+            }
+            let access_key_id = ids::unique_id(IdKind::AccessKey, &mut rand::rngs::OsRng);
+            let secret = SecretAccessKey::generate();
+            let context = seal_context(&account_id, &owner.id, &access_key_id);
+            let sealed = self.secret_key().seal(&context, secret.expose().as_bytes());
+            sqlx::query(
+                "INSERT INTO access_keys (access_key_id, account_id, owner_id, secret_sealed, active, created_at) \
              VALUES ($1, $2, $3, $4, 1, $5)",
-        )
-        .bind(&access_key_id)
-        .bind(&account_id)
-        .bind(&owner.id)
-        .bind(&sealed)
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        let event = Event {
-            action: "iam:CreateAccessKey",
-            target: Some(&owner.arn),
-            parameters: serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id }),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(NewAccessKey {
-            user_name: owner.name,
-            access_key_id,
-            secret_access_key: secret,
-            status: KeyStatus::Active,
-            create_date: now,
+            )
+            .bind(&access_key_id)
+            .bind(&account_id)
+            .bind(&owner.id)
+            .bind(&sealed)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+            let event = Event {
+                action: "iam:CreateAccessKey",
+                target: Some(&owner.arn),
+                parameters: serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id }),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(NewAccessKey {
+                user_name: owner.name,
+                access_key_id,
+                secret_access_key: secret,
+                status: KeyStatus::Active,
+                create_date: now,
+            })
         })
+        .await
     }
 
     /// `iam:ListAccessKeys`, oldest first.
@@ -183,6 +186,7 @@ impl Iam {
         access_key_id: &str,
         status: KeyStatus,
     ) -> Result<(), IamError> {
+        self.record_failures(caller, async move {
         let account_id = caller.account_id().to_owned();
         let parameters =
             || serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id, "Status": status.as_str() });
@@ -206,6 +210,8 @@ impl Iam {
         audit::append(&mut tx, caller, self.now(), &event).await?;
         tx.commit().await?;
         Ok(())
+        })
+        .await
     }
 
     /// `iam:DeleteAccessKey`.
@@ -215,27 +221,30 @@ impl Iam {
         user_name: Option<&str>,
         access_key_id: &str,
     ) -> Result<(), IamError> {
-        let account_id = caller.account_id().to_owned();
-        let parameters = || serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id });
-        let owner = self.credential_owner(caller, user_name, "iam:DeleteAccessKey", parameters).await?;
-        let mut tx = self.begin_write(&account_id).await?;
-        let deleted = sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1 AND owner_id = $2")
-            .bind(access_key_id)
-            .bind(&owner.id)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(no_such_key(access_key_id));
-        }
-        let event = Event {
-            action: "iam:DeleteAccessKey",
-            target: Some(&owner.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_failures(caller, async move {
+            let account_id = caller.account_id().to_owned();
+            let parameters = || serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id });
+            let owner = self.credential_owner(caller, user_name, "iam:DeleteAccessKey", parameters).await?;
+            let mut tx = self.begin_write(&account_id).await?;
+            let deleted = sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1 AND owner_id = $2")
+                .bind(access_key_id)
+                .bind(&owner.id)
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(no_such_key(access_key_id));
+            }
+            let event = Event {
+                action: "iam:DeleteAccessKey",
+                target: Some(&owner.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// `iam:GetAccessKeyLastUsed`: authorized against the key's owner, found from the key id.

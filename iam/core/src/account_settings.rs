@@ -18,51 +18,57 @@ impl Iam {
     /// `iam:CreateAccountAlias`: an account has one alias; a new one replaces it. Aliases are unique
     /// across the installation (they name the sign-in page).
     pub async fn create_account_alias(&self, caller: &Caller, alias: &str) -> Result<(), IamError> {
-        let alias = AccountAlias::parse(alias)?;
-        let account_id = caller.account_id().to_owned();
-        let parameters = || serde_json::json!({ "AccountAlias": alias.as_str() });
-        let tx = self.begin_write(&account_id).await?;
-        let request = Request::new("iam:CreateAccountAlias", "*", &account_id);
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let updated = sqlx::query("UPDATE accounts SET alias = $2 WHERE account_id = $1")
-            .bind(&account_id)
-            .bind(alias.as_str())
-            .execute(&mut *tx)
-            .await;
-        match updated {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(IamError::EntityAlreadyExists(format!("The account alias {alias} already exists.")));
-            }
-            other => other?,
-        };
-        let event =
-            Event { action: "iam:CreateAccountAlias", target: None, parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_failures(caller, async move {
+            let alias = AccountAlias::parse(alias)?;
+            let account_id = caller.account_id().to_owned();
+            let parameters = || serde_json::json!({ "AccountAlias": alias.as_str() });
+            let tx = self.begin_write(&account_id).await?;
+            let request = Request::new("iam:CreateAccountAlias", "*", &account_id);
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            let updated = sqlx::query("UPDATE accounts SET alias = $2 WHERE account_id = $1")
+                .bind(&account_id)
+                .bind(alias.as_str())
+                .execute(&mut *tx)
+                .await;
+            match updated {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(IamError::EntityAlreadyExists(format!("The account alias {alias} already exists.")));
+                }
+                other => other?,
+            };
+            let event =
+                Event { action: "iam:CreateAccountAlias", target: None, parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// `iam:DeleteAccountAlias`: users then sign in with the account id.
     pub async fn delete_account_alias(&self, caller: &Caller, alias: &str) -> Result<(), IamError> {
-        let alias = AccountAlias::parse(alias)?;
-        let account_id = caller.account_id().to_owned();
-        let parameters = || serde_json::json!({ "AccountAlias": alias.as_str() });
-        let tx = self.begin_write(&account_id).await?;
-        let request = Request::new("iam:DeleteAccountAlias", "*", &account_id);
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let updated = sqlx::query("UPDATE accounts SET alias = NULL WHERE account_id = $1 AND alias = $2")
-            .bind(&account_id)
-            .bind(alias.as_str())
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(IamError::NoSuchEntity(format!("The account alias {alias} cannot be found.")));
-        }
-        let event =
-            Event { action: "iam:DeleteAccountAlias", target: None, parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_failures(caller, async move {
+            let alias = AccountAlias::parse(alias)?;
+            let account_id = caller.account_id().to_owned();
+            let parameters = || serde_json::json!({ "AccountAlias": alias.as_str() });
+            let tx = self.begin_write(&account_id).await?;
+            let request = Request::new("iam:DeleteAccountAlias", "*", &account_id);
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            let updated = sqlx::query("UPDATE accounts SET alias = NULL WHERE account_id = $1 AND alias = $2")
+                .bind(&account_id)
+                .bind(alias.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Err(IamError::NoSuchEntity(format!("The account alias {alias} cannot be found.")));
+            }
+            let event =
+                Event { action: "iam:DeleteAccountAlias", target: None, parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// `iam:ListAccountAliases`: none or one.

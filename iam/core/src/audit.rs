@@ -175,6 +175,65 @@ async fn write_all(pool: &sqlx::AnyPool, events: &[Pending]) -> Result<(), IamEr
     Ok(())
 }
 
+/// The first change a call was authorized for, kept until the call ends (see
+/// [`Iam::record_failures`]).
+struct AuthorizedChange {
+    action: String,
+    target: String,
+    parameters: serde_json::Value,
+}
+
+tokio::task_local! {
+    static AUTHORIZED_CHANGE: std::cell::RefCell<Option<AuthorizedChange>>;
+}
+
+/// Notes that the running call was authorized for a change (the first one it was; a call such as
+/// `CreateUser` with tags is also authorized for `TagUser`). Outside [`Iam::record_failures`]
+/// this does nothing.
+pub(crate) fn note_authorized_change(action: &str, target: &str, parameters: impl FnOnce() -> serde_json::Value) {
+    let _outside = AUTHORIZED_CHANGE.try_with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(AuthorizedChange {
+                action: action.to_owned(),
+                target: target.to_owned(),
+                parameters: parameters(),
+            });
+        }
+    });
+}
+
+impl crate::Iam {
+    /// Runs one IAM action and, if it fails after it was authorized, records the failure with
+    /// its error code, as CloudTrail records `errorCode`: the change's own audit row rolled back
+    /// with its transaction. Refusals (`AccessDenied`) are recorded where they happen. Every
+    /// public action of iam-core that can change something runs through this.
+    pub(crate) async fn record_failures<T>(
+        &self,
+        caller: &Caller,
+        action: impl std::future::Future<Output = Result<T, IamError>>,
+    ) -> Result<T, IamError> {
+        let (result, authorized) = AUTHORIZED_CHANGE
+            .scope(std::cell::RefCell::new(None), async {
+                let result = action.await;
+                (result, AUTHORIZED_CHANGE.with(|slot| slot.borrow_mut().take()))
+            })
+            .await;
+        match (result, authorized) {
+            (Err(error), Some(change)) if error.code() != "AccessDenied" => {
+                let event = Event {
+                    action: &change.action,
+                    target: Some(&change.target),
+                    parameters: change.parameters,
+                    outcome: error.code(),
+                };
+                Err(self.refused(None, caller, event, error).await)
+            }
+            (result, _) => result,
+        }
+    }
+}
+
 /// Appends `event` through `conn`, which is normally the action's open transaction.
 pub(crate) async fn append(
     conn: &mut AnyConnection,

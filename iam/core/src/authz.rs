@@ -295,8 +295,10 @@ impl Iam {
         }
     }
 
-    /// A read that was allowed goes to the audit log's batch; changes log themselves, with their
-    /// outcome, in their own transaction.
+    /// A read that was allowed goes to the audit log's batch. A change logs itself, with its
+    /// outcome, in its own transaction; should it fail after this point (`NoSuchEntity`,
+    /// `DeleteConflict`, `LimitExceeded`, ...), its transaction and that row roll back, so it is
+    /// noted here for [`Iam::record_failures`] to record with its error code instead.
     fn note_read(&self, caller: &Caller, request: &Request<'_>, parameters: impl FnOnce() -> serde_json::Value) {
         if crate::audit::is_read(request.action) {
             let event = crate::audit::Event {
@@ -306,6 +308,8 @@ impl Iam {
                 outcome: "Allowed",
             };
             self.read_events().push(caller, self.now(), &event);
+        } else {
+            crate::audit::note_authorized_change(request.action, request.resource, parameters);
         }
     }
 

@@ -224,48 +224,52 @@ impl Iam {
     /// returns), `COMPLETE` when the last one is under four hours old, `INPROGRESS` while another
     /// request is making one.
     pub async fn generate_credential_report(&self, caller: &Caller) -> Result<ReportState, IamError> {
-        let account_id = caller.account_id().to_owned();
-        self.authorize_or_record(caller, Request::new("iam:GenerateCredentialReport", "*", &account_id), || {
-            serde_json::json!({})
-        })
-        .await?;
-        let now = self.now();
-        // Claim the generation, unless a current report exists or another generation is running.
-        let mut tx = self.begin_write(&account_id).await?;
-        let existing = sqlx::query("SELECT started_at, generated_at FROM credential_reports WHERE account_id = $1")
-            .bind(&account_id)
-            .fetch_optional(&mut *tx)
+        self.record_failures(caller, async move {
+            let account_id = caller.account_id().to_owned();
+            self.authorize_or_record(caller, Request::new("iam:GenerateCredentialReport", "*", &account_id), || {
+                serde_json::json!({})
+            })
             .await?;
-        if let Some(r) = &existing {
-            let started: i64 = r.try_get("started_at")?;
-            match r.try_get::<Option<i64>, _>("generated_at")? {
-                Some(generated) if now.as_millis() - generated < REPORT_LIFETIME_MS => {
-                    return Ok(ReportState::Complete);
+            let now = self.now();
+            // Claim the generation, unless a current report exists or another generation is running.
+            let mut tx = self.begin_write(&account_id).await?;
+            let existing = sqlx::query("SELECT started_at, generated_at FROM credential_reports WHERE account_id = $1")
+                .bind(&account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(r) = &existing {
+                let started: i64 = r.try_get("started_at")?;
+                match r.try_get::<Option<i64>, _>("generated_at")? {
+                    Some(generated) if now.as_millis() - generated < REPORT_LIFETIME_MS => {
+                        return Ok(ReportState::Complete);
+                    }
+                    None if now.as_millis() - started < STALE_GENERATION_MS => return Ok(ReportState::InProgress),
+                    _ => {}
                 }
-                None if now.as_millis() - started < STALE_GENERATION_MS => return Ok(ReportState::InProgress),
-                _ => {}
             }
-        }
-        sqlx::query("DELETE FROM credential_reports WHERE account_id = $1").bind(&account_id).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO credential_reports (account_id, started_at) VALUES ($1, $2)")
-            .bind(&account_id)
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
-        let event = Event {
-            action: "iam:GenerateCredentialReport",
-            target: None,
-            parameters: serde_json::json!({}),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
+            sqlx::query("DELETE FROM credential_reports WHERE account_id = $1")
+                .bind(&account_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO credential_reports (account_id, started_at) VALUES ($1, $2)")
+                .bind(&account_id)
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .await?;
+            let event = Event {
+                action: "iam:GenerateCredentialReport",
+                target: None,
+                parameters: serde_json::json!({}),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
 
-        let content = {
-            let mut conn = self.store().pool().acquire().await?;
-            build(&mut conn, &account_id).await?
-        };
-        sqlx::query(
+            let content = {
+                let mut conn = self.store().pool().acquire().await?;
+                build(&mut conn, &account_id).await?
+            };
+            sqlx::query(
             "UPDATE credential_reports SET generated_at = $2, content = $3 WHERE account_id = $1 AND started_at = $4",
         )
         .bind(&account_id)
@@ -274,7 +278,9 @@ impl Iam {
         .bind(now.as_millis())
         .execute(self.store().pool())
         .await?;
-        Ok(ReportState::Started)
+            Ok(ReportState::Started)
+        })
+        .await
     }
 
     /// `iam:GetCredentialReport`: the latest report, or AWS's `ReportNotPresent`,

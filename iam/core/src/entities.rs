@@ -182,7 +182,10 @@ impl crate::Iam {
         new_user_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<(), IamError> {
-        rename(self, caller, EntityKind::User, user_name, new_user_name, new_path).await
+        self.record_failures(caller, async move {
+            rename(self, caller, EntityKind::User, user_name, new_user_name, new_path).await
+        })
+        .await
     }
 
     /// `iam:UpdateGroup`: a new name and/or path. Members and policies stay.
@@ -193,7 +196,10 @@ impl crate::Iam {
         new_group_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<(), IamError> {
-        rename(self, caller, EntityKind::Group, group_name, new_group_name, new_path).await
+        self.record_failures(caller, async move {
+            rename(self, caller, EntityKind::Group, group_name, new_group_name, new_path).await
+        })
+        .await
     }
 }
 

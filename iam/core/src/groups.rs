@@ -55,45 +55,49 @@ async fn count(conn: &mut AnyConnection, sql: &str, id: &str) -> Result<i64, Iam
 impl Iam {
     /// `iam:CreateGroup`.
     pub async fn create_group(&self, caller: &Caller, group_name: &str, path: Option<&str>) -> Result<Group, IamError> {
-        let name = GroupName::parse(group_name)?;
-        let path = path.map(IamPath::parse).transpose()?.unwrap_or_default();
-        let account_id = caller.account_id().to_owned();
-        let arn = entities::entity_arn(&account_id, EntityKind::Group, path.as_str(), name.as_str());
-        let parameters = || serde_json::json!({ "GroupName": name.as_str(), "Path": path.as_str() });
-        self.authorize_or_record(caller, Request::new("iam:CreateGroup", &arn, &account_id), parameters).await?;
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        if entities::find(&mut tx, &account_id, EntityKind::Group, name.as_str()).await?.is_some() {
-            return Err(group_exists(&name));
-        }
-        let groups = count(&mut tx, "SELECT COUNT(*) AS n FROM iam_groups WHERE account_id = $1", &account_id).await?;
-        if groups >= MAX_GROUPS_PER_ACCOUNT {
-            return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for GroupsPerAccount: {MAX_GROUPS_PER_ACCOUNT}"
-            )));
-        }
-        let group_id = ids::unique_id(IdKind::Group, &mut rand::thread_rng());
-        let inserted = sqlx::query(
-            "INSERT INTO iam_groups (group_id, account_id, group_name, name_key, path, created_at) \
+        self.record_failures(caller, async move {
+            let name = GroupName::parse(group_name)?;
+            let path = path.map(IamPath::parse).transpose()?.unwrap_or_default();
+            let account_id = caller.account_id().to_owned();
+            let arn = entities::entity_arn(&account_id, EntityKind::Group, path.as_str(), name.as_str());
+            let parameters = || serde_json::json!({ "GroupName": name.as_str(), "Path": path.as_str() });
+            self.authorize_or_record(caller, Request::new("iam:CreateGroup", &arn, &account_id), parameters).await?;
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            if entities::find(&mut tx, &account_id, EntityKind::Group, name.as_str()).await?.is_some() {
+                return Err(group_exists(&name));
+            }
+            let groups =
+                count(&mut tx, "SELECT COUNT(*) AS n FROM iam_groups WHERE account_id = $1", &account_id).await?;
+            if groups >= MAX_GROUPS_PER_ACCOUNT {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for GroupsPerAccount: {MAX_GROUPS_PER_ACCOUNT}"
+                )));
+            }
+            let group_id = ids::unique_id(IdKind::Group, &mut rand::thread_rng());
+            let inserted = sqlx::query(
+                "INSERT INTO iam_groups (group_id, account_id, group_name, name_key, path, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&group_id)
-        .bind(&account_id)
-        .bind(name.as_str())
-        .bind(name.key())
-        .bind(path.as_str())
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(group_exists(&name)),
-            other => other?,
-        };
-        let event =
-            Event { action: "iam:CreateGroup", target: Some(&arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(Group { group_name: name.to_string(), group_id, path: path.to_string(), arn, create_date: now })
+            )
+            .bind(&group_id)
+            .bind(&account_id)
+            .bind(name.as_str())
+            .bind(name.key())
+            .bind(path.as_str())
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(group_exists(&name)),
+                other => other?,
+            };
+            let event =
+                Event { action: "iam:CreateGroup", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(Group { group_name: name.to_string(), group_id, path: path.to_string(), arn, create_date: now })
+        })
+        .await
     }
 
     /// `iam:GetGroup`: the group and its users, ordered by name.
@@ -165,34 +169,42 @@ impl Iam {
 
     /// `iam:DeleteGroup`. Like AWS, refuses while the group has members or policies.
     pub async fn delete_group(&self, caller: &Caller, group_name: &str) -> Result<(), IamError> {
-        let name = GroupName::parse(group_name)?;
-        let account_id = caller.account_id().to_owned();
-        let tx = self.begin_write(&account_id).await?;
-        let parameters = || serde_json::json!({ "GroupName": name.as_str() });
-        let (mut tx, group) = self
-            .write_entity(tx, caller, (EntityKind::Group, name.as_str()), "iam:DeleteGroup", |r| r, parameters)
-            .await?;
-        let conflicts = [
-            ("SELECT COUNT(*) AS n FROM group_members WHERE group_id = $1", "must remove users from group first"),
-            ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
-            ("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1", "must detach all policies first"),
-        ];
-        for (sql, what) in conflicts {
-            if count(&mut tx, sql, &group.id).await? > 0 {
-                return Err(IamError::DeleteConflict(format!("Cannot delete entity, {what}.")));
+        self.record_failures(caller, async move {
+            let name = GroupName::parse(group_name)?;
+            let account_id = caller.account_id().to_owned();
+            let tx = self.begin_write(&account_id).await?;
+            let parameters = || serde_json::json!({ "GroupName": name.as_str() });
+            let (mut tx, group) = self
+                .write_entity(tx, caller, (EntityKind::Group, name.as_str()), "iam:DeleteGroup", |r| r, parameters)
+                .await?;
+            let conflicts = [
+                ("SELECT COUNT(*) AS n FROM group_members WHERE group_id = $1", "must remove users from group first"),
+                ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
+                ("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1", "must detach all policies first"),
+            ];
+            for (sql, what) in conflicts {
+                if count(&mut tx, sql, &group.id).await? > 0 {
+                    return Err(IamError::DeleteConflict(format!("Cannot delete entity, {what}.")));
+                }
             }
-        }
-        sqlx::query("DELETE FROM iam_groups WHERE group_id = $1").bind(&group.id).execute(&mut *tx).await?;
-        let event =
-            Event { action: "iam:DeleteGroup", target: Some(&group.arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+            sqlx::query("DELETE FROM iam_groups WHERE group_id = $1").bind(&group.id).execute(&mut *tx).await?;
+            let event = Event {
+                action: "iam:DeleteGroup",
+                target: Some(&group.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// `iam:AddUserToGroup`: the user gains the group's permissions at once.
     pub async fn add_user_to_group(&self, caller: &Caller, group_name: &str, user_name: &str) -> Result<(), IamError> {
-        self.change_membership(caller, group_name, user_name, true).await
+        self.record_failures(caller, async move { self.change_membership(caller, group_name, user_name, true).await })
+            .await
     }
 
     /// `iam:RemoveUserFromGroup`: the user loses the group's permissions at once.
@@ -202,7 +214,8 @@ impl Iam {
         group_name: &str,
         user_name: &str,
     ) -> Result<(), IamError> {
-        self.change_membership(caller, group_name, user_name, false).await
+        self.record_failures(caller, async move { self.change_membership(caller, group_name, user_name, false).await })
+            .await
     }
 
     async fn change_membership(

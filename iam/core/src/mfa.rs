@@ -142,54 +142,61 @@ impl Iam {
         name: &str,
         path: Option<&str>,
     ) -> Result<NewVirtualDevice, IamError> {
-        let device_name = crate::names::MfaDeviceName::parse(name)?.to_string();
-        let path = path.map(IamPath::parse).transpose()?.unwrap_or_default();
-        let account_id = caller.account_id().to_owned();
-        let serial = Arn::iam(&account_id, format!("mfa{path}{device_name}")).to_string();
-        let parameters = || serde_json::json!({ "VirtualMFADeviceName": device_name, "Path": path.as_str() });
-        self.authorize_or_record(caller, Request::new("iam:CreateVirtualMFADevice", &serial, &account_id), parameters)
+        self.record_failures(caller, async move {
+            let device_name = crate::names::MfaDeviceName::parse(name)?.to_string();
+            let path = path.map(IamPath::parse).transpose()?.unwrap_or_default();
+            let account_id = caller.account_id().to_owned();
+            let serial = Arn::iam(&account_id, format!("mfa{path}{device_name}")).to_string();
+            let parameters = || serde_json::json!({ "VirtualMFADeviceName": device_name, "Path": path.as_str() });
+            self.authorize_or_record(
+                caller,
+                Request::new("iam:CreateVirtualMFADevice", &serial, &account_id),
+                parameters,
+            )
             .await?;
-        let mut seed = [0u8; 20];
-        rand::rngs::OsRng.fill_bytes(&mut seed);
-        let device = Builder::new()
-            .with_secret(Secret::from(seed.to_vec()))
-            .with_account_name(device_name.clone())
-            .with_issuer(Some(ISSUER))
-            .build()
-            .map_err(|e| IamError::internal(&format!("TOTP: {e}")))?;
-        let qr_code_png = device.to_qr_base64().map_err(|e| IamError::internal(&format!("QR code: {e}")))?;
-        let base32_string_seed = Secret::from(seed.to_vec()).to_base32();
-        let sealed = self.secret_key().seal(&seal_context(&account_id, None, &serial), &seed);
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO mfa_devices (serial_number, account_id, name_key, kind, seed_sealed, created_at) \
+            let mut seed = [0u8; 20];
+            rand::rngs::OsRng.fill_bytes(&mut seed);
+            let device = Builder::new()
+                .with_secret(Secret::from(seed.to_vec()))
+                .with_account_name(device_name.clone())
+                .with_issuer(Some(ISSUER))
+                .build()
+                .map_err(|e| IamError::internal(&format!("TOTP: {e}")))?;
+            let qr_code_png = device.to_qr_base64().map_err(|e| IamError::internal(&format!("QR code: {e}")))?;
+            let base32_string_seed = Secret::from(seed.to_vec()).to_base32();
+            let sealed = self.secret_key().seal(&seal_context(&account_id, None, &serial), &seed);
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            let inserted = sqlx::query(
+                "INSERT INTO mfa_devices (serial_number, account_id, name_key, kind, seed_sealed, created_at) \
              VALUES ($1, $2, $3, 'totp', $4, $5)",
-        )
-        .bind(&serial)
-        .bind(&account_id)
-        .bind(format!("{}{}", path.as_str(), device_name.to_ascii_lowercase()))
-        .bind(&sealed)
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if crate::error::is_unique_violation(&e) => {
-                return Err(IamError::EntityAlreadyExists(
-                    "MFADevice entity at the same path and name already exists.".to_owned(),
-                ));
-            }
-            other => other?,
-        };
-        let event = Event {
-            action: "iam:CreateVirtualMFADevice",
-            target: Some(&serial),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(NewVirtualDevice { serial_number: serial, base32_string_seed, qr_code_png })
+            )
+            .bind(&serial)
+            .bind(&account_id)
+            .bind(format!("{}{}", path.as_str(), device_name.to_ascii_lowercase()))
+            .bind(&sealed)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if crate::error::is_unique_violation(&e) => {
+                    return Err(IamError::EntityAlreadyExists(
+                        "MFADevice entity at the same path and name already exists.".to_owned(),
+                    ));
+                }
+                other => other?,
+            };
+            let event = Event {
+                action: "iam:CreateVirtualMFADevice",
+                target: Some(&serial),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(NewVirtualDevice { serial_number: serial, base32_string_seed, qr_code_png })
+        })
+        .await
     }
 
     /// `iam:EnableMFADevice`: assigns a virtual device to a user (or to the root user, when the
@@ -202,6 +209,7 @@ impl Iam {
         code1: &str,
         code2: &str,
     ) -> Result<(), IamError> {
+        self.record_failures(caller, async move {
         check_code_shape("authenticationCode1", code1)?;
         check_code_shape("authenticationCode2", code2)?;
         let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
@@ -257,6 +265,8 @@ impl Iam {
         audit::append(&mut tx, caller, now, &event).await?;
         tx.commit().await?;
         Ok(())
+        })
+        .await
     }
 
     /// `iam:ResyncMFADevice`: accepts two consecutive codes again, after the device's clock drifted.
@@ -268,31 +278,34 @@ impl Iam {
         code1: &str,
         code2: &str,
     ) -> Result<(), IamError> {
-        check_code_shape("authenticationCode1", code1)?;
-        check_code_shape("authenticationCode2", code2)?;
-        let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
-        let owner = self.credential_owner(caller, user_name, "iam:ResyncMFADevice", parameters).await?;
-        let account_id = caller.account_id().to_owned();
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        let device = self.owned_totp_device(&mut tx, serial_number, &owner.id).await?;
-        let seed = self.open_seed(serial_number, &device)?;
-        let last: i64 = device.try_get("last_step")?;
-        let step = consecutive(&seed, now, code1, code2, last)?.ok_or_else(invalid_codes)?;
-        sqlx::query("UPDATE mfa_devices SET last_step = $2 WHERE serial_number = $1")
-            .bind(serial_number)
-            .bind(step + 1)
-            .execute(&mut *tx)
-            .await?;
-        let event = Event {
-            action: "iam:ResyncMFADevice",
-            target: Some(&owner.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_failures(caller, async move {
+            check_code_shape("authenticationCode1", code1)?;
+            check_code_shape("authenticationCode2", code2)?;
+            let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
+            let owner = self.credential_owner(caller, user_name, "iam:ResyncMFADevice", parameters).await?;
+            let account_id = caller.account_id().to_owned();
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            let device = self.owned_totp_device(&mut tx, serial_number, &owner.id).await?;
+            let seed = self.open_seed(serial_number, &device)?;
+            let last: i64 = device.try_get("last_step")?;
+            let step = consecutive(&seed, now, code1, code2, last)?.ok_or_else(invalid_codes)?;
+            sqlx::query("UPDATE mfa_devices SET last_step = $2 WHERE serial_number = $1")
+                .bind(serial_number)
+                .bind(step + 1)
+                .execute(&mut *tx)
+                .await?;
+            let event = Event {
+                action: "iam:ResyncMFADevice",
+                target: Some(&owner.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// `iam:DeactivateMFADevice`: unassigns a virtual device (which stays, unassigned), or removes
@@ -303,6 +316,7 @@ impl Iam {
         user_name: Option<&str>,
         serial_number: &str,
     ) -> Result<(), IamError> {
+        self.record_failures(caller, async move {
         let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
         let owner = self.credential_owner(caller, user_name, "iam:DeactivateMFADevice", parameters).await?;
         let account_id = caller.account_id().to_owned();
@@ -342,37 +356,45 @@ impl Iam {
         audit::append(&mut tx, caller, self.now(), &event).await?;
         tx.commit().await?;
         Ok(())
+        })
+        .await
     }
 
     /// `iam:DeleteVirtualMFADevice`: only once it is no longer assigned.
     pub async fn delete_virtual_mfa_device(&self, caller: &Caller, serial_number: &str) -> Result<(), IamError> {
-        let account_id = caller.account_id().to_owned();
-        let parameters = || serde_json::json!({ "SerialNumber": serial_number });
-        let tx = self.begin_write(&account_id).await?;
-        let request = Request::new("iam:DeleteVirtualMFADevice", serial_number, &account_id);
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let device = sqlx::query(
-            "SELECT owner_id FROM mfa_devices WHERE serial_number = $1 AND account_id = $2 AND kind = 'totp'",
-        )
-        .bind(serial_number)
-        .bind(&account_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| no_such_device(serial_number))?;
-        if device.try_get::<Option<String>, _>("owner_id")?.is_some() {
-            return Err(IamError::DeleteConflict("MFA device is still in use.".to_owned()));
-        }
-        sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1").bind(serial_number).execute(&mut *tx).await?;
-        let event = Event {
-            action: "iam:DeleteVirtualMFADevice",
-            target: Some(serial_number),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_failures(caller, async move {
+            let account_id = caller.account_id().to_owned();
+            let parameters = || serde_json::json!({ "SerialNumber": serial_number });
+            let tx = self.begin_write(&account_id).await?;
+            let request = Request::new("iam:DeleteVirtualMFADevice", serial_number, &account_id);
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            let device = sqlx::query(
+                "SELECT owner_id FROM mfa_devices WHERE serial_number = $1 AND account_id = $2 AND kind = 'totp'",
+            )
+            .bind(serial_number)
+            .bind(&account_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| no_such_device(serial_number))?;
+            if device.try_get::<Option<String>, _>("owner_id")?.is_some() {
+                return Err(IamError::DeleteConflict("MFA device is still in use.".to_owned()));
+            }
+            sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
+                .bind(serial_number)
+                .execute(&mut *tx)
+                .await?;
+            let event = Event {
+                action: "iam:DeleteVirtualMFADevice",
+                target: Some(serial_number),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// `iam:ListMFADevices`: a user's (or the caller's own) enabled devices.
@@ -494,29 +516,30 @@ impl Iam {
         credential_id: &str,
         credential: &str,
     ) -> Result<String, IamError> {
-        let key_name = EntityKind::User.parse_name(name)?;
-        let parameters = || serde_json::json!({ "UserName": user_name, "Name": key_name });
-        let owner = self.credential_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
-        let account_id = caller.account_id().to_owned();
-        let serial =
-            Arn::iam(&account_id, format!("u2f/{}/{key_name}", if owner.is_root { "root" } else { &owner.name }))
-                .to_string();
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
-            return Err(EntityKind::User.no_such(&owner.name));
-        }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
-            .bind(&owner.id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if count >= MAX_DEVICES_PER_USER {
-            return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
-            )));
-        }
-        let inserted = sqlx::query(
+        self.record_failures(caller, async move {
+            let key_name = EntityKind::User.parse_name(name)?;
+            let parameters = || serde_json::json!({ "UserName": user_name, "Name": key_name });
+            let owner = self.credential_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
+            let account_id = caller.account_id().to_owned();
+            let serial =
+                Arn::iam(&account_id, format!("u2f/{}/{key_name}", if owner.is_root { "root" } else { &owner.name }))
+                    .to_string();
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
+                return Err(EntityKind::User.no_such(&owner.name));
+            }
+            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
+                .bind(&owner.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if count >= MAX_DEVICES_PER_USER {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
+                )));
+            }
+            let inserted = sqlx::query(
             "INSERT INTO mfa_devices (serial_number, account_id, name_key, owner_id, kind, credential, credential_id, \
              created_at, enabled_at) VALUES ($1, $2, $3, $4, 'webauthn', $5, $6, $7, $7)",
         )
@@ -529,23 +552,25 @@ impl Iam {
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await;
-        match inserted {
-            Err(e) if crate::error::is_unique_violation(&e) => {
-                return Err(IamError::EntityAlreadyExists(
-                    "This security key is already registered, or a device of this name exists.".to_owned(),
-                ));
-            }
-            other => other?,
-        };
-        let event = Event {
-            action: "iam:EnableMFADevice",
-            target: Some(&owner.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(serial)
+            match inserted {
+                Err(e) if crate::error::is_unique_violation(&e) => {
+                    return Err(IamError::EntityAlreadyExists(
+                        "This security key is already registered, or a device of this name exists.".to_owned(),
+                    ));
+                }
+                other => other?,
+            };
+            let event = Event {
+                action: "iam:EnableMFADevice",
+                target: Some(&owner.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(serial)
+        })
+        .await
     }
 
     /// The serialized WebAuthn credentials of `owner_id`, with their serial numbers, for an

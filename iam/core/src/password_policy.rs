@@ -194,65 +194,74 @@ impl Iam {
         caller: &Caller,
         input: UpdatePasswordPolicy,
     ) -> Result<PasswordPolicy, IamError> {
-        let policy = input.into_policy()?;
-        let account_id = caller.account_id().to_owned();
-        let parameters = || serde_json::to_value(&policy).unwrap_or_default();
-        let tx = self.begin_write(&account_id).await?;
-        let request = Request::new("iam:UpdateAccountPasswordPolicy", "*", &account_id);
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        sqlx::query("DELETE FROM password_policies WHERE account_id = $1").bind(&account_id).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO password_policies (account_id, minimum_length, require_symbols, require_numbers, \
+        self.record_failures(caller, async move {
+            let policy = input.into_policy()?;
+            let account_id = caller.account_id().to_owned();
+            let parameters = || serde_json::to_value(&policy).unwrap_or_default();
+            let tx = self.begin_write(&account_id).await?;
+            let request = Request::new("iam:UpdateAccountPasswordPolicy", "*", &account_id);
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            sqlx::query("DELETE FROM password_policies WHERE account_id = $1")
+                .bind(&account_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO password_policies (account_id, minimum_length, require_symbols, require_numbers, \
              require_uppercase, require_lowercase, allow_users_to_change_password, max_password_age, \
              password_reuse_prevention, hard_expiry) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&account_id)
-        .bind(policy.minimum_password_length)
-        .bind(i64::from(policy.require_symbols))
-        .bind(i64::from(policy.require_numbers))
-        .bind(i64::from(policy.require_uppercase_characters))
-        .bind(i64::from(policy.require_lowercase_characters))
-        .bind(i64::from(policy.allow_users_to_change_password))
-        .bind(policy.max_password_age)
-        .bind(policy.password_reuse_prevention)
-        .bind(i64::from(policy.hard_expiry))
-        .execute(&mut *tx)
-        .await?;
-        let event = Event {
-            action: "iam:UpdateAccountPasswordPolicy",
-            target: None,
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(policy)
+            )
+            .bind(&account_id)
+            .bind(policy.minimum_password_length)
+            .bind(i64::from(policy.require_symbols))
+            .bind(i64::from(policy.require_numbers))
+            .bind(i64::from(policy.require_uppercase_characters))
+            .bind(i64::from(policy.require_lowercase_characters))
+            .bind(i64::from(policy.allow_users_to_change_password))
+            .bind(policy.max_password_age)
+            .bind(policy.password_reuse_prevention)
+            .bind(i64::from(policy.hard_expiry))
+            .execute(&mut *tx)
+            .await?;
+            let event = Event {
+                action: "iam:UpdateAccountPasswordPolicy",
+                target: None,
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(policy)
+        })
+        .await
     }
 
     /// `iam:DeleteAccountPasswordPolicy`: AWS's default rules apply again.
     pub async fn delete_account_password_policy(&self, caller: &Caller) -> Result<(), IamError> {
-        let account_id = caller.account_id().to_owned();
-        let tx = self.begin_write(&account_id).await?;
-        let request = Request::new("iam:DeleteAccountPasswordPolicy", "*", &account_id);
-        let mut tx = self.authorize_holding(tx, caller, request, || serde_json::json!({})).await?;
-        let deleted = sqlx::query("DELETE FROM password_policies WHERE account_id = $1")
-            .bind(&account_id)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(IamError::NoSuchEntity(format!(
-                "The account policy with name PasswordPolicy cannot be found for account {account_id}."
-            )));
-        }
-        let event = Event {
-            action: "iam:DeleteAccountPasswordPolicy",
-            target: None,
-            parameters: serde_json::json!({}),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_failures(caller, async move {
+            let account_id = caller.account_id().to_owned();
+            let tx = self.begin_write(&account_id).await?;
+            let request = Request::new("iam:DeleteAccountPasswordPolicy", "*", &account_id);
+            let mut tx = self.authorize_holding(tx, caller, request, || serde_json::json!({})).await?;
+            let deleted = sqlx::query("DELETE FROM password_policies WHERE account_id = $1")
+                .bind(&account_id)
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(IamError::NoSuchEntity(format!(
+                    "The account policy with name PasswordPolicy cannot be found for account {account_id}."
+                )));
+            }
+            let event = Event {
+                action: "iam:DeleteAccountPasswordPolicy",
+                target: None,
+                parameters: serde_json::json!({}),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// `iam:ChangePassword`: a user changes its own console password, giving the current one. The
@@ -260,38 +269,41 @@ impl Iam {
     /// granting `iam:ChangePassword`. The new password must meet the policy and not repeat the
     /// last `PasswordReusePrevention` ones.
     pub async fn change_password(&self, caller: &Caller, old: &Password, new: &Password) -> Result<(), IamError> {
-        let Principal::User { account_id, user_id, user_name, .. } = &caller.principal else {
-            return Err(IamError::InvalidInput(
-                "The root user changes its password in the account settings, not with ChangePassword.".to_owned(),
-            ));
-        };
-        let arn = caller.principal.arn().to_string();
-        let policy = {
-            let mut conn = self.store().pool().acquire().await?;
-            load_policy(&mut conn, account_id).await?
-        };
-        // The account setting grants what a policy would; it is decided with the caller's other
-        // policies, so an explicit deny (AWS's quarantine policy for leaked keys denies this) and a
-        // permissions boundary still apply, and a refusal is recorded.
-        let mut request = Request::new("iam:ChangePassword", &arn, account_id);
-        if policy.as_ref().is_some_and(|p| p.allow_users_to_change_password) {
-            request.setting_grant = Some(allow_users_to_change_password());
-        }
-        self.authorize_or_record(caller, request, || serde_json::json!({ "UserName": user_name })).await?;
-        let stored: Option<String> = sqlx::query("SELECT password_hash FROM login_profiles WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(self.store().pool())
-            .await?
-            .map(|r| r.try_get("password_hash"))
-            .transpose()?;
-        let Some(stored) = stored else {
-            return Err(IamError::NoSuchEntity(format!("Login Profile for User {user_name} cannot be found.")));
-        };
-        if self.hasher().verify(old, Some(&stored)).await? == Verified::No {
-            return Err(IamError::InvalidInput("The old password is incorrect.".to_owned()));
-        }
-        self.set_password(caller, user_id, user_name, &arn, new, policy.as_ref(), Some(false), "iam:ChangePassword")
-            .await
+        self.record_failures(caller, async move {
+            let Principal::User { account_id, user_id, user_name, .. } = &caller.principal else {
+                return Err(IamError::InvalidInput(
+                    "The root user changes its password in the account settings, not with ChangePassword.".to_owned(),
+                ));
+            };
+            let arn = caller.principal.arn().to_string();
+            let policy = {
+                let mut conn = self.store().pool().acquire().await?;
+                load_policy(&mut conn, account_id).await?
+            };
+            // The account setting grants what a policy would; it is decided with the caller's other
+            // policies, so an explicit deny (AWS's quarantine policy for leaked keys denies this) and a
+            // permissions boundary still apply, and a refusal is recorded.
+            let mut request = Request::new("iam:ChangePassword", &arn, account_id);
+            if policy.as_ref().is_some_and(|p| p.allow_users_to_change_password) {
+                request.setting_grant = Some(allow_users_to_change_password());
+            }
+            self.authorize_or_record(caller, request, || serde_json::json!({ "UserName": user_name })).await?;
+            let stored: Option<String> = sqlx::query("SELECT password_hash FROM login_profiles WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(self.store().pool())
+                .await?
+                .map(|r| r.try_get("password_hash"))
+                .transpose()?;
+            let Some(stored) = stored else {
+                return Err(IamError::NoSuchEntity(format!("Login Profile for User {user_name} cannot be found.")));
+            };
+            if self.hasher().verify(old, Some(&stored)).await? == Verified::No {
+                return Err(IamError::InvalidInput("The old password is incorrect.".to_owned()));
+            }
+            self.set_password(caller, user_id, user_name, &arn, new, policy.as_ref(), Some(false), "iam:ChangePassword")
+                .await
+        })
+        .await
     }
 
     /// `iam:GetLoginProfile`: whether a user has a console password, and whether it must be reset.
@@ -329,59 +341,64 @@ impl Iam {
         password: Option<&Password>,
         password_reset_required: Option<bool>,
     ) -> Result<(), IamError> {
-        let name = EntityKind::User.parse_name(user_name)?;
-        let account_id = caller.account_id().to_owned();
-        let (found, policy) = {
-            let mut conn = self.store().pool().acquire().await?;
-            (
-                entities::find(&mut conn, &account_id, EntityKind::User, &name).await?,
-                load_policy(&mut conn, &account_id).await?,
-            )
-        };
-        let arn = entities::target_arn(&account_id, EntityKind::User, found.as_ref(), &name);
-        let parameters = || serde_json::json!({ "UserName": name, "PasswordResetRequired": password_reset_required });
-        self.authorize_or_record(caller, Request::new("iam:UpdateLoginProfile", &arn, &account_id), parameters).await?;
-        let user = found.ok_or_else(|| EntityKind::User.no_such(&name))?;
-        match password {
-            Some(p) => {
-                self.set_password(
-                    caller,
-                    &user.id,
-                    &user.name,
-                    &arn,
-                    p,
-                    policy.as_ref(),
-                    password_reset_required,
-                    "iam:UpdateLoginProfile",
+        self.record_failures(caller, async move {
+            let name = EntityKind::User.parse_name(user_name)?;
+            let account_id = caller.account_id().to_owned();
+            let (found, policy) = {
+                let mut conn = self.store().pool().acquire().await?;
+                (
+                    entities::find(&mut conn, &account_id, EntityKind::User, &name).await?,
+                    load_policy(&mut conn, &account_id).await?,
                 )
-                .await
-            }
-            None => {
-                let mut tx = self.begin_write(&account_id).await?;
-                let updated = sqlx::query(
-                    "UPDATE login_profiles SET reset_required = COALESCE($2, reset_required) WHERE user_id = $1",
-                )
-                .bind(&user.id)
-                .bind(password_reset_required.map(i64::from))
-                .execute(&mut *tx)
+            };
+            let arn = entities::target_arn(&account_id, EntityKind::User, found.as_ref(), &name);
+            let parameters =
+                || serde_json::json!({ "UserName": name, "PasswordResetRequired": password_reset_required });
+            self.authorize_or_record(caller, Request::new("iam:UpdateLoginProfile", &arn, &account_id), parameters)
                 .await?;
-                if updated.rows_affected() == 0 {
-                    return Err(IamError::NoSuchEntity(format!(
-                        "Login Profile for User {} cannot be found.",
-                        user.name
-                    )));
+            let user = found.ok_or_else(|| EntityKind::User.no_such(&name))?;
+            match password {
+                Some(p) => {
+                    self.set_password(
+                        caller,
+                        &user.id,
+                        &user.name,
+                        &arn,
+                        p,
+                        policy.as_ref(),
+                        password_reset_required,
+                        "iam:UpdateLoginProfile",
+                    )
+                    .await
                 }
-                let event = Event {
-                    action: "iam:UpdateLoginProfile",
-                    target: Some(&arn),
-                    parameters: parameters(),
-                    outcome: "Success",
-                };
-                audit::append(&mut tx, caller, self.now(), &event).await?;
-                tx.commit().await?;
-                Ok(())
+                None => {
+                    let mut tx = self.begin_write(&account_id).await?;
+                    let updated = sqlx::query(
+                        "UPDATE login_profiles SET reset_required = COALESCE($2, reset_required) WHERE user_id = $1",
+                    )
+                    .bind(&user.id)
+                    .bind(password_reset_required.map(i64::from))
+                    .execute(&mut *tx)
+                    .await?;
+                    if updated.rows_affected() == 0 {
+                        return Err(IamError::NoSuchEntity(format!(
+                            "Login Profile for User {} cannot be found.",
+                            user.name
+                        )));
+                    }
+                    let event = Event {
+                        action: "iam:UpdateLoginProfile",
+                        target: Some(&arn),
+                        parameters: parameters(),
+                        outcome: "Success",
+                    };
+                    audit::append(&mut tx, caller, self.now(), &event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
             }
-        }
+        })
+        .await
     }
 
     /// Sets a user's console password after the policy and reuse checks, keeping the old hash in

@@ -287,97 +287,100 @@ pub(crate) fn aws_policy(p: &aws_managed::AwsManagedPolicy, counts: (i64, i64)) 
 impl Iam {
     /// `iam:CreatePolicy`: a customer managed policy with its first version, `v1`, as default.
     pub async fn create_policy(&self, caller: &Caller, input: CreatePolicy) -> Result<ManagedPolicy, IamError> {
-        let name = PolicyName::parse(&input.policy_name)?;
-        let path = match input.path.as_deref() {
-            Some(p) => IamPath::parse(p)?,
-            None => IamPath::root(),
-        };
-        let description = input.description.unwrap_or_default();
-        check_description(&description)?;
-        let tags = Tag::parse_list(&input.tags)?;
-        let account_id = caller.account_id().to_owned();
-        let arn = Arn::iam(&account_id, format!("policy{path}{name}")).to_string();
-        let parameters = || {
-            serde_json::json!({ "PolicyName": name.as_str(), "Path": path.as_str(), "Description": description,
+        self.record_failures(caller, async move {
+            let name = PolicyName::parse(&input.policy_name)?;
+            let path = match input.path.as_deref() {
+                Some(p) => IamPath::parse(p)?,
+                None => IamPath::root(),
+            };
+            let description = input.description.unwrap_or_default();
+            check_description(&description)?;
+            let tags = Tag::parse_list(&input.tags)?;
+            let account_id = caller.account_id().to_owned();
+            let arn = Arn::iam(&account_id, format!("policy{path}{name}")).to_string();
+            let parameters = || {
+                serde_json::json!({ "PolicyName": name.as_str(), "Path": path.as_str(), "Description": description,
                                 "Tags": tags_json(&tags) })
-        };
-        self.authorize_or_record(
-            caller,
-            Request::new("iam:CreatePolicy", &arn, &account_id).with_request_tags(&tags),
-            parameters,
-        )
-        .await?;
-        self.authorize_tags_at_creation(caller, "iam:TagPolicy", &arn, &tags, parameters).await?;
-        managed_document(&input.policy_document)?;
-
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        let exists = sqlx::query("SELECT 1 AS one FROM managed_policies WHERE account_id = $1 AND name_key = $2")
-            .bind(&account_id)
-            .bind(name.key())
-            .fetch_optional(&mut *tx)
+            };
+            self.authorize_or_record(
+                caller,
+                Request::new("iam:CreatePolicy", &arn, &account_id).with_request_tags(&tags),
+                parameters,
+            )
             .await?;
-        if exists.is_some() {
-            return Err(policy_exists(&name, &arn));
-        }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM managed_policies WHERE account_id = $1")
-            .bind(&account_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if count >= MAX_POLICIES_PER_ACCOUNT {
-            return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for PoliciesPerAccount: {MAX_POLICIES_PER_ACCOUNT}"
-            )));
-        }
-        let policy_id = ids::unique_id(IdKind::Policy, &mut rand::thread_rng());
-        let inserted = sqlx::query(
-            "INSERT INTO managed_policies (policy_id, account_id, policy_name, name_key, path, arn, description, \
+            self.authorize_tags_at_creation(caller, "iam:TagPolicy", &arn, &tags, parameters).await?;
+            managed_document(&input.policy_document)?;
+
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            let exists = sqlx::query("SELECT 1 AS one FROM managed_policies WHERE account_id = $1 AND name_key = $2")
+                .bind(&account_id)
+                .bind(name.key())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_some() {
+                return Err(policy_exists(&name, &arn));
+            }
+            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM managed_policies WHERE account_id = $1")
+                .bind(&account_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if count >= MAX_POLICIES_PER_ACCOUNT {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for PoliciesPerAccount: {MAX_POLICIES_PER_ACCOUNT}"
+                )));
+            }
+            let policy_id = ids::unique_id(IdKind::Policy, &mut rand::thread_rng());
+            let inserted = sqlx::query(
+                "INSERT INTO managed_policies (policy_id, account_id, policy_name, name_key, path, arn, description, \
              default_version, next_version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'v1', 2, $8, $8)",
-        )
-        .bind(&policy_id)
-        .bind(&account_id)
-        .bind(name.as_str())
-        .bind(name.key())
-        .bind(path.as_str())
-        .bind(&arn)
-        .bind(&description)
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(policy_exists(&name, &arn)),
-            other => other?,
-        };
-        sqlx::query(
-            "INSERT INTO policy_versions (policy_id, version_id, document, created_at) VALUES ($1, 'v1', $2, $3)",
-        )
-        .bind(&policy_id)
-        .bind(&input.policy_document)
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        insert_tags(&mut tx, &account_id, &policy_id, &tags).await?;
-        let event =
-            Event { action: "iam:CreatePolicy", target: Some(&arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(ManagedPolicy {
-            policy_name: name.to_string(),
-            policy_id,
-            arn,
-            path: path.to_string(),
-            default_version_id: "v1".to_owned(),
-            attachment_count: 0,
-            permissions_boundary_usage_count: 0,
-            is_attachable: true,
-            description,
-            create_date: now,
-            update_date: now,
-            tags,
-            aws_managed: false,
+            )
+            .bind(&policy_id)
+            .bind(&account_id)
+            .bind(name.as_str())
+            .bind(name.key())
+            .bind(path.as_str())
+            .bind(&arn)
+            .bind(&description)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(policy_exists(&name, &arn)),
+                other => other?,
+            };
+            sqlx::query(
+                "INSERT INTO policy_versions (policy_id, version_id, document, created_at) VALUES ($1, 'v1', $2, $3)",
+            )
+            .bind(&policy_id)
+            .bind(&input.policy_document)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+            insert_tags(&mut tx, &account_id, &policy_id, &tags).await?;
+            let event =
+                Event { action: "iam:CreatePolicy", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(ManagedPolicy {
+                policy_name: name.to_string(),
+                policy_id,
+                arn,
+                path: path.to_string(),
+                default_version_id: "v1".to_owned(),
+                attachment_count: 0,
+                permissions_boundary_usage_count: 0,
+                is_attachable: true,
+                description,
+                create_date: now,
+                update_date: now,
+                tags,
+                aws_managed: false,
+            })
         })
+        .await
     }
 
     /// `iam:GetPolicy`, for customer and AWS managed policies.
@@ -489,43 +492,51 @@ impl Iam {
     /// `iam:DeletePolicy`. Like AWS, refuses while the policy is attached or used as a boundary,
     /// or has versions besides the default.
     pub async fn delete_policy(&self, caller: &Caller, policy_arn: &str) -> Result<(), IamError> {
-        let target = parse_policy_arn(policy_arn)?;
-        let account_id = caller.account_id().to_owned();
-        let tx = self.begin_write(&account_id).await?;
-        let parameters = || serde_json::json!({ "PolicyArn": target.arn });
-        let request = Request::new("iam:DeletePolicy", &target.arn, resource_account(&target, &account_id));
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        if target.account == "aws" {
-            return Err(IamError::InvalidInput(format!("Cannot delete the AWS managed policy {}.", target.arn)));
-        }
-        let row = find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
-        let (attached, boundaries) = usage_counts(&mut tx, &account_id, &row.arn).await?;
-        if attached > 0 || boundaries > 0 {
-            return Err(IamError::DeleteConflict("Cannot delete a policy attached to entities.".to_owned()));
-        }
-        let versions: i64 = sqlx::query("SELECT COUNT(*) AS n FROM policy_versions WHERE policy_id = $1")
-            .bind(&row.policy_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if versions > 1 {
-            return Err(IamError::DeleteConflict(
-                "This policy has more than one version. Before you delete a policy, you must delete the policy's \
+        self.record_failures(caller, async move {
+            let target = parse_policy_arn(policy_arn)?;
+            let account_id = caller.account_id().to_owned();
+            let tx = self.begin_write(&account_id).await?;
+            let parameters = || serde_json::json!({ "PolicyArn": target.arn });
+            let request = Request::new("iam:DeletePolicy", &target.arn, resource_account(&target, &account_id));
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            if target.account == "aws" {
+                return Err(IamError::InvalidInput(format!("Cannot delete the AWS managed policy {}.", target.arn)));
+            }
+            let row =
+                find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+            let (attached, boundaries) = usage_counts(&mut tx, &account_id, &row.arn).await?;
+            if attached > 0 || boundaries > 0 {
+                return Err(IamError::DeleteConflict("Cannot delete a policy attached to entities.".to_owned()));
+            }
+            let versions: i64 = sqlx::query("SELECT COUNT(*) AS n FROM policy_versions WHERE policy_id = $1")
+                .bind(&row.policy_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if versions > 1 {
+                return Err(IamError::DeleteConflict(
+                    "This policy has more than one version. Before you delete a policy, you must delete the policy's \
                  versions. The default version is deleted with the policy."
-                    .to_owned(),
-            ));
-        }
-        for sql in [
-            "DELETE FROM policy_versions WHERE policy_id = $1",
-            "DELETE FROM tags WHERE entity_id = $1",
-            "DELETE FROM managed_policies WHERE policy_id = $1",
-        ] {
-            sqlx::query(sql).bind(&row.policy_id).execute(&mut *tx).await?;
-        }
-        let event =
-            Event { action: "iam:DeletePolicy", target: Some(&row.arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        self.commit_permissions(tx, &account_id).await
+                        .to_owned(),
+                ));
+            }
+            for sql in [
+                "DELETE FROM policy_versions WHERE policy_id = $1",
+                "DELETE FROM tags WHERE entity_id = $1",
+                "DELETE FROM managed_policies WHERE policy_id = $1",
+            ] {
+                sqlx::query(sql).bind(&row.policy_id).execute(&mut *tx).await?;
+            }
+            let event = Event {
+                action: "iam:DeletePolicy",
+                target: Some(&row.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:CreatePolicyVersion`: at most five versions; the new one may become the default.
@@ -536,64 +547,68 @@ impl Iam {
         policy_document: &str,
         set_as_default: bool,
     ) -> Result<PolicyVersion, IamError> {
-        let target = parse_policy_arn(policy_arn)?;
-        let account_id = caller.account_id().to_owned();
-        let parameters = || serde_json::json!({ "PolicyArn": target.arn, "SetAsDefault": set_as_default });
-        let request = Request::new("iam:CreatePolicyVersion", &target.arn, resource_account(&target, &account_id));
-        self.authorize_or_record(caller, request, parameters).await?;
-        if target.account == "aws" {
-            return Err(IamError::InvalidInput(format!("Cannot modify the AWS managed policy {}.", target.arn)));
-        }
-        managed_document(policy_document)?;
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        let row = find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
-        let versions: i64 = sqlx::query("SELECT COUNT(*) AS n FROM policy_versions WHERE policy_id = $1")
-            .bind(&row.policy_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if versions >= MAX_VERSIONS {
-            return Err(IamError::LimitExceeded(
-                "A managed policy can have up to 5 versions. Before you create a new version, you must delete an \
+        self.record_failures(caller, async move {
+            let target = parse_policy_arn(policy_arn)?;
+            let account_id = caller.account_id().to_owned();
+            let parameters = || serde_json::json!({ "PolicyArn": target.arn, "SetAsDefault": set_as_default });
+            let request = Request::new("iam:CreatePolicyVersion", &target.arn, resource_account(&target, &account_id));
+            self.authorize_or_record(caller, request, parameters).await?;
+            if target.account == "aws" {
+                return Err(IamError::InvalidInput(format!("Cannot modify the AWS managed policy {}.", target.arn)));
+            }
+            managed_document(policy_document)?;
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            let row =
+                find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+            let versions: i64 = sqlx::query("SELECT COUNT(*) AS n FROM policy_versions WHERE policy_id = $1")
+                .bind(&row.policy_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if versions >= MAX_VERSIONS {
+                return Err(IamError::LimitExceeded(
+                    "A managed policy can have up to 5 versions. Before you create a new version, you must delete an \
                  existing version."
-                    .to_owned(),
-            ));
-        }
-        let version_id = format!("v{}", row.next_version);
-        sqlx::query(
-            "INSERT INTO policy_versions (policy_id, version_id, document, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&row.policy_id)
-        .bind(&version_id)
-        .bind(policy_document)
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        let default = if set_as_default { version_id.clone() } else { row.default_version.clone() };
-        sqlx::query(
-            "UPDATE managed_policies SET next_version = next_version + 1, default_version = $2, updated_at = $3 \
+                        .to_owned(),
+                ));
+            }
+            let version_id = format!("v{}", row.next_version);
+            sqlx::query(
+                "INSERT INTO policy_versions (policy_id, version_id, document, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&row.policy_id)
+            .bind(&version_id)
+            .bind(policy_document)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+            let default = if set_as_default { version_id.clone() } else { row.default_version.clone() };
+            sqlx::query(
+                "UPDATE managed_policies SET next_version = next_version + 1, default_version = $2, updated_at = $3 \
              WHERE policy_id = $1",
-        )
-        .bind(&row.policy_id)
-        .bind(&default)
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        let event = Event {
-            action: "iam:CreatePolicyVersion",
-            target: Some(&row.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        self.commit_permissions(tx, &account_id).await?;
-        Ok(PolicyVersion {
-            document: policy_document.to_owned(),
-            version_id,
-            is_default_version: set_as_default,
-            create_date: now,
+            )
+            .bind(&row.policy_id)
+            .bind(&default)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+            let event = Event {
+                action: "iam:CreatePolicyVersion",
+                target: Some(&row.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            self.commit_permissions(tx, &account_id).await?;
+            Ok(PolicyVersion {
+                document: policy_document.to_owned(),
+                version_id,
+                is_default_version: set_as_default,
+                create_date: now,
+            })
         })
+        .await
     }
 
     /// `iam:GetPolicyVersion`.
@@ -695,39 +710,43 @@ impl Iam {
         policy_arn: &str,
         version_id: &str,
     ) -> Result<(), IamError> {
-        let target = parse_policy_arn(policy_arn)?;
-        let account_id = caller.account_id().to_owned();
-        let tx = self.begin_write(&account_id).await?;
-        let parameters = || serde_json::json!({ "PolicyArn": target.arn, "VersionId": version_id });
-        let request = Request::new("iam:DeletePolicyVersion", &target.arn, resource_account(&target, &account_id));
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        if target.account == "aws" {
-            return Err(IamError::InvalidInput(format!("Cannot modify the AWS managed policy {}.", target.arn)));
-        }
-        let row = find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
-        if row.default_version == version_id {
-            return Err(IamError::DeleteConflict("Cannot delete the default version of a policy.".to_owned()));
-        }
-        let deleted = sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
-            .bind(&row.policy_id)
-            .bind(version_id)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(IamError::NoSuchEntity(format!(
-                "Policy {} version {version_id} does not exist or is not deletable.",
-                row.arn
-            )));
-        }
-        let event = Event {
-            action: "iam:DeletePolicyVersion",
-            target: Some(&row.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_failures(caller, async move {
+            let target = parse_policy_arn(policy_arn)?;
+            let account_id = caller.account_id().to_owned();
+            let tx = self.begin_write(&account_id).await?;
+            let parameters = || serde_json::json!({ "PolicyArn": target.arn, "VersionId": version_id });
+            let request = Request::new("iam:DeletePolicyVersion", &target.arn, resource_account(&target, &account_id));
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            if target.account == "aws" {
+                return Err(IamError::InvalidInput(format!("Cannot modify the AWS managed policy {}.", target.arn)));
+            }
+            let row =
+                find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+            if row.default_version == version_id {
+                return Err(IamError::DeleteConflict("Cannot delete the default version of a policy.".to_owned()));
+            }
+            let deleted = sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
+                .bind(&row.policy_id)
+                .bind(version_id)
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(IamError::NoSuchEntity(format!(
+                    "Policy {} version {version_id} does not exist or is not deletable.",
+                    row.arn
+                )));
+            }
+            let event = Event {
+                action: "iam:DeletePolicyVersion",
+                target: Some(&row.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// `iam:SetDefaultPolicyVersion`: what every principal the policy is attached to may do changes.
@@ -737,42 +756,47 @@ impl Iam {
         policy_arn: &str,
         version_id: &str,
     ) -> Result<(), IamError> {
-        let target = parse_policy_arn(policy_arn)?;
-        let account_id = caller.account_id().to_owned();
-        let tx = self.begin_write(&account_id).await?;
-        let parameters = || serde_json::json!({ "PolicyArn": target.arn, "VersionId": version_id });
-        let request = Request::new("iam:SetDefaultPolicyVersion", &target.arn, resource_account(&target, &account_id));
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        if target.account == "aws" {
-            return Err(IamError::InvalidInput(format!("Cannot modify the AWS managed policy {}.", target.arn)));
-        }
-        let row = find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
-        let exists = sqlx::query("SELECT 1 AS one FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
-            .bind(&row.policy_id)
-            .bind(version_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(IamError::NoSuchEntity(format!(
-                "Policy {} version {version_id} does not exist or is not attachable.",
-                row.arn
-            )));
-        }
-        let now = self.now();
-        sqlx::query("UPDATE managed_policies SET default_version = $2, updated_at = $3 WHERE policy_id = $1")
-            .bind(&row.policy_id)
-            .bind(version_id)
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .await?;
-        let event = Event {
-            action: "iam:SetDefaultPolicyVersion",
-            target: Some(&row.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        self.commit_permissions(tx, &account_id).await
+        self.record_failures(caller, async move {
+            let target = parse_policy_arn(policy_arn)?;
+            let account_id = caller.account_id().to_owned();
+            let tx = self.begin_write(&account_id).await?;
+            let parameters = || serde_json::json!({ "PolicyArn": target.arn, "VersionId": version_id });
+            let request =
+                Request::new("iam:SetDefaultPolicyVersion", &target.arn, resource_account(&target, &account_id));
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            if target.account == "aws" {
+                return Err(IamError::InvalidInput(format!("Cannot modify the AWS managed policy {}.", target.arn)));
+            }
+            let row =
+                find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+            let exists = sqlx::query("SELECT 1 AS one FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
+                .bind(&row.policy_id)
+                .bind(version_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Err(IamError::NoSuchEntity(format!(
+                    "Policy {} version {version_id} does not exist or is not attachable.",
+                    row.arn
+                )));
+            }
+            let now = self.now();
+            sqlx::query("UPDATE managed_policies SET default_version = $2, updated_at = $3 WHERE policy_id = $1")
+                .bind(&row.policy_id)
+                .bind(version_id)
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .await?;
+            let event = Event {
+                action: "iam:SetDefaultPolicyVersion",
+                target: Some(&row.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:AttachUserPolicy`, `iam:AttachGroupPolicy`, `iam:AttachRolePolicy`.
@@ -783,58 +807,63 @@ impl Iam {
         entity_name: &str,
         policy_arn: &str,
     ) -> Result<(), IamError> {
-        let name = kind.parse_name(entity_name)?;
-        let target = parse_policy_arn(policy_arn)?;
-        let account_id = caller.account_id().to_owned();
-        let action = format!("iam:Attach{}Policy", kind.label());
-        let tx = self.begin_write(&account_id).await?;
-        let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyArn": target.arn });
-        let (mut tx, entity) = self
-            .write_entity(
-                tx,
-                caller,
-                (kind, &name),
-                &action,
-                |r| r.with("iam:PolicyARN", target.arn.clone()),
-                parameters,
-            )
-            .await?;
-        if !is_usable_policy(&mut tx, &account_id, &target.arn).await? {
-            return Err(no_such_policy(&target.arn));
-        }
-        let already = sqlx::query("SELECT 1 AS one FROM policy_attachments WHERE entity_id = $1 AND policy_arn = $2")
-            .bind(&entity.id)
-            .bind(&target.arn)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if already.is_none() {
-            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1")
-                .bind(&entity.id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            if count >= EntityKind::ATTACHED_QUOTA {
-                return Err(IamError::LimitExceeded(format!(
-                    "Cannot exceed quota for PoliciesPer{}: {}",
-                    kind.label(),
-                    EntityKind::ATTACHED_QUOTA
-                )));
+        self.record_failures(caller, async move {
+            let name = kind.parse_name(entity_name)?;
+            let target = parse_policy_arn(policy_arn)?;
+            let account_id = caller.account_id().to_owned();
+            let action = format!("iam:Attach{}Policy", kind.label());
+            let tx = self.begin_write(&account_id).await?;
+            let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyArn": target.arn });
+            let (mut tx, entity) = self
+                .write_entity(
+                    tx,
+                    caller,
+                    (kind, &name),
+                    &action,
+                    |r| r.with("iam:PolicyARN", target.arn.clone()),
+                    parameters,
+                )
+                .await?;
+            if !is_usable_policy(&mut tx, &account_id, &target.arn).await? {
+                return Err(no_such_policy(&target.arn));
             }
-            sqlx::query(
-                "INSERT INTO policy_attachments (account_id, entity_id, entity_kind, policy_arn, attached_at) \
+            let already =
+                sqlx::query("SELECT 1 AS one FROM policy_attachments WHERE entity_id = $1 AND policy_arn = $2")
+                    .bind(&entity.id)
+                    .bind(&target.arn)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if already.is_none() {
+                let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1")
+                    .bind(&entity.id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                if count >= EntityKind::ATTACHED_QUOTA {
+                    return Err(IamError::LimitExceeded(format!(
+                        "Cannot exceed quota for PoliciesPer{}: {}",
+                        kind.label(),
+                        EntityKind::ATTACHED_QUOTA
+                    )));
+                }
+                sqlx::query(
+                    "INSERT INTO policy_attachments (account_id, entity_id, entity_kind, policy_arn, attached_at) \
                  VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&account_id)
-            .bind(&entity.id)
-            .bind(kind.as_str())
-            .bind(&target.arn)
-            .bind(self.now().as_millis())
-            .execute(&mut *tx)
-            .await?;
-        }
-        let event = Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        self.commit_permissions(tx, &account_id).await
+                )
+                .bind(&account_id)
+                .bind(&entity.id)
+                .bind(kind.as_str())
+                .bind(&target.arn)
+                .bind(self.now().as_millis())
+                .execute(&mut *tx)
+                .await?;
+            }
+            let event =
+                Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:DetachUserPolicy`, `iam:DetachGroupPolicy`, `iam:DetachRolePolicy`.
@@ -845,33 +874,37 @@ impl Iam {
         entity_name: &str,
         policy_arn: &str,
     ) -> Result<(), IamError> {
-        let name = kind.parse_name(entity_name)?;
-        let target = parse_policy_arn(policy_arn)?;
-        let account_id = caller.account_id().to_owned();
-        let action = format!("iam:Detach{}Policy", kind.label());
-        let tx = self.begin_write(&account_id).await?;
-        let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyArn": target.arn });
-        let (mut tx, entity) = self
-            .write_entity(
-                tx,
-                caller,
-                (kind, &name),
-                &action,
-                |r| r.with("iam:PolicyARN", target.arn.clone()),
-                parameters,
-            )
-            .await?;
-        let deleted = sqlx::query("DELETE FROM policy_attachments WHERE entity_id = $1 AND policy_arn = $2")
-            .bind(&entity.id)
-            .bind(&target.arn)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(IamError::NoSuchEntity(format!("Policy {} was not found.", target.arn)));
-        }
-        let event = Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        self.commit_permissions(tx, &account_id).await
+        self.record_failures(caller, async move {
+            let name = kind.parse_name(entity_name)?;
+            let target = parse_policy_arn(policy_arn)?;
+            let account_id = caller.account_id().to_owned();
+            let action = format!("iam:Detach{}Policy", kind.label());
+            let tx = self.begin_write(&account_id).await?;
+            let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyArn": target.arn });
+            let (mut tx, entity) = self
+                .write_entity(
+                    tx,
+                    caller,
+                    (kind, &name),
+                    &action,
+                    |r| r.with("iam:PolicyARN", target.arn.clone()),
+                    parameters,
+                )
+                .await?;
+            let deleted = sqlx::query("DELETE FROM policy_attachments WHERE entity_id = $1 AND policy_arn = $2")
+                .bind(&entity.id)
+                .bind(&target.arn)
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(IamError::NoSuchEntity(format!("Policy {} was not found.", target.arn)));
+            }
+            let event =
+                Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:PutUserPermissionsBoundary`, `iam:PutRolePermissionsBoundary`: caps what the user's or
@@ -884,7 +917,11 @@ impl Iam {
         entity_name: &str,
         boundary_arn: &str,
     ) -> Result<(), IamError> {
-        self.set_boundary(caller, kind, entity_name, Some(boundary_arn)).await
+        self.record_failures(
+            caller,
+            async move { self.set_boundary(caller, kind, entity_name, Some(boundary_arn)).await },
+        )
+        .await
     }
 
     /// `iam:DeleteUserPermissionsBoundary`, `iam:DeleteRolePermissionsBoundary`.
@@ -894,7 +931,7 @@ impl Iam {
         kind: EntityKind,
         entity_name: &str,
     ) -> Result<(), IamError> {
-        self.set_boundary(caller, kind, entity_name, None).await
+        self.record_failures(caller, async move { self.set_boundary(caller, kind, entity_name, None).await }).await
     }
 
     async fn set_boundary(
@@ -1018,53 +1055,61 @@ impl Iam {
         policy_name: &str,
         policy_document: &str,
     ) -> Result<(), IamError> {
-        let name = kind.parse_name(entity_name)?;
-        let policy = PolicyName::parse(policy_name)?;
-        let account_id = caller.account_id().to_owned();
-        let action = format!("iam:Put{}Policy", kind.label());
-        let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyName": policy.as_str() });
-        // Checking the document first tells an unauthorized caller nothing about the account.
-        let size = inline_document(policy_document)?;
-        let tx = self.begin_write(&account_id).await?;
-        let (mut tx, entity) = self.write_entity(tx, caller, (kind, &name), &action, |r| r, parameters).await?;
-        // The quota sums the entity's other inline documents, measured as AWS measures them.
-        let others: usize = sqlx::query("SELECT document FROM inline_policies WHERE entity_id = $1 AND name_key <> $2")
+        self.record_failures(caller, async move {
+            let name = kind.parse_name(entity_name)?;
+            let policy = PolicyName::parse(policy_name)?;
+            let account_id = caller.account_id().to_owned();
+            let action = format!("iam:Put{}Policy", kind.label());
+            let parameters =
+                || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyName": policy.as_str() });
+            // Checking the document first tells an unauthorized caller nothing about the account.
+            let size = inline_document(policy_document)?;
+            let tx = self.begin_write(&account_id).await?;
+            let (mut tx, entity) = self.write_entity(tx, caller, (kind, &name), &action, |r| r, parameters).await?;
+            // The quota sums the entity's other inline documents, measured as AWS measures them.
+            let others: usize =
+                sqlx::query("SELECT document FROM inline_policies WHERE entity_id = $1 AND name_key <> $2")
+                    .bind(&entity.id)
+                    .bind(policy.key())
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        r.try_get::<String, _>("document").map(|d| iam_policy::validate::size_without_whitespace(&d))
+                    })
+                    .sum::<Result<usize, sqlx::Error>>()?;
+            let total = others.saturating_add(size);
+            if total > kind.inline_quota() {
+                return Err(IamError::LimitExceeded(format!(
+                    "Maximum policy size of {} bytes exceeded for {} {}",
+                    kind.inline_quota(),
+                    kind.as_str(),
+                    entity.name
+                )));
+            }
+            sqlx::query("DELETE FROM inline_policies WHERE entity_id = $1 AND name_key = $2")
+                .bind(&entity.id)
+                .bind(policy.key())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO inline_policies (account_id, entity_id, entity_kind, policy_name, name_key, document) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&account_id)
             .bind(&entity.id)
+            .bind(kind.as_str())
+            .bind(policy.as_str())
             .bind(policy.key())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>("document").map(|d| iam_policy::validate::size_without_whitespace(&d)))
-            .sum::<Result<usize, sqlx::Error>>()?;
-        let total = others.saturating_add(size);
-        if total > kind.inline_quota() {
-            return Err(IamError::LimitExceeded(format!(
-                "Maximum policy size of {} bytes exceeded for {} {}",
-                kind.inline_quota(),
-                kind.as_str(),
-                entity.name
-            )));
-        }
-        sqlx::query("DELETE FROM inline_policies WHERE entity_id = $1 AND name_key = $2")
-            .bind(&entity.id)
-            .bind(policy.key())
+            .bind(policy_document)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO inline_policies (account_id, entity_id, entity_kind, policy_name, name_key, document) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&account_id)
-        .bind(&entity.id)
-        .bind(kind.as_str())
-        .bind(policy.as_str())
-        .bind(policy.key())
-        .bind(policy_document)
-        .execute(&mut *tx)
-        .await?;
-        let event = Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        self.commit_permissions(tx, &account_id).await
+            let event =
+                Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:GetUserPolicy`, `iam:GetGroupPolicy`, `iam:GetRolePolicy`.
@@ -1113,27 +1158,32 @@ impl Iam {
         entity_name: &str,
         policy_name: &str,
     ) -> Result<(), IamError> {
-        let name = kind.parse_name(entity_name)?;
-        let policy = PolicyName::parse(policy_name)?;
-        let account_id = caller.account_id().to_owned();
-        let action = format!("iam:Delete{}Policy", kind.label());
-        let tx = self.begin_write(&account_id).await?;
-        let parameters = || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyName": policy.as_str() });
-        let (mut tx, entity) = self.write_entity(tx, caller, (kind, &name), &action, |r| r, parameters).await?;
-        let deleted = sqlx::query("DELETE FROM inline_policies WHERE entity_id = $1 AND name_key = $2")
-            .bind(&entity.id)
-            .bind(policy.key())
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(IamError::NoSuchEntity(format!(
-                "The {} policy with name {policy} cannot be found.",
-                kind.as_str()
-            )));
-        }
-        let event = Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        self.commit_permissions(tx, &account_id).await
+        self.record_failures(caller, async move {
+            let name = kind.parse_name(entity_name)?;
+            let policy = PolicyName::parse(policy_name)?;
+            let account_id = caller.account_id().to_owned();
+            let action = format!("iam:Delete{}Policy", kind.label());
+            let tx = self.begin_write(&account_id).await?;
+            let parameters =
+                || serde_json::json!({ format!("{}Name", kind.label()): name, "PolicyName": policy.as_str() });
+            let (mut tx, entity) = self.write_entity(tx, caller, (kind, &name), &action, |r| r, parameters).await?;
+            let deleted = sqlx::query("DELETE FROM inline_policies WHERE entity_id = $1 AND name_key = $2")
+                .bind(&entity.id)
+                .bind(policy.key())
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(IamError::NoSuchEntity(format!(
+                    "The {} policy with name {policy} cannot be found.",
+                    kind.as_str()
+                )));
+            }
+            let event =
+                Event { action: &action, target: Some(&entity.arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:ListUserPolicies`, `iam:ListGroupPolicies`, `iam:ListRolePolicies`: inline policy names.

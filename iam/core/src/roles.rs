@@ -108,90 +108,93 @@ fn check_session_duration(seconds: i64) -> Result<(), IamError> {
 impl Iam {
     /// `iam:CreateRole`.
     pub async fn create_role(&self, caller: &Caller, input: CreateRole) -> Result<Role, IamError> {
-        let name = RoleName::parse(&input.role_name)?;
-        let path = input.path.as_deref().map(IamPath::parse).transpose()?.unwrap_or_default();
-        let description = input.description.unwrap_or_default();
-        check_description(&description)?;
-        let max_session = input.max_session_duration.unwrap_or(3_600);
-        check_session_duration(max_session)?;
-        let tags = Tag::parse_list(&input.tags)?;
-        let account_id = caller.account_id().to_owned();
-        let arn = entities::entity_arn(&account_id, EntityKind::Role, path.as_str(), name.as_str());
-        let boundary = input.permissions_boundary.clone();
-        let parameters = || {
-            serde_json::json!({ "RoleName": name.as_str(), "Path": path.as_str(), "Description": description,
+        self.record_failures(caller, async move {
+            let name = RoleName::parse(&input.role_name)?;
+            let path = input.path.as_deref().map(IamPath::parse).transpose()?.unwrap_or_default();
+            let description = input.description.unwrap_or_default();
+            check_description(&description)?;
+            let max_session = input.max_session_duration.unwrap_or(3_600);
+            check_session_duration(max_session)?;
+            let tags = Tag::parse_list(&input.tags)?;
+            let account_id = caller.account_id().to_owned();
+            let arn = entities::entity_arn(&account_id, EntityKind::Role, path.as_str(), name.as_str());
+            let boundary = input.permissions_boundary.clone();
+            let parameters = || {
+                serde_json::json!({ "RoleName": name.as_str(), "Path": path.as_str(), "Description": description,
                                 "MaxSessionDuration": max_session, "PermissionsBoundary": boundary,
                                 "Tags": tags_json(&tags) })
-        };
-        let mut request = Request::new("iam:CreateRole", &arn, &account_id).with_request_tags(&tags);
-        if let Some(b) = &boundary {
-            request = request.with("iam:PermissionsBoundary", b.clone());
-        }
-        self.authorize_or_record(caller, request, parameters).await?;
-        self.authorize_tags_at_creation(caller, "iam:TagRole", &arn, &tags, parameters).await?;
-        check_trust_policy(&input.assume_role_policy_document)?;
+            };
+            let mut request = Request::new("iam:CreateRole", &arn, &account_id).with_request_tags(&tags);
+            if let Some(b) = &boundary {
+                request = request.with("iam:PermissionsBoundary", b.clone());
+            }
+            self.authorize_or_record(caller, request, parameters).await?;
+            self.authorize_tags_at_creation(caller, "iam:TagRole", &arn, &tags, parameters).await?;
+            check_trust_policy(&input.assume_role_policy_document)?;
 
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        if let Some(b) = &boundary
-            && !crate::policies::is_usable_policy(&mut tx, &account_id, b).await?
-        {
-            return Err(crate::policies::no_such_policy(b));
-        }
-        if entities::find(&mut tx, &account_id, EntityKind::Role, name.as_str()).await?.is_some() {
-            return Err(role_exists(&name));
-        }
-        let roles: i64 = sqlx::query("SELECT COUNT(*) AS n FROM roles WHERE account_id = $1")
-            .bind(&account_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if roles >= MAX_ROLES_PER_ACCOUNT {
-            return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for RolesPerAccount: {MAX_ROLES_PER_ACCOUNT}"
-            )));
-        }
-        let role_id = ids::unique_id(IdKind::Role, &mut rand::thread_rng());
-        let inserted = sqlx::query(
-            "INSERT INTO roles (role_id, account_id, role_name, name_key, path, description, trust_policy, \
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            if let Some(b) = &boundary
+                && !crate::policies::is_usable_policy(&mut tx, &account_id, b).await?
+            {
+                return Err(crate::policies::no_such_policy(b));
+            }
+            if entities::find(&mut tx, &account_id, EntityKind::Role, name.as_str()).await?.is_some() {
+                return Err(role_exists(&name));
+            }
+            let roles: i64 = sqlx::query("SELECT COUNT(*) AS n FROM roles WHERE account_id = $1")
+                .bind(&account_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if roles >= MAX_ROLES_PER_ACCOUNT {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for RolesPerAccount: {MAX_ROLES_PER_ACCOUNT}"
+                )));
+            }
+            let role_id = ids::unique_id(IdKind::Role, &mut rand::thread_rng());
+            let inserted = sqlx::query(
+                "INSERT INTO roles (role_id, account_id, role_name, name_key, path, description, trust_policy, \
              max_session_duration, permissions_boundary_arn, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&role_id)
-        .bind(&account_id)
-        .bind(name.as_str())
-        .bind(name.key())
-        .bind(path.as_str())
-        .bind(&description)
-        .bind(&input.assume_role_policy_document)
-        .bind(max_session)
-        .bind(&boundary)
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(role_exists(&name)),
-            other => other?,
-        };
-        crate::tagging::insert_tags(&mut tx, &account_id, &role_id, &tags).await?;
-        let event =
-            Event { action: "iam:CreateRole", target: Some(&arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(Role {
-            role_name: name.to_string(),
-            role_id,
-            path: path.to_string(),
-            arn,
-            create_date: now,
-            assume_role_policy_document: input.assume_role_policy_document,
-            description,
-            max_session_duration: max_session,
-            permissions_boundary_arn: boundary,
-            tags,
-            last_used_date: None,
-            last_used_region: None,
+            )
+            .bind(&role_id)
+            .bind(&account_id)
+            .bind(name.as_str())
+            .bind(name.key())
+            .bind(path.as_str())
+            .bind(&description)
+            .bind(&input.assume_role_policy_document)
+            .bind(max_session)
+            .bind(&boundary)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(role_exists(&name)),
+                other => other?,
+            };
+            crate::tagging::insert_tags(&mut tx, &account_id, &role_id, &tags).await?;
+            let event =
+                Event { action: "iam:CreateRole", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(Role {
+                role_name: name.to_string(),
+                role_id,
+                path: path.to_string(),
+                arn,
+                create_date: now,
+                assume_role_policy_document: input.assume_role_policy_document,
+                description,
+                max_session_duration: max_session,
+                permissions_boundary_arn: boundary,
+                tags,
+                last_used_date: None,
+                last_used_region: None,
+            })
         })
+        .await
     }
 
     /// `iam:GetRole`, with its tags.
@@ -256,27 +259,30 @@ impl Iam {
         description: Option<&str>,
         max_session_duration: Option<i64>,
     ) -> Result<(), IamError> {
-        if let Some(d) = description {
-            check_description(d)?;
-        }
-        if let Some(s) = max_session_duration {
-            check_session_duration(s)?;
-        }
-        self.change_role(caller, role_name, "iam:UpdateRole", |params| {
-            *params = crate::audit::with_parameter(params.take(), "Description", serde_json::json!(description));
-            *params = crate::audit::with_parameter(
-                params.take(),
-                "MaxSessionDuration",
-                serde_json::json!(max_session_duration),
-            );
-            let mut sets = Vec::new();
+        self.record_failures(caller, async move {
             if let Some(d) = description {
-                sets.push(("description", RoleValue::Text(d.to_owned())));
+                check_description(d)?;
             }
             if let Some(s) = max_session_duration {
-                sets.push(("max_session_duration", RoleValue::Int(s)));
+                check_session_duration(s)?;
             }
-            sets
+            self.change_role(caller, role_name, "iam:UpdateRole", |params| {
+                *params = crate::audit::with_parameter(params.take(), "Description", serde_json::json!(description));
+                *params = crate::audit::with_parameter(
+                    params.take(),
+                    "MaxSessionDuration",
+                    serde_json::json!(max_session_duration),
+                );
+                let mut sets = Vec::new();
+                if let Some(d) = description {
+                    sets.push(("description", RoleValue::Text(d.to_owned())));
+                }
+                if let Some(s) = max_session_duration {
+                    sets.push(("max_session_duration", RoleValue::Int(s)));
+                }
+                sets
+            })
+            .await
         })
         .await
     }
@@ -288,10 +294,13 @@ impl Iam {
         role_name: &str,
         description: &str,
     ) -> Result<(), IamError> {
-        check_description(description)?;
-        self.change_role(caller, role_name, "iam:UpdateRoleDescription", |params| {
-            *params = crate::audit::with_parameter(params.take(), "Description", serde_json::json!(description));
-            vec![("description", RoleValue::Text(description.to_owned()))]
+        self.record_failures(caller, async move {
+            check_description(description)?;
+            self.change_role(caller, role_name, "iam:UpdateRoleDescription", |params| {
+                *params = crate::audit::with_parameter(params.take(), "Description", serde_json::json!(description));
+                vec![("description", RoleValue::Text(description.to_owned()))]
+            })
+            .await
         })
         .await
     }
@@ -303,9 +312,12 @@ impl Iam {
         role_name: &str,
         document: &str,
     ) -> Result<(), IamError> {
-        check_trust_policy(document)?;
-        self.change_role(caller, role_name, "iam:UpdateAssumeRolePolicy", |_| {
-            vec![("trust_policy", RoleValue::Text(document.to_owned()))]
+        self.record_failures(caller, async move {
+            check_trust_policy(document)?;
+            self.change_role(caller, role_name, "iam:UpdateAssumeRolePolicy", |_| {
+                vec![("trust_policy", RoleValue::Text(document.to_owned()))]
+            })
+            .await
         })
         .await
     }
@@ -340,34 +352,41 @@ impl Iam {
 
     /// `iam:DeleteRole`. Like AWS, refuses while the role has policies.
     pub async fn delete_role(&self, caller: &Caller, role_name: &str) -> Result<(), IamError> {
-        let name = RoleName::parse(role_name)?;
-        let account_id = caller.account_id().to_owned();
-        let tx = self.begin_write(&account_id).await?;
-        let parameters = || serde_json::json!({ "RoleName": name.as_str() });
-        let (mut tx, role) = self
-            .write_entity(tx, caller, (EntityKind::Role, name.as_str()), "iam:DeleteRole", |r| r, parameters)
-            .await?;
-        let conflicts = [
-            ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
-            ("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1", "must detach all policies first"),
-        ];
-        for (sql, what) in conflicts {
-            let n: i64 = sqlx::query(sql).bind(&role.id).fetch_one(&mut *tx).await?.try_get("n")?;
-            if n > 0 {
-                return Err(IamError::DeleteConflict(format!("Cannot delete entity, {what}.")));
+        self.record_failures(caller, async move {
+            let name = RoleName::parse(role_name)?;
+            let account_id = caller.account_id().to_owned();
+            let tx = self.begin_write(&account_id).await?;
+            let parameters = || serde_json::json!({ "RoleName": name.as_str() });
+            let (mut tx, role) = self
+                .write_entity(tx, caller, (EntityKind::Role, name.as_str()), "iam:DeleteRole", |r| r, parameters)
+                .await?;
+            let conflicts = [
+                ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
+                ("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1", "must detach all policies first"),
+            ];
+            for (sql, what) in conflicts {
+                let n: i64 = sqlx::query(sql).bind(&role.id).fetch_one(&mut *tx).await?.try_get("n")?;
+                if n > 0 {
+                    return Err(IamError::DeleteConflict(format!("Cannot delete entity, {what}.")));
+                }
             }
-        }
-        for sql in [
-            "DELETE FROM tags WHERE entity_id = $1",
-            "DELETE FROM service_access WHERE principal_id = $1",
-            "DELETE FROM roles WHERE role_id = $1",
-        ] {
-            sqlx::query(sql).bind(&role.id).execute(&mut *tx).await?;
-        }
-        let event =
-            Event { action: "iam:DeleteRole", target: Some(&role.arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        self.commit_permissions(tx, &account_id).await
+            for sql in [
+                "DELETE FROM tags WHERE entity_id = $1",
+                "DELETE FROM service_access WHERE principal_id = $1",
+                "DELETE FROM roles WHERE role_id = $1",
+            ] {
+                sqlx::query(sql).bind(&role.id).execute(&mut *tx).await?;
+            }
+            let event = Event {
+                action: "iam:DeleteRole",
+                target: Some(&role.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 }
 

@@ -114,43 +114,47 @@ impl Iam {
     /// `iam:TagUser`, `iam:TagRole`, `iam:TagPolicy`: adds tags, replacing the value of a key
     /// already there (keys compare ignoring case); at most 50 in all.
     pub async fn tag(&self, caller: &Caller, target: Taggable<'_>, tags: &[(String, String)]) -> Result<(), IamError> {
-        let tags = Tag::parse_list(tags)?;
-        if tags.is_empty() {
-            return Err(IamError::ValidationError(
-                "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: Member must have \
+        self.record_failures(caller, async move {
+            let tags = Tag::parse_list(tags)?;
+            if tags.is_empty() {
+                return Err(IamError::ValidationError(
+                    "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: Member must have \
                  length greater than or equal to 1"
-                    .to_owned(),
-            ));
-        }
-        let account_id = caller.account_id().to_owned();
-        let action = format!("iam:Tag{}", target.label());
-        let mut tx = self.begin_write(&account_id).await?;
-        let (id, arn) = resolve(&mut tx, &account_id, target).await?;
-        let parameters = || crate::audit::with_parameter(target.parameter(), "Tags", tags_json(&tags));
-        let request = Request::new(&action, &arn, &account_id).with_request_tags(&tags);
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let id = id.ok_or_else(|| not_found(target))?;
-        let mut current = load_tags(&mut tx, &id).await?;
-        for tag in &tags {
-            match current.iter_mut().find(|t| t.has_key(&tag.key)) {
-                Some(existing) => existing.value.clone_from(&tag.value),
-                None => current.push(tag.clone()),
+                        .to_owned(),
+                ));
             }
-        }
-        if current.len() > MAX_TAGS_PER_ENTITY {
-            return Err(IamError::LimitExceeded(format!(
-                "The number of tags has reached the maximum limit of {MAX_TAGS_PER_ENTITY}."
-            )));
-        }
-        replace_tags(&mut tx, &account_id, &id, &current).await?;
-        let event = Event { action: &action, target: Some(&arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        self.commit_permissions(tx, &account_id).await
+            let account_id = caller.account_id().to_owned();
+            let action = format!("iam:Tag{}", target.label());
+            let mut tx = self.begin_write(&account_id).await?;
+            let (id, arn) = resolve(&mut tx, &account_id, target).await?;
+            let parameters = || crate::audit::with_parameter(target.parameter(), "Tags", tags_json(&tags));
+            let request = Request::new(&action, &arn, &account_id).with_request_tags(&tags);
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            let id = id.ok_or_else(|| not_found(target))?;
+            let mut current = load_tags(&mut tx, &id).await?;
+            for tag in &tags {
+                match current.iter_mut().find(|t| t.has_key(&tag.key)) {
+                    Some(existing) => existing.value.clone_from(&tag.value),
+                    None => current.push(tag.clone()),
+                }
+            }
+            if current.len() > MAX_TAGS_PER_ENTITY {
+                return Err(IamError::LimitExceeded(format!(
+                    "The number of tags has reached the maximum limit of {MAX_TAGS_PER_ENTITY}."
+                )));
+            }
+            replace_tags(&mut tx, &account_id, &id, &current).await?;
+            let event = Event { action: &action, target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:UntagUser`, `iam:UntagRole`, `iam:UntagPolicy`: removes the keys given (ignoring case);
     /// keys that are not there are ignored, as AWS does.
     pub async fn untag(&self, caller: &Caller, target: Taggable<'_>, keys: &[String]) -> Result<(), IamError> {
+        self.record_failures(caller, async move {
         if keys.is_empty() || keys.len() > MAX_TAGS_PER_ENTITY {
             return Err(IamError::ValidationError(format!(
                 "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length \
@@ -171,6 +175,8 @@ impl Iam {
         let event = Event { action: &action, target: Some(&arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, self.now(), &event).await?;
         self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:ListUserTags`, `iam:ListRoleTags`, `iam:ListPolicyTags`, in the order they were added.

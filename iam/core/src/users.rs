@@ -182,49 +182,50 @@ async fn find_user(conn: &mut AnyConnection, account_id: &str, name: &UserName) 
 impl Iam {
     /// `iam:CreateUser`.
     pub async fn create_user(&self, caller: &Caller, input: CreateUser) -> Result<User, IamError> {
-        let name = UserName::parse(&input.user_name)?;
-        let path = match input.path.as_deref() {
-            Some(p) => IamPath::parse(p)?,
-            None => IamPath::root(),
-        };
-        let tags = Tag::parse_list(&input.tags)?;
-        let account_id = caller.account_id().to_owned();
-        let arn = user_arn(&account_id, path.as_str(), name.as_str());
-        let boundary = input.permissions_boundary.as_deref().map(crate::policies::parse_policy_arn).transpose()?;
-        let boundary = boundary.map(|b| b.arn);
-        let parameters = || {
-            serde_json::json!({ "UserName": name.as_str(), "Path": path.as_str(), "Tags": tags_json(&tags),
+        self.record_failures(caller, async move {
+            let name = UserName::parse(&input.user_name)?;
+            let path = match input.path.as_deref() {
+                Some(p) => IamPath::parse(p)?,
+                None => IamPath::root(),
+            };
+            let tags = Tag::parse_list(&input.tags)?;
+            let account_id = caller.account_id().to_owned();
+            let arn = user_arn(&account_id, path.as_str(), name.as_str());
+            let boundary = input.permissions_boundary.as_deref().map(crate::policies::parse_policy_arn).transpose()?;
+            let boundary = boundary.map(|b| b.arn);
+            let parameters = || {
+                serde_json::json!({ "UserName": name.as_str(), "Path": path.as_str(), "Tags": tags_json(&tags),
                                 "PermissionsBoundary": boundary })
-        };
-        let mut request = Request::new("iam:CreateUser", &arn, &account_id).with_request_tags(&tags);
-        if let Some(b) = &boundary {
-            request = request.with("iam:PermissionsBoundary", b.clone());
-        }
-        self.authorize_or_record(caller, request, parameters).await?;
-        self.authorize_tags_at_creation(caller, "iam:TagUser", &arn, &tags, parameters).await?;
+            };
+            let mut request = Request::new("iam:CreateUser", &arn, &account_id).with_request_tags(&tags);
+            if let Some(b) = &boundary {
+                request = request.with("iam:PermissionsBoundary", b.clone());
+            }
+            self.authorize_or_record(caller, request, parameters).await?;
+            self.authorize_tags_at_creation(caller, "iam:TagUser", &arn, &tags, parameters).await?;
 
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        if let Some(b) = &boundary
-            && !crate::policies::is_usable_policy(&mut tx, &account_id, b).await?
-        {
-            return Err(crate::policies::no_such_policy(b));
-        }
-        if find_user(&mut tx, &account_id, &name).await?.is_some() {
-            return Err(user_exists(&name));
-        }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE account_id = $1")
-            .bind(&account_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if count >= MAX_USERS_PER_ACCOUNT {
-            return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for UsersPerAccount: {MAX_USERS_PER_ACCOUNT}"
-            )));
-        }
-        let user_id = ids::unique_id(IdKind::User, &mut rand::thread_rng());
-        let inserted = sqlx::query(
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            if let Some(b) = &boundary
+                && !crate::policies::is_usable_policy(&mut tx, &account_id, b).await?
+            {
+                return Err(crate::policies::no_such_policy(b));
+            }
+            if find_user(&mut tx, &account_id, &name).await?.is_some() {
+                return Err(user_exists(&name));
+            }
+            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE account_id = $1")
+                .bind(&account_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if count >= MAX_USERS_PER_ACCOUNT {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for UsersPerAccount: {MAX_USERS_PER_ACCOUNT}"
+                )));
+            }
+            let user_id = ids::unique_id(IdKind::User, &mut rand::thread_rng());
+            let inserted = sqlx::query(
             "INSERT INTO users (user_id, account_id, user_name, name_key, path, created_at, permissions_boundary_arn) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -237,26 +238,28 @@ impl Iam {
         .bind(&boundary)
         .execute(&mut *tx)
         .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(user_exists(&name)),
-            other => other?,
-        };
-        insert_tags(&mut tx, &account_id, &user_id, &tags).await?;
-        let event =
-            Event { action: "iam:CreateUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(User {
-            user_id,
-            user_name: name.to_string(),
-            path: path.to_string(),
-            arn,
-            create_date: now,
-            permissions_boundary_arn: boundary,
-            password_last_used: None,
-            has_login_profile: false,
-            tags,
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(user_exists(&name)),
+                other => other?,
+            };
+            insert_tags(&mut tx, &account_id, &user_id, &tags).await?;
+            let event =
+                Event { action: "iam:CreateUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(User {
+                user_id,
+                user_name: name.to_string(),
+                path: path.to_string(),
+                arn,
+                create_date: now,
+                permissions_boundary_arn: boundary,
+                password_last_used: None,
+                has_login_profile: false,
+                tags,
+            })
         })
+        .await
     }
 
     /// `iam:GetUser` for a named user, with its tags.
@@ -338,40 +341,50 @@ impl Iam {
 
     /// `iam:DeleteUser`. Like AWS, refuses while the user still has a console password.
     pub async fn delete_user(&self, caller: &Caller, user_name: &str) -> Result<(), IamError> {
-        let name = UserName::parse(user_name)?;
-        let account_id = caller.account_id().to_owned();
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = find_user(&mut tx, &account_id, &name).await?;
-        let arn = target_arn(&account_id, found.as_ref(), &name);
-        let parameters = || serde_json::json!({ "UserName": name.as_str() });
-        let mut tx =
-            self.authorize_holding(tx, caller, Request::new("iam:DeleteUser", &arn, &account_id), parameters).await?;
-        let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
-        // AWS's order of checks, each with its words.
-        let conflicts = [
-            ("SELECT COUNT(*) AS n FROM login_profiles WHERE user_id = $1", "must delete login profile first"),
-            ("SELECT COUNT(*) AS n FROM access_keys WHERE owner_id = $1", "must delete access keys first"),
-            ("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1", "must delete MFA device first"),
-            ("SELECT COUNT(*) AS n FROM group_members WHERE user_id = $1", "must remove user from all groups first"),
-            ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
-            ("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1", "must detach all policies first"),
-        ];
-        for (sql, what) in conflicts {
-            let n: i64 = sqlx::query(sql).bind(&row.user_id).fetch_one(&mut *tx).await?.try_get("n")?;
-            if n > 0 {
-                return Err(IamError::DeleteConflict(format!("Cannot delete entity, {what}.")));
+        self.record_failures(caller, async move {
+            let name = UserName::parse(user_name)?;
+            let account_id = caller.account_id().to_owned();
+            let mut tx = self.begin_write(&account_id).await?;
+            let found = find_user(&mut tx, &account_id, &name).await?;
+            let arn = target_arn(&account_id, found.as_ref(), &name);
+            let parameters = || serde_json::json!({ "UserName": name.as_str() });
+            let mut tx = self
+                .authorize_holding(tx, caller, Request::new("iam:DeleteUser", &arn, &account_id), parameters)
+                .await?;
+            let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
+            // AWS's order of checks, each with its words.
+            let conflicts = [
+                ("SELECT COUNT(*) AS n FROM login_profiles WHERE user_id = $1", "must delete login profile first"),
+                ("SELECT COUNT(*) AS n FROM access_keys WHERE owner_id = $1", "must delete access keys first"),
+                ("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1", "must delete MFA device first"),
+                (
+                    "SELECT COUNT(*) AS n FROM group_members WHERE user_id = $1",
+                    "must remove user from all groups first",
+                ),
+                ("SELECT COUNT(*) AS n FROM inline_policies WHERE entity_id = $1", "must delete policies first"),
+                ("SELECT COUNT(*) AS n FROM policy_attachments WHERE entity_id = $1", "must detach all policies first"),
+            ];
+            for (sql, what) in conflicts {
+                let n: i64 = sqlx::query(sql).bind(&row.user_id).fetch_one(&mut *tx).await?.try_get("n")?;
+                if n > 0 {
+                    return Err(IamError::DeleteConflict(format!("Cannot delete entity, {what}.")));
+                }
             }
-        }
-        sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM password_history WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM service_access WHERE principal_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM users WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
-        let now = self.now();
-        let event =
-            Event { action: "iam:DeleteUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, now, &event).await?;
-        // A signed-in session of the deleted user must lose its permissions at once.
-        self.commit_permissions(tx, &account_id).await
+            sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM password_history WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM service_access WHERE principal_id = $1")
+                .bind(&row.user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM users WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
+            let now = self.now();
+            let event =
+                Event { action: "iam:DeleteUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, now, &event).await?;
+            // A signed-in session of the deleted user must lose its permissions at once.
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
     }
 
     /// `iam:CreateLoginProfile`: gives a user a console password that meets the account's
@@ -383,87 +396,99 @@ impl Iam {
         new_password: &Password,
         password_reset_required: bool,
     ) -> Result<LoginProfile, IamError> {
-        let name = UserName::parse(user_name)?;
-        let account_id = caller.account_id().to_owned();
-        let row = {
-            let mut conn = self.store().pool().acquire().await?;
-            find_user(&mut conn, &account_id, &name).await?
-        };
-        let arn = target_arn(&account_id, row.as_ref(), &name);
-        let parameters =
-            || serde_json::json!({ "UserName": name.as_str(), "PasswordResetRequired": password_reset_required });
-        self.authorize_or_record(caller, Request::new("iam:CreateLoginProfile", &arn, &account_id), parameters).await?;
-        let row = row.ok_or_else(|| no_such_user(name.as_str()))?;
-        let policy = {
-            let mut conn = self.store().pool().acquire().await?;
-            crate::password_policy::load_policy(&mut conn, &account_id).await?
-        };
-        crate::password_policy::check_password(policy.as_ref(), new_password)?;
-        let hash = self.hasher().hash(new_password).await?;
+        self.record_failures(caller, async move {
+            let name = UserName::parse(user_name)?;
+            let account_id = caller.account_id().to_owned();
+            let row = {
+                let mut conn = self.store().pool().acquire().await?;
+                find_user(&mut conn, &account_id, &name).await?
+            };
+            let arn = target_arn(&account_id, row.as_ref(), &name);
+            let parameters =
+                || serde_json::json!({ "UserName": name.as_str(), "PasswordResetRequired": password_reset_required });
+            self.authorize_or_record(caller, Request::new("iam:CreateLoginProfile", &arn, &account_id), parameters)
+                .await?;
+            let row = row.ok_or_else(|| no_such_user(name.as_str()))?;
+            let policy = {
+                let mut conn = self.store().pool().acquire().await?;
+                crate::password_policy::load_policy(&mut conn, &account_id).await?
+            };
+            crate::password_policy::check_password(policy.as_ref(), new_password)?;
+            let hash = self.hasher().hash(new_password).await?;
 
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        // The user may have gone while the password was hashed.
-        let still = find_user(&mut tx, &account_id, &name).await?;
-        if still.as_ref().map(|r| r.user_id.as_str()) != Some(row.user_id.as_str()) {
-            return Err(no_such_user(name.as_str()));
-        }
-        if has_login_profile(&mut tx, &row.user_id).await? {
-            return Err(login_profile_exists(&name));
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO login_profiles (user_id, account_id, password_hash, reset_required, created_at, \
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            // The user may have gone while the password was hashed.
+            let still = find_user(&mut tx, &account_id, &name).await?;
+            if still.as_ref().map(|r| r.user_id.as_str()) != Some(row.user_id.as_str()) {
+                return Err(no_such_user(name.as_str()));
+            }
+            if has_login_profile(&mut tx, &row.user_id).await? {
+                return Err(login_profile_exists(&name));
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO login_profiles (user_id, account_id, password_hash, reset_required, created_at, \
              password_changed_at) VALUES ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(&row.user_id)
-        .bind(&account_id)
-        .bind(&hash)
-        .bind(i64::from(password_reset_required))
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(login_profile_exists(&name)),
-            other => other?,
-        };
-        let event = Event {
-            action: "iam:CreateLoginProfile",
-            target: Some(&arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(LoginProfile { user_name: row.user_name, create_date: now, password_reset_required })
+            )
+            .bind(&row.user_id)
+            .bind(&account_id)
+            .bind(&hash)
+            .bind(i64::from(password_reset_required))
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(login_profile_exists(&name)),
+                other => other?,
+            };
+            let event = Event {
+                action: "iam:CreateLoginProfile",
+                target: Some(&arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(LoginProfile { user_name: row.user_name, create_date: now, password_reset_required })
+        })
+        .await
     }
 
     /// `iam:DeleteLoginProfile`: removes a user's console password.
     pub async fn delete_login_profile(&self, caller: &Caller, user_name: &str) -> Result<(), IamError> {
-        let name = UserName::parse(user_name)?;
-        let account_id = caller.account_id().to_owned();
-        let mut tx = self.begin_write(&account_id).await?;
-        let found = find_user(&mut tx, &account_id, &name).await?;
-        let arn = target_arn(&account_id, found.as_ref(), &name);
-        let parameters = || serde_json::json!({ "UserName": name.as_str() });
-        let mut tx = self
-            .authorize_holding(tx, caller, Request::new("iam:DeleteLoginProfile", &arn, &account_id), parameters)
-            .await?;
-        let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
-        let deleted =
-            sqlx::query("DELETE FROM login_profiles WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
-        if deleted.rows_affected() == 0 {
-            return Err(IamError::NoSuchEntity(format!("Login Profile for User {} cannot be found.", row.user_name)));
-        }
-        let now = self.now();
-        let event = Event {
-            action: "iam:DeleteLoginProfile",
-            target: Some(&arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_failures(caller, async move {
+            let name = UserName::parse(user_name)?;
+            let account_id = caller.account_id().to_owned();
+            let mut tx = self.begin_write(&account_id).await?;
+            let found = find_user(&mut tx, &account_id, &name).await?;
+            let arn = target_arn(&account_id, found.as_ref(), &name);
+            let parameters = || serde_json::json!({ "UserName": name.as_str() });
+            let mut tx = self
+                .authorize_holding(tx, caller, Request::new("iam:DeleteLoginProfile", &arn, &account_id), parameters)
+                .await?;
+            let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
+            let deleted = sqlx::query("DELETE FROM login_profiles WHERE user_id = $1")
+                .bind(&row.user_id)
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(IamError::NoSuchEntity(format!(
+                    "Login Profile for User {} cannot be found.",
+                    row.user_name
+                )));
+            }
+            let now = self.now();
+            let event = Event {
+                action: "iam:DeleteLoginProfile",
+                target: Some(&arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -152,3 +152,31 @@ on_both!(read_events_that_could_not_be_written_wait_for_the_next_flush, |db| {
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert!(actions.contains(&"iam:ListUsers") && actions.contains(&"iam:GetAccountSummary"), "{actions:?}");
 });
+
+on_both!(changes_refused_after_authorization_are_audited_with_their_error_code, |db| {
+    use iam_core::entities::EntityKind;
+    let root = db.with_account().await;
+    db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    db.iam.create_group(&root, "team", None).await.unwrap();
+    db.iam.add_user_to_group(&root, "team", "alice").await.unwrap();
+    // Three refusals that come after authorization, from the store's own rules.
+    assert_eq!(db.iam.delete_group(&root, "team").await.unwrap_err().code(), "DeleteConflict");
+    let policy = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    assert_eq!(
+        db.iam.attach_policy(&root, EntityKind::User, "nobody", policy).await.unwrap_err().code(),
+        "NoSuchEntity"
+    );
+    db.iam.create_access_key(&root, Some("alice")).await.unwrap();
+    db.iam.create_access_key(&root, Some("alice")).await.unwrap();
+    assert_eq!(db.iam.create_access_key(&root, Some("alice")).await.unwrap_err().code(), "LimitExceeded");
+    let events = db.iam.audit_events(&root, None, None, 50).await.unwrap();
+    let outcome = |action: &str, outcome: &str| events.iter().any(|e| e.action == action && e.outcome == outcome);
+    assert!(outcome("iam:DeleteGroup", "DeleteConflict"), "{events:#?}");
+    assert!(outcome("iam:AttachUserPolicy", "NoSuchEntity"));
+    assert!(outcome("iam:CreateAccessKey", "LimitExceeded"));
+    let failed = events.iter().find(|e| e.outcome == "DeleteConflict").unwrap();
+    assert_eq!(failed.request_id.as_deref(), Some("req-1"), "with the request's id");
+    assert!(failed.parameters.contains("team"), "and its parameters: {}", failed.parameters);
+    // A success is recorded once, as before.
+    assert_eq!(events.iter().filter(|e| e.action == "iam:AddUserToGroup").count(), 1);
+});

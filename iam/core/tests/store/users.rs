@@ -49,6 +49,7 @@ on_both!(users_are_created_read_listed_and_deleted, |db| {
         changes,
         [
             ("iam:CreateUser", "Success"),
+            ("iam:DeleteUser", "NoSuchEntity"),
             ("iam:DeleteUser", "Success"),
             ("iam:CreateUser", "Success"),
             ("portcullis:CreateAccount", "Success"),
