@@ -275,11 +275,8 @@ pub async fn delete_user(user_name: String, confirmation: String) -> Result<(), 
     }
     let caller = scope.caller().await?;
     let state = &scope.state;
-    // As the AWS console does, deleting a user first removes what would block DeleteUser.
-    if state.iam.get_user(&caller, &user_name).await?.has_login_profile {
-        state.iam.delete_login_profile(&caller, &user_name).await?;
-    }
-    state.iam.delete_user(&caller, &user_name).await?;
+    // As the AWS console does: the user and everything that would block DeleteUser, all or nothing.
+    state.iam.delete_user_and_dependents(&caller, &user_name).await?;
     scope.redirect("/users");
     Ok(())
 }

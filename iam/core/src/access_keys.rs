@@ -187,29 +187,31 @@ impl Iam {
         status: KeyStatus,
     ) -> Result<(), IamError> {
         self.record_failures(caller, async move {
-        let account_id = caller.account_id().to_owned();
-        let parameters =
-            || serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id, "Status": status.as_str() });
-        let owner = self.credential_owner(caller, user_name, "iam:UpdateAccessKey", parameters).await?;
-        let mut tx = self.begin_write(&account_id).await?;
-        let updated = sqlx::query("UPDATE access_keys SET active = $3 WHERE access_key_id = $1 AND owner_id = $2")
-            .bind(access_key_id)
-            .bind(&owner.id)
-            .bind(i64::from(status == KeyStatus::Active))
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(no_such_key(access_key_id));
-        }
-        let event = Event {
-            action: "iam:UpdateAccessKey",
-            target: Some(&owner.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+            let account_id = caller.account_id().to_owned();
+            let parameters = || {
+                serde_json::json!({ "UserName": user_name, "AccessKeyId": access_key_id,
+                                       "Status": status.as_str() })
+            };
+            let owner = self.credential_owner(caller, user_name, "iam:UpdateAccessKey", parameters).await?;
+            let mut tx = self.begin_write(&account_id).await?;
+            let updated = sqlx::query("UPDATE access_keys SET active = $3 WHERE access_key_id = $1 AND owner_id = $2")
+                .bind(access_key_id)
+                .bind(&owner.id)
+                .bind(i64::from(status == KeyStatus::Active))
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Err(no_such_key(access_key_id));
+            }
+            let event = Event {
+                action: "iam:UpdateAccessKey",
+                target: Some(&owner.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
         })
         .await
     }

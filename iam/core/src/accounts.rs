@@ -212,7 +212,8 @@ impl Iam {
             Principal::Root { account_id } => {
                 sqlx::query(
                     "UPDATE accounts SET root_password_last_used = $1, root_password_hash = \
-                     CASE WHEN root_password_hash = $3 THEN COALESCE($2, root_password_hash) ELSE root_password_hash END \
+                     CASE WHEN root_password_hash = $3 THEN COALESCE($2, root_password_hash) \
+                     ELSE root_password_hash END \
                      WHERE account_id = $4",
                 )
                 .bind(now)

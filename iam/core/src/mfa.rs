@@ -210,61 +210,62 @@ impl Iam {
         code2: &str,
     ) -> Result<(), IamError> {
         self.record_failures(caller, async move {
-        check_code_shape("authenticationCode1", code1)?;
-        check_code_shape("authenticationCode2", code2)?;
-        let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
-        let owner = self.credential_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
-        let account_id = caller.account_id().to_owned();
-        let now = self.now();
-        let mut tx = self.begin_write(&account_id).await?;
-        let device = sqlx::query(
-            "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices WHERE serial_number = $1 AND account_id = $2",
-        )
-        .bind(serial_number)
-        .bind(&account_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| no_such_device(serial_number))?;
-        if device.try_get::<Option<String>, _>("owner_id")?.is_some() {
-            return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
-        }
-        // The user may have been deleted since it was looked up (the root user cannot be).
-        if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
-            return Err(EntityKind::User.no_such(&owner.name));
-        }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
-            .bind(&owner.id)
-            .fetch_one(&mut *tx)
+            check_code_shape("authenticationCode1", code1)?;
+            check_code_shape("authenticationCode2", code2)?;
+            let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
+            let owner = self.credential_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
+            let account_id = caller.account_id().to_owned();
+            let now = self.now();
+            let mut tx = self.begin_write(&account_id).await?;
+            let device = sqlx::query(
+                "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices \
+                 WHERE serial_number = $1 AND account_id = $2",
+            )
+            .bind(serial_number)
+            .bind(&account_id)
+            .fetch_optional(&mut *tx)
             .await?
-            .try_get("n")?;
-        if count >= MAX_DEVICES_PER_USER {
-            return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
-            )));
-        }
-        let seed = self.open_seed(serial_number, &device)?;
-        let step = consecutive(&seed, now, code1, code2, i64::MIN)?.ok_or_else(invalid_codes)?;
-        let sealed = self.secret_key().seal(&seal_context(&account_id, Some(&owner.id), serial_number), &seed);
-        sqlx::query(
-            "UPDATE mfa_devices SET owner_id = $2, enabled_at = $3, last_step = $4, seed_sealed = $5 \
-             WHERE serial_number = $1",
-        )
-        .bind(serial_number)
-        .bind(&owner.id)
-        .bind(now.as_millis())
-        .bind(step + 1)
-        .bind(&sealed)
-        .execute(&mut *tx)
-        .await?;
-        let event = Event {
-            action: "iam:EnableMFADevice",
-            target: Some(&owner.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, now, &event).await?;
-        tx.commit().await?;
-        Ok(())
+            .ok_or_else(|| no_such_device(serial_number))?;
+            if device.try_get::<Option<String>, _>("owner_id")?.is_some() {
+                return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
+            }
+            // The user may have been deleted since it was looked up (the root user cannot be).
+            if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
+                return Err(EntityKind::User.no_such(&owner.name));
+            }
+            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
+                .bind(&owner.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if count >= MAX_DEVICES_PER_USER {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
+                )));
+            }
+            let seed = self.open_seed(serial_number, &device)?;
+            let step = consecutive(&seed, now, code1, code2, i64::MIN)?.ok_or_else(invalid_codes)?;
+            let sealed = self.secret_key().seal(&seal_context(&account_id, Some(&owner.id), serial_number), &seed);
+            sqlx::query(
+                "UPDATE mfa_devices SET owner_id = $2, enabled_at = $3, last_step = $4, seed_sealed = $5 \
+                 WHERE serial_number = $1",
+            )
+            .bind(serial_number)
+            .bind(&owner.id)
+            .bind(now.as_millis())
+            .bind(step + 1)
+            .bind(&sealed)
+            .execute(&mut *tx)
+            .await?;
+            let event = Event {
+                action: "iam:EnableMFADevice",
+                target: Some(&owner.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(())
         })
         .await
     }
@@ -317,45 +318,29 @@ impl Iam {
         serial_number: &str,
     ) -> Result<(), IamError> {
         self.record_failures(caller, async move {
-        let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
-        let owner = self.credential_owner(caller, user_name, "iam:DeactivateMFADevice", parameters).await?;
-        let account_id = caller.account_id().to_owned();
-        let mut tx = self.begin_write(&account_id).await?;
-        let device = sqlx::query(
-            "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices WHERE serial_number = $1 AND owner_id = $2",
-        )
-        .bind(serial_number)
-        .bind(&owner.id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| no_such_device(serial_number))?;
-        if device.try_get::<String, _>("kind")? == "webauthn" {
-            sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
-                .bind(serial_number)
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            // Unassigned again: the seed is re-sealed for no owner.
-            let seed = self.open_seed(serial_number, &device)?;
-            let sealed = self.secret_key().seal(&seal_context(&account_id, None, serial_number), &seed);
-            sqlx::query(
-                "UPDATE mfa_devices SET owner_id = NULL, enabled_at = NULL, seed_sealed = $2 WHERE serial_number = $1",
+            let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
+            let owner = self.credential_owner(caller, user_name, "iam:DeactivateMFADevice", parameters).await?;
+            let account_id = caller.account_id().to_owned();
+            let mut tx = self.begin_write(&account_id).await?;
+            let device = sqlx::query(
+                "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices \
+                 WHERE serial_number = $1 AND owner_id = $2",
             )
             .bind(serial_number)
-            .bind(&sealed)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let event = Event {
-            action: "iam:DeactivateMFADevice",
-            target: Some(&owner.arn),
-            parameters: parameters(),
-            outcome: "Success",
-        };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        tx.commit().await?;
-        Ok(())
+            .bind(&owner.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| no_such_device(serial_number))?;
+            self.unassign_mfa_device(&mut tx, serial_number, &device).await?;
+            let event = Event {
+                action: "iam:DeactivateMFADevice",
+                target: Some(&owner.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
         })
         .await
     }
@@ -613,6 +598,36 @@ impl Iam {
         .fetch_optional(conn)
         .await?
         .ok_or_else(|| no_such_device(serial_number))
+    }
+
+    /// Takes a device from its owner (a row with `account_id`, `owner_id`, `kind`, `seed_sealed`):
+    /// a security key is removed; a virtual device stays, unassigned, its seed re-sealed for no
+    /// owner.
+    pub(crate) async fn unassign_mfa_device(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        serial_number: &str,
+        device: &AnyRow,
+    ) -> Result<(), IamError> {
+        if device.try_get::<String, _>("kind")? == "webauthn" {
+            sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
+                .bind(serial_number)
+                .execute(&mut *conn)
+                .await?;
+            return Ok(());
+        }
+        let account_id: String = device.try_get("account_id")?;
+        let seed = self.open_seed(serial_number, device)?;
+        let sealed = self.secret_key().seal(&seal_context(&account_id, None, serial_number), &seed);
+        sqlx::query(
+            "UPDATE mfa_devices SET owner_id = NULL, enabled_at = NULL, seed_sealed = $2 WHERE serial_number = $1",
+        )
+        .bind(serial_number)
+        .bind(&sealed)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     /// Opens the seed of a device row (with its `account_id`, `owner_id` and `seed_sealed`).

@@ -155,26 +155,27 @@ impl Iam {
     /// keys that are not there are ignored, as AWS does.
     pub async fn untag(&self, caller: &Caller, target: Taggable<'_>, keys: &[String]) -> Result<(), IamError> {
         self.record_failures(caller, async move {
-        if keys.is_empty() || keys.len() > MAX_TAGS_PER_ENTITY {
-            return Err(IamError::ValidationError(format!(
-                "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length \
-                 between 1 and {MAX_TAGS_PER_ENTITY}"
-            )));
-        }
-        let account_id = caller.account_id().to_owned();
-        let action = format!("iam:Untag{}", target.label());
-        let mut tx = self.begin_write(&account_id).await?;
-        let (id, arn) = resolve(&mut tx, &account_id, target).await?;
-        let parameters = || crate::audit::with_parameter(target.parameter(), "TagKeys", serde_json::json!(keys));
-        let request = Request::new(&action, &arn, &account_id).with_all("aws:TagKeys", keys.to_vec());
-        let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
-        let id = id.ok_or_else(|| not_found(target))?;
-        let mut current = load_tags(&mut tx, &id).await?;
-        current.retain(|t| !keys.iter().any(|k| t.has_key(k)));
-        replace_tags(&mut tx, &account_id, &id, &current).await?;
-        let event = Event { action: &action, target: Some(&arn), parameters: parameters(), outcome: "Success" };
-        audit::append(&mut tx, caller, self.now(), &event).await?;
-        self.commit_permissions(tx, &account_id).await
+            if keys.is_empty() || keys.len() > MAX_TAGS_PER_ENTITY {
+                return Err(IamError::ValidationError(format!(
+                    "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: \
+                     Member must have length \
+                     between 1 and {MAX_TAGS_PER_ENTITY}"
+                )));
+            }
+            let account_id = caller.account_id().to_owned();
+            let action = format!("iam:Untag{}", target.label());
+            let mut tx = self.begin_write(&account_id).await?;
+            let (id, arn) = resolve(&mut tx, &account_id, target).await?;
+            let parameters = || crate::audit::with_parameter(target.parameter(), "TagKeys", serde_json::json!(keys));
+            let request = Request::new(&action, &arn, &account_id).with_all("aws:TagKeys", keys.to_vec());
+            let mut tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            let id = id.ok_or_else(|| not_found(target))?;
+            let mut current = load_tags(&mut tx, &id).await?;
+            current.retain(|t| !keys.iter().any(|k| t.has_key(k)));
+            replace_tags(&mut tx, &account_id, &id, &current).await?;
+            let event = Event { action: &action, target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
         })
         .await
     }

@@ -387,6 +387,157 @@ impl Iam {
         .await
     }
 
+    /// Deletes a user and everything that would block `DeleteUser`, as AWS's console does when
+    /// one deletes a user: console password, access keys, MFA devices (deactivated; virtual
+    /// devices stay, unassigned), group memberships, inline and attached policies; then the user.
+    /// All or nothing: the caller must be allowed every one of those actions (each authorized
+    /// under its own name, on what it acts on), and one transaction does them all, each audited.
+    pub async fn delete_user_and_dependents(&self, caller: &Caller, user_name: &str) -> Result<(), IamError> {
+        self.record_failures(caller, async move {
+            let name = UserName::parse(user_name)?;
+            let account_id = caller.account_id().to_owned();
+            let mut tx = self.begin_write(&account_id).await?;
+            let found = find_user(&mut tx, &account_id, &name).await?;
+            let arn = target_arn(&account_id, found.as_ref(), &name);
+            let parameters = || serde_json::json!({ "UserName": name.as_str() });
+            let mut tx = self
+                .authorize_holding(tx, caller, Request::new("iam:DeleteUser", &arn, &account_id), parameters)
+                .await?;
+            let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
+            let id = row.user_id.as_str();
+            let ids = |rows: Vec<AnyRow>, column: &str| -> Result<Vec<String>, IamError> {
+                rows.iter().map(|r| r.try_get::<String, _>(column).map_err(IamError::from)).collect()
+            };
+            let has_profile = sqlx::query("SELECT 1 AS one FROM login_profiles WHERE user_id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            let keys = ids(
+                sqlx::query("SELECT access_key_id FROM access_keys WHERE owner_id = $1 ORDER BY access_key_id")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                "access_key_id",
+            )?;
+            let devices = ids(
+                sqlx::query("SELECT serial_number FROM mfa_devices WHERE owner_id = $1 ORDER BY serial_number")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                "serial_number",
+            )?;
+            let groups = sqlx::query(
+                "SELECT g.group_name, g.path FROM group_members m JOIN iam_groups g ON g.group_id = m.group_id \
+                 WHERE m.user_id = $1 ORDER BY g.name_key",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>("group_name")?, r.try_get::<String, _>("path")?)))
+            .collect::<Result<Vec<(String, String)>, sqlx::Error>>()?;
+            let inline = ids(
+                sqlx::query("SELECT policy_name FROM inline_policies WHERE entity_id = $1 ORDER BY name_key")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                "policy_name",
+            )?;
+            let attached = ids(
+                sqlx::query("SELECT policy_arn FROM policy_attachments WHERE entity_id = $1 ORDER BY policy_arn")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                "policy_arn",
+            )?;
+
+            // Every step is authorized before anything changes; a refusal rolls back everything.
+            let mut steps: Vec<(String, String, serde_json::Value)> = Vec::new();
+            let user = |extra: serde_json::Value| crate::audit::with_parameter(parameters(), "Detail", extra);
+            if has_profile {
+                steps.push(("iam:DeleteLoginProfile".into(), arn.clone(), parameters()));
+            }
+            for key in &keys {
+                steps.push((
+                    "iam:DeleteAccessKey".into(),
+                    arn.clone(),
+                    user(serde_json::json!({ "AccessKeyId": key })),
+                ));
+            }
+            for serial in &devices {
+                steps.push((
+                    "iam:DeactivateMFADevice".into(),
+                    arn.clone(),
+                    user(serde_json::json!({ "SerialNumber": serial })),
+                ));
+            }
+            for (group, path) in &groups {
+                let group_arn =
+                    crate::entities::entity_arn(&account_id, crate::entities::EntityKind::Group, path, group);
+                steps.push((
+                    "iam:RemoveUserFromGroup".into(),
+                    group_arn,
+                    user(serde_json::json!({ "GroupName": group })),
+                ));
+            }
+            for policy in &inline {
+                steps.push((
+                    "iam:DeleteUserPolicy".into(),
+                    arn.clone(),
+                    user(serde_json::json!({ "PolicyName": policy })),
+                ));
+            }
+            for policy in &attached {
+                steps.push((
+                    "iam:DetachUserPolicy".into(),
+                    arn.clone(),
+                    user(serde_json::json!({ "PolicyArn": policy })),
+                ));
+            }
+            for (action, target, params) in &steps {
+                let mut request = Request::new(action, target, &account_id);
+                if let Some(policy) = params.get("Detail").and_then(|d| d.get("PolicyArn")).and_then(|p| p.as_str()) {
+                    request = request.with("iam:PolicyARN", policy.to_owned());
+                }
+                tx = self.authorize_holding(tx, caller, request, || params.clone()).await?;
+            }
+
+            for serial in &devices {
+                let device = sqlx::query(
+                    "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices WHERE serial_number = $1",
+                )
+                .bind(serial)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.unassign_mfa_device(&mut tx, serial, &device).await?;
+            }
+            for sql in [
+                "DELETE FROM login_profiles WHERE user_id = $1",
+                "DELETE FROM access_keys WHERE owner_id = $1",
+                "DELETE FROM group_members WHERE user_id = $1",
+                "DELETE FROM inline_policies WHERE entity_id = $1",
+                "DELETE FROM policy_attachments WHERE entity_id = $1",
+                "DELETE FROM tags WHERE entity_id = $1",
+                "DELETE FROM password_history WHERE user_id = $1",
+                "DELETE FROM service_access WHERE principal_id = $1",
+                "DELETE FROM users WHERE user_id = $1",
+            ] {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
+            let now = self.now();
+            for (action, target, params) in steps {
+                let event = Event { action: &action, target: Some(&target), parameters: params, outcome: "Success" };
+                audit::append(&mut tx, caller, now, &event).await?;
+            }
+            let event =
+                Event { action: "iam:DeleteUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
+            audit::append(&mut tx, caller, now, &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
+    }
+
     /// `iam:CreateLoginProfile`: gives a user a console password that meets the account's
     /// password policy (AWS's default rules when it has none).
     pub async fn create_login_profile(

@@ -264,3 +264,66 @@ on_both!(console_passwords_block_deletion_until_removed, |db| {
     let profile_event = events.iter().find(|e| e.action == "iam:CreateLoginProfile" && e.outcome == "Success").unwrap();
     assert!(!profile_event.parameters.contains("Dave-password-1"), "no secret in the audit log");
 });
+
+on_both!(deleting_a_user_with_everything_is_all_or_nothing, |db| {
+    use iam_core::entities::EntityKind;
+    use iam_core::{Password, Principal};
+    let root = db.with_account().await;
+    let alice = db.iam.create_user(&root, named("alice")).await.unwrap();
+    db.iam.create_login_profile(&root, "alice", &Password::new("Alice-password-1"), false).await.unwrap();
+    db.iam.create_access_key(&root, Some("alice")).await.unwrap();
+    db.iam.create_group(&root, "team", None).await.unwrap();
+    db.iam.add_user_to_group(&root, "team", "alice").await.unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    db.iam.put_inline_policy(&root, EntityKind::User, "alice", "Read", doc).await.unwrap();
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    db.iam.attach_policy(&root, EntityKind::User, "alice", read_only).await.unwrap();
+    let device = db.iam.create_virtual_mfa_device(&root, "alice-phone", None).await.unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&device.base32_string_seed).unwrap())
+        .with_account_name("t")
+        .build()
+        .unwrap();
+    let now = u64::try_from(db.iam.now().as_millis() / 1000).unwrap();
+    let (c1, c2) = (totp.generate(now - 30).to_string(), totp.generate(now).to_string());
+    db.iam.enable_mfa_device(&root, Some("alice"), &device.serial_number, &c1, &c2).await.unwrap();
+
+    // A delegate allowed every step but one changes nothing at all.
+    let bob = db.iam.create_user(&root, named("bob")).await.unwrap();
+    let bob = crate::harness::caller(Principal::User {
+        account_id: root.account_id().to_owned(),
+        user_id: bob.user_id,
+        user_name: "bob".into(),
+        path: "/".into(),
+    });
+    let almost = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:DeleteUser",
+        "iam:DeleteLoginProfile","iam:DeleteAccessKey","iam:DeactivateMFADevice","iam:RemoveUserFromGroup",
+        "iam:DeleteUserPolicy"],"Resource":"*"}]}"#;
+    db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Almost", almost).await.unwrap();
+    let refused = db.iam.delete_user_and_dependents(&bob, "alice").await.unwrap_err();
+    assert_eq!(refused.code(), "AccessDenied");
+    assert!(refused.message().contains("iam:DetachUserPolicy"), "{refused}");
+    assert!(db.iam.get_login_profile(&root, "alice").await.is_ok(), "nothing was removed");
+    assert_eq!(db.iam.list_access_keys(&root, Some("alice")).await.unwrap().len(), 1);
+
+    // With every step allowed, everything goes, in one change.
+    db.iam.delete_user_and_dependents(&root, "alice").await.unwrap();
+    assert_eq!(db.iam.get_user(&root, "alice").await.unwrap_err().code(), "NoSuchEntity");
+    assert!(db.iam.list_entities_for_policy(&root, read_only).await.unwrap().users.is_empty());
+    assert!(db.iam.get_group(&root, "team").await.unwrap().users.is_empty());
+    let unassigned = db.iam.list_virtual_mfa_devices(&root, iam_core::mfa::AssignmentStatus::Unassigned).await.unwrap();
+    assert_eq!(unassigned.len(), 1, "the virtual device stays, unassigned");
+    let events = db.iam.audit_events(&root, None, None, 100).await.unwrap();
+    for action in [
+        "iam:DeleteLoginProfile",
+        "iam:DeleteAccessKey",
+        "iam:DeactivateMFADevice",
+        "iam:RemoveUserFromGroup",
+        "iam:DeleteUserPolicy",
+        "iam:DetachUserPolicy",
+        "iam:DeleteUser",
+    ] {
+        assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
+    }
+    let _ = alice;
+});
