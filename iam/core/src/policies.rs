@@ -399,7 +399,7 @@ impl Iam {
             let counts = usage_counts(&mut conn, account_id, &p.arn).await?;
             return Ok(aws_policy(p, counts));
         }
-        let row = find_policy(&mut conn, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut conn, account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let counts = usage_counts(&mut conn, account_id, &row.arn).await?;
         let tags = load_tags(&mut conn, &row.policy_id).await?;
         Ok(customer_policy(row, counts, tags))
@@ -646,7 +646,7 @@ impl Iam {
             });
         }
         let mut conn = self.store().pool().acquire().await?;
-        let row = find_policy(&mut conn, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut conn, account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let version =
             sqlx::query("SELECT document, created_at FROM policy_versions WHERE policy_id = $1 AND version_id = $2")
                 .bind(&row.policy_id)
@@ -682,7 +682,7 @@ impl Iam {
             }]);
         }
         let mut conn = self.store().pool().acquire().await?;
-        let row = find_policy(&mut conn, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+        let row = find_policy(&mut conn, account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
         let rows = sqlx::query("SELECT version_id, created_at FROM policy_versions WHERE policy_id = $1")
             .bind(&row.policy_id)
             .fetch_all(&mut *conn)

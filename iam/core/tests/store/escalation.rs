@@ -137,11 +137,9 @@ async fn attempt(db: &TestDb, root: &Caller, i: usize, path: Path, guarded: bool
         Path::PutUserPolicy => {
             put(grant(r#""iam:PutUserPolicy""#)).await;
             // Guarded by a deny on the attacker's own user.
-            let own = format!(
-                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"iam:PutUserPolicy",
-                    "Resource":"arn:aws:iam::*:user/${{aws:username}}"}}]}}"#
-            );
-            guard(own).await;
+            let own = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:PutUserPolicy",
+                "Resource":"arn:aws:iam::*:user/${aws:username}"}]}"#;
+            guard(own.to_owned()).await;
             let _ = db.iam.put_inline_policy(&me, EntityKind::User, &name, "Mine", &grant(r#""*""#)).await;
         }
         Path::PutGroupPolicy => {
