@@ -15,35 +15,49 @@ use axum::middleware::Next;
 use axum::response::Response;
 use iam_policy::values::Cidr;
 
-/// The reverse proxies whose forwarding headers are believed.
+/// Which header the trusted proxies write the client's address to. Only that one is read: the
+/// common proxies write `X-Forwarded-For` and pass a client's own `Forwarded` through untouched,
+/// so guessing from which headers are present would let a client choose its address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2` (nginx, HAProxy, Traefik, Caddy, cloud load
+    /// balancers).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
+/// The reverse proxies whose forwarding header is believed, and which header that is.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(pub Vec<Cidr>);
+pub struct TrustedProxies {
+    pub proxies: Vec<Cidr>,
+    pub header: ForwardedHeader,
+}
 
 impl TrustedProxies {
     fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|net| net.contains(ip))
+        self.proxies.iter().any(|net| net.contains(ip))
     }
 
     /// The client's address: the peer itself unless it is a trusted proxy; then, walking the
     /// forwarding chain from the right (the hop nearest us), the first address that is not a
     /// trusted proxy. Hops further left were written by whoever sent the request and prove
     /// nothing. A hop that does not parse ends the walk at the last address that did (a proxy we
-    /// trust wrote it). `Forwarded` is read when present, else `X-Forwarded-For`.
+    /// trust wrote it). Only the configured header is read.
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.trusts(peer) {
             return peer;
         }
-        let forwarded: Vec<&str> = headers.get_all(header::FORWARDED).iter().filter_map(|v| v.to_str().ok()).collect();
-        let hops: Vec<Option<IpAddr>> = if forwarded.is_empty() {
-            headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
+        let lines = |name| headers.get_all(name).into_iter().filter_map(|v: &axum::http::HeaderValue| v.to_str().ok());
+        let hops: Vec<Option<IpAddr>> = match self.header {
+            ForwardedHeader::XForwardedFor => lines(header::HeaderName::from_static("x-forwarded-for"))
                 .flat_map(|v| v.split(','))
                 .map(|hop| parse_hop(hop.trim()))
-                .collect()
-        } else {
-            forwarded.iter().flat_map(|v| v.split(',')).map(forwarded_for).collect()
+                .collect(),
+            ForwardedHeader::Forwarded => {
+                lines(header::FORWARDED).flat_map(|v| v.split(',')).map(forwarded_for).collect()
+            }
         };
         let mut client = peer;
         for hop in hops.iter().rev() {
@@ -114,7 +128,10 @@ mod tests {
     use axum::http::HeaderValue;
 
     fn proxies(list: &[&str]) -> TrustedProxies {
-        TrustedProxies(list.iter().map(|c| Cidr::parse(c).unwrap()).collect())
+        TrustedProxies {
+            proxies: list.iter().map(|c| Cidr::parse(c).unwrap()).collect(),
+            header: ForwardedHeader::default(),
+        }
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -157,12 +174,18 @@ mod tests {
     }
 
     #[test]
-    fn the_forwarded_header_wins_over_x_forwarded_for() {
+    fn only_the_configured_header_is_read() {
+        // The proxy writes X-Forwarded-For; the client adds a Forwarded of its choosing.
         let trusted = proxies(&["10.0.0.0/8"]);
         let both = headers(&[
             ("forwarded", r#"for=1.2.3.4, for="[2001:db8::1]:4711";proto=https, for=10.0.0.5;by=10.0.0.2"#),
             ("x-forwarded-for", "203.0.113.9"),
         ]);
+        assert_eq!(trusted.client_address(ip("10.0.0.2"), &both), ip("203.0.113.9"), "Forwarded is not read");
+        let spoof = headers(&[("forwarded", "for=unknown"), ("x-forwarded-for", "203.0.113.9")]);
+        assert_eq!(trusted.client_address(ip("10.0.0.2"), &spoof), ip("203.0.113.9"));
+        // A proxy set up to write Forwarded: that one only.
+        let trusted = TrustedProxies { header: ForwardedHeader::Forwarded, ..trusted };
         assert_eq!(trusted.client_address(ip("10.0.0.2"), &both), ip("2001:db8::1"));
         let obfuscated = headers(&[("forwarded", "for=_hidden, for=203.0.113.9")]);
         assert_eq!(trusted.client_address(ip("10.0.0.2"), &obfuscated), ip("203.0.113.9"));

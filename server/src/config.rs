@@ -78,6 +78,10 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr, global = true)]
     pub trusted_proxies: Vec<iam_policy::values::Cidr>,
 
+    /// The header the trusted proxies write the client's address to (only that one is read).
+    #[arg(long, env = "PORTCULLIS_FORWARDED_HEADER", value_enum, default_value = "x-forwarded-for", global = true)]
+    pub forwarded_header: crate::client::ForwardedHeader,
+
     /// The built site (wasm, JS, CSS, assets), as cargo-leptos writes it.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: PathBuf,

@@ -81,7 +81,9 @@ impl Services {
         let key_file = config.secret_key_file();
         let secret_key = match SecretKey::load(&key_file)? {
             Some(key) => key,
-            None if iam_core::sealing::recorded_key_check(&store).await?.is_some() => {
+            None if iam_core::sealing::recorded_key_check(&store).await?.is_some()
+                || iam_core::sealing::has_sealed_secrets(&store).await? =>
+            {
                 return Err(StartError::KeyFileMissing(key_file.display().to_string()));
             }
             None => SecretKey::create(&key_file)?,
@@ -164,7 +166,10 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let state = ConsoleState { iam: services.iam.clone(), setup, public_origin: public_origin.clone() };
     let web = WebConfig {
         public_origin: public_origin.clone(),
-        trusted_proxies: client::TrustedProxies(config.trusted_proxies.clone()),
+        trusted_proxies: client::TrustedProxies {
+            proxies: config.trusted_proxies.clone(),
+            header: config.forwarded_header,
+        },
     };
     let router = router(leptos_options, state, services.sessions.clone(), web);
     Ok(Prepared { listener, router, services, public_origin, setup_link })

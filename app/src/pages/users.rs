@@ -12,8 +12,9 @@ use crate::pages::{ErrorAlert, action_error};
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
-    let search = move || query.with(|q| q.get("search").unwrap_or_default());
-    let marker = move || query.with(|q| q.get("marker").unwrap_or_default());
+    // `try_with`, as on the user page: read inside the suspended view, after the query may be gone.
+    let search = move || query.try_with(|q| q.get("search").unwrap_or_default()).unwrap_or_default();
+    let marker = move || query.try_with(|q| q.get("marker").unwrap_or_default()).unwrap_or_default();
     let users = Resource::new(move || (search(), marker()), |(s, m)| list_users(s, m));
 
     view! {
@@ -176,7 +177,9 @@ pub fn CreateUserPage() -> impl IntoView {
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let name = move || params.with(|p| p.get("name").unwrap_or_default());
+    // `try_with`: during server-side rendering the page's title can be read after the route's
+    // params were disposed (seen here as a panic that cut a page off, about one load in twenty).
+    let name = move || params.try_with(|p| p.get("name").unwrap_or_default()).unwrap_or_default();
     let user = Resource::new(name, get_user);
     view! {
         <Title text=name />

@@ -3,6 +3,7 @@
 //!   2 inline; wildcards and conditions), warm cache, beside the bare evaluator on the same
 //!   policies (the baseline: what the cache and iam-core's context add);
 //! - the same on a cache miss: load and compile from SQLite;
+//! - the whole call when the principal's policies test the target's tags (the target is read);
 //! - with 5,000 users of 10 policies each in one account: a page of ListUsers and a credential
 //!   report, on SQLite and (with `PORTCULLIS_TEST_DATABASE_URL`) on PostgreSQL.
 //!
@@ -119,7 +120,7 @@ impl Db {
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok();
         }
         if let Some(path) = self.path {
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm", ".lock"] {
                 let mut p = path.clone().into_os_string();
                 p.push(suffix);
                 std::fs::remove_file(p).ok();
@@ -288,6 +289,20 @@ fn backend_benches(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str,
         warm.as_secs_f64() / bare.as_secs_f64(),
         miss.as_secs_f64() / warm.as_secs_f64()
     );
+    // A principal whose policies test the target's tags: each authorization also reads the
+    // target (its row and its tags) to supply aws:ResourceTag/* and iam:ResourceTag/*.
+    let abac = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUserTags",
+        "Resource":"*","Condition":{"StringEquals":{"iam:ResourceTag/team":"${aws:PrincipalTag/team}"}}}]}"#;
+    rt.block_on(db.iam.put_inline_policy(&db.root, EntityKind::User, "alice", "Abac", abac)).unwrap();
+    rt.block_on(db.iam.authorize(&alice, &request)).unwrap();
+    let with_facts = median(41, if postgres.is_some() { 50 } else { 500 }, || {
+        black_box(rt.block_on(db.iam.authorize(&alice, &request)).unwrap());
+    });
+    println!(
+        "{label}: the async call when the policies test resource tags p50 {with_facts:?} ({:.1}x of the call without)",
+        with_facts.as_secs_f64() / through_async.as_secs_f64()
+    );
+    rt.block_on(db.iam.delete_inline_policy(&db.root, EntityKind::User, "alice", "Abac")).unwrap();
 
     rt.block_on(seed_users(&db));
     let mut group = c.benchmark_group(format!("{label}: {USERS} users of 10 policies"));

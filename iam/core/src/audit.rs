@@ -125,22 +125,42 @@ impl ReadEvents {
         if events.is_empty() {
             return Ok(());
         }
-        match write_all(pool, &events).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                if let Ok(mut pending) = self.pending.lock() {
-                    // Back in front of whatever arrived meanwhile, in order.
-                    let newer = std::mem::replace(&mut *pending, events);
-                    pending.extend(newer);
-                    let excess = pending.len().saturating_sub(MAX_PENDING_READS);
-                    if excess > 0 {
-                        pending.drain(..excess);
-                        tracing::error!(dropped = excess, "the audit log could not be written for too long");
-                    }
+        let error = match write_all(pool, &events).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        // One at a time, to tell a database that is away or busy (everything waits for the next
+        // flush) from one that refuses one event by a constraint, and would refuse every batch
+        // holding it (that event alone is dropped, and said so, rather than all auditing stopping).
+        let mut kept = Vec::new();
+        let mut rest = events.into_iter();
+        while let Some(event) = rest.next() {
+            match write_all(pool, std::slice::from_ref(&event)).await {
+                Ok(()) => {}
+                Err(sqlx::Error::Database(e)) if !matches!(e.kind(), sqlx::error::ErrorKind::Other) => {
+                    tracing::error!(error = %e, action = %event.action, "the database refused an audit event; dropped");
                 }
-                Err(e)
+                Err(_) => {
+                    kept.push(event);
+                    kept.extend(rest);
+                    break;
+                }
             }
         }
+        if kept.is_empty() {
+            return Ok(());
+        }
+        if let Ok(mut pending) = self.pending.lock() {
+            // Back in front of whatever arrived meanwhile, in order.
+            let newer = std::mem::replace(&mut *pending, kept);
+            pending.extend(newer);
+            let excess = pending.len().saturating_sub(MAX_PENDING_READS);
+            if excess > 0 {
+                pending.drain(..excess);
+                tracing::error!(dropped = excess, "the audit log could not be written for too long");
+            }
+        }
+        Err(error.into())
     }
 
     /// How many read events wait to be written.
@@ -149,7 +169,7 @@ impl ReadEvents {
     }
 }
 
-async fn write_all(pool: &sqlx::AnyPool, events: &[Pending]) -> Result<(), IamError> {
+async fn write_all(pool: &sqlx::AnyPool, events: &[Pending]) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     for e in events {
         sqlx::query(

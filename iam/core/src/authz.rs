@@ -92,8 +92,9 @@ pub struct Effective {
     /// `aws:username`, `aws:userid`, `aws:PrincipalArn`, `aws:PrincipalAccount`,
     /// `aws:PrincipalType`, `aws:PrincipalTag/*`.
     pub keys: Arc<Context>,
-    /// Whether any of the policies tests a key that comes from the target resource (its tags, its
-    /// permissions boundary): only then does authorization read the target (see
+    /// Whether any of the policies reads a key that comes from the target resource (its tags, its
+    /// permissions boundary), in a condition or a policy variable: only then does authorization
+    /// read the target (see
     /// [`resource_facts`]). Most principals' policies never do, and pay nothing for it.
     pub reads_resource_facts: bool,
 }
@@ -471,6 +472,7 @@ pub fn decide(effective: &Effective, caller: &Caller, request: &Request<'_>, now
     if let Some(agent) = &caller.user_agent {
         context.insert_key(&keys.user_agent, agent.clone());
     }
+    context.insert_key(&keys.resource_account, request.resource_account);
     // AWS leaves MFA keys out for long-term access keys, and says false for sessions without MFA.
     match (&caller.channel, caller.mfa_authenticated_at) {
         (_, Some(at)) => {
@@ -510,6 +512,7 @@ struct SessionKeys {
     secure_transport: KeyName,
     source_ip: KeyName,
     user_agent: KeyName,
+    resource_account: KeyName,
     mfa_present: KeyName,
     mfa_age: KeyName,
 }
@@ -522,6 +525,7 @@ fn session_keys() -> &'static SessionKeys {
         secure_transport: KeyName::new("aws:SecureTransport"),
         source_ip: KeyName::new("aws:SourceIp"),
         user_agent: KeyName::new("aws:UserAgent"),
+        resource_account: KeyName::new("aws:ResourceAccount"),
         mfa_present: KeyName::new("aws:MultiFactorAuthPresent"),
         mfa_age: KeyName::new("aws:MultiFactorAuthAge"),
     })
@@ -664,7 +668,7 @@ async fn load_effective(
         .identity
         .iter()
         .chain(&policies.boundary)
-        .any(|p| p.condition_keys().iter().any(|k| is_resource_fact(k)));
+        .any(|p| p.referenced_keys().iter().any(|k| is_resource_fact(k)));
     Ok(Effective {
         account_id: account_id.clone(),
         revision,
@@ -689,6 +693,18 @@ pub(crate) async fn resource_facts(
         return Ok(Vec::new());
     }
     let Some((kind, rest)) = arn.resource.split_once('/') else { return Ok(Vec::new()) };
+    // What a Create* action makes does not exist yet: AWS supplies nothing of it, and reading a
+    // namesake would tell a caller whether the name is taken before it is authorized.
+    let creates = matches!(
+        (request.action, kind),
+        ("iam:CreateUser", "user")
+            | ("iam:CreateRole", "role")
+            | ("iam:CreatePolicy", "policy")
+            | ("iam:CreateVirtualMFADevice", "mfa")
+    );
+    if creates {
+        return Ok(Vec::new());
+    }
     let name = rest.rsplit('/').next().unwrap_or(rest);
     let found: Option<(String, Option<String>)> = match kind {
         "user" | "role" => {

@@ -159,15 +159,18 @@ pub(crate) async fn load_policy(
 const HISTORY_KEPT: i64 = 24;
 
 /// What `AllowUsersToChangePassword` grants, as a policy: every user may change their own password
-/// (`ChangePassword` always acts on the caller itself).
+/// (`ChangePassword` always acts on the caller itself) and read the rules it must meet.
 fn allow_users_to_change_password() -> std::sync::Arc<iam_policy::CompiledPolicy> {
     static GRANT: std::sync::OnceLock<std::sync::Arc<iam_policy::CompiledPolicy>> = std::sync::OnceLock::new();
     GRANT
         .get_or_init(|| {
-            let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ChangePassword","Resource":"*"}]}"#;
+            let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+                "Action":["iam:ChangePassword","iam:GetAccountPasswordPolicy"],"Resource":"*"}]}"#;
             let compiled = iam_policy::parse_policy(text)
                 .map(|doc| iam_policy::compile(&doc, "AccountPasswordPolicy/AllowUsersToChangePassword"));
-            std::sync::Arc::new(compiled.unwrap_or_else(|_| iam_policy::CompiledPolicy::empty("AllowUsersToChangePassword")))
+            std::sync::Arc::new(
+                compiled.unwrap_or_else(|_| iam_policy::CompiledPolicy::empty("AllowUsersToChangePassword")),
+            )
         })
         .clone()
 }
@@ -177,12 +180,15 @@ impl Iam {
     /// rules apply then).
     pub async fn get_account_password_policy(&self, caller: &Caller) -> Result<PasswordPolicy, IamError> {
         let account_id = caller.account_id();
-        self.authorize_or_record(caller, Request::new("iam:GetAccountPasswordPolicy", "*", account_id), || {
-            serde_json::json!({})
-        })
-        .await?;
         let mut conn = self.store().pool().acquire().await?;
-        load_policy(&mut conn, account_id).await?.ok_or_else(|| {
+        let policy = load_policy(&mut conn, account_id).await?;
+        // Users allowed to change their own password may read the rules it must meet, as in AWS.
+        let mut request = Request::new("iam:GetAccountPasswordPolicy", "*", account_id);
+        if policy.as_ref().is_some_and(|p| p.allow_users_to_change_password) {
+            request.setting_grant = Some(allow_users_to_change_password());
+        }
+        self.authorize_or_record_using(Some(&mut conn), caller, request, || serde_json::json!({})).await?;
+        policy.ok_or_else(|| {
             IamError::NoSuchEntity(format!("The Password Policy with domain name {account_id} cannot be found."))
         })
     }
@@ -275,10 +281,24 @@ impl Iam {
                     "The root user changes its password in the account settings, not with ChangePassword.".to_owned(),
                 ));
             };
-            let arn = caller.principal.arn().to_string();
-            let policy = {
+            let (arn, policy) = {
                 let mut conn = self.store().pool().acquire().await?;
-                load_policy(&mut conn, account_id).await?
+                // The user as it is now (a session keeps the name it began with; a rename since
+                // would otherwise point the request at a namesake).
+                let current = sqlx::query("SELECT user_name, path FROM users WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let arn = match current {
+                    Some(row) => crate::entities::entity_arn(
+                        account_id,
+                        EntityKind::User,
+                        &row.try_get::<String, _>("path")?,
+                        &row.try_get::<String, _>("user_name")?,
+                    ),
+                    None => caller.principal.arn().to_string(),
+                };
+                (arn, load_policy(&mut conn, account_id).await?)
             };
             // The account setting grants what a policy would; it is decided with the caller's other
             // policies, so an explicit deny (AWS's quarantine policy for leaked keys denies this) and a

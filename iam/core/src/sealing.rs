@@ -1,7 +1,7 @@
 //! Which secret key seals this database's secrets, in its one `sealing_key` row: a check value, so
 //! that a server started with a lost, replaced or mistyped key file refuses to start instead of
-//! making every secret unreadable (and on several nodes, each its own), and whether every sealed
-//! secret is bound to its account, owner and purpose.
+//! making every secret unreadable (and on several nodes, each its own). It is written once every
+//! sealed secret is bound to its account, owner and purpose.
 
 use sqlx::{AnyConnection, Row as _};
 
@@ -47,34 +47,51 @@ impl Iam {
     /// racing with different keys: one records, the other is refused.
     pub async fn establish_secret_key(&self) -> Result<(), KeyCheckError> {
         let key = self.secret_key();
+        let matches = |check: String| if key.matches_check(&check) { Ok(()) } else { Err(KeyCheckError::WrongKey) };
         if let Some(check) = recorded_key_check(self.store()).await? {
-            return if key.matches_check(&check) { Ok(()) } else { Err(KeyCheckError::WrongKey) };
+            return matches(check);
         }
         let mut tx = self.store().pool().begin().await?;
+        // Several PostgreSQL nodes may make their first start together: one at a time, and the
+        // later ones find the check the first recorded. (SQLite serves one process.)
+        if self.store().backend() == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7355608001)").execute(&mut *tx).await?;
+        }
+        let recorded = sqlx::query("SELECT secret_key_check FROM sealing_key WHERE singleton = 1")
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("secret_key_check"))
+            .transpose()?;
+        if let Some(check) = recorded {
+            return matches(check);
+        }
         rebind_legacy_secrets(&mut tx, key).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO sealing_key (singleton, secret_key_check, secrets_bound) VALUES (1, $1, 1) \
-             ON CONFLICT (singleton) DO NOTHING",
-        )
-        .bind(key.check_value())
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            tx.commit().await?;
-            return Ok(());
-        }
-        drop(tx);
-        match recorded_key_check(self.store()).await? {
-            Some(check) if key.matches_check(&check) => Ok(()),
-            _ => Err(KeyCheckError::WrongKey),
-        }
+        sqlx::query("INSERT INTO sealing_key (singleton, secret_key_check) VALUES (1, $1)")
+            .bind(key.check_value())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
+}
+
+/// Whether the database holds any sealed secret (an access key, a TOTP seed): a database that
+/// does must never be given a new key, check value or not.
+pub async fn has_sealed_secrets(store: &Store) -> Result<bool, IamError> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM access_keys) + (SELECT COUNT(*) FROM mfa_devices WHERE seed_sealed IS NOT NULL) AS n",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
 /// Re-seals, under the contexts that bind each secret to its account and owner, every secret
 /// sealed before they were bound (access key secrets and TOTP seeds of databases made before this
-/// change). Runs once per database, before the key check is first recorded: afterwards the old
-/// contexts are never tried again, so an old sealed value moved to another owner cannot open.
+/// change); secrets already bound are left as they are. Runs before the key check is first
+/// recorded, and never after: the old contexts are then never tried again, so an old sealed value
+/// moved to another owner cannot open. Every secret must open one way or the other with this key,
+/// which also proves the key is the database's.
 async fn rebind_legacy_secrets(conn: &mut AnyConnection, key: &SecretKey) -> Result<(), KeyCheckError> {
     let keys = sqlx::query("SELECT access_key_id, account_id, owner_id, secret_sealed FROM access_keys")
         .fetch_all(&mut *conn)
@@ -82,14 +99,17 @@ async fn rebind_legacy_secrets(conn: &mut AnyConnection, key: &SecretKey) -> Res
     for row in &keys {
         let id: String = row.try_get("access_key_id")?;
         let sealed: String = row.try_get("secret_sealed")?;
-        let secret = key
-            .open(&crate::access_keys::legacy_seal_context(&id), &sealed)
-            .map_err(|_| KeyCheckError::LegacySecret(format!("access key {id}")))?;
         let context = crate::access_keys::seal_context(
             &row.try_get::<String, _>("account_id")?,
             &row.try_get::<String, _>("owner_id")?,
             &id,
         );
+        if key.open(&context, &sealed).is_ok() {
+            continue;
+        }
+        let secret = key
+            .open(&crate::access_keys::legacy_seal_context(&id), &sealed)
+            .map_err(|_| KeyCheckError::LegacySecret(format!("access key {id}")))?;
         sqlx::query("UPDATE access_keys SET secret_sealed = $2 WHERE access_key_id = $1")
             .bind(&id)
             .bind(key.seal(&context, &secret))
@@ -104,11 +124,14 @@ async fn rebind_legacy_secrets(conn: &mut AnyConnection, key: &SecretKey) -> Res
     for row in &seeds {
         let serial: String = row.try_get("serial_number")?;
         let sealed: String = row.try_get("seed_sealed")?;
+        let owner: Option<String> = row.try_get("owner_id")?;
+        let context = crate::mfa::seal_context(&row.try_get::<String, _>("account_id")?, owner.as_deref(), &serial);
+        if key.open(&context, &sealed).is_ok() {
+            continue;
+        }
         let seed = key
             .open(&crate::mfa::legacy_seal_context(&serial), &sealed)
             .map_err(|_| KeyCheckError::LegacySecret(format!("MFA device {serial}")))?;
-        let owner: Option<String> = row.try_get("owner_id")?;
-        let context = crate::mfa::seal_context(&row.try_get::<String, _>("account_id")?, owner.as_deref(), &serial);
         sqlx::query("UPDATE mfa_devices SET seed_sealed = $2 WHERE serial_number = $1")
             .bind(&serial)
             .bind(key.seal(&context, &seed))

@@ -107,6 +107,26 @@ impl CompiledPolicy {
         keys
     }
 
+    /// Every context key the policy reads (lower-cased), each once: those its conditions test and
+    /// those its policy variables read, in resources and in condition values.
+    pub fn referenced_keys(&self) -> Vec<&str> {
+        let mut keys = self.condition_keys();
+        for st in &self.statements {
+            let resources = st.resources.iter().flat_map(|r| r.patterns.iter());
+            let values = st.conditions.iter().flat_map(|c| match &c.values {
+                Values::Patterns(p) => p.iter().collect::<Vec<_>>(),
+                Values::Arns(arns) => arns.iter().flatten().flatten().collect(),
+                _ => Vec::new(),
+            });
+            for key in resources.chain(values).flat_map(Pattern::variable_keys) {
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
+    }
+
     pub fn statement_count(&self) -> usize {
         self.statements.len()
     }
@@ -263,4 +283,34 @@ pub fn compile(doc: &PolicyDocument, name: impl Into<String>) -> CompiledPolicy 
         .collect::<Vec<CompiledStatement>>();
     let service_mask = statements.iter().fold(0, |mask, st| mask | st.service_mask);
     CompiledPolicy { name: std::sync::Arc::from(name.into()), service_mask, statements }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referenced_keys_include_policy_variables_wherever_they_are() {
+        let doc = crate::parse_policy(
+            r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:ResourceTag/team}/*",
+             "Condition":{"StringEquals":{"aws:PrincipalTag/team":"${iam:ResourceTag/owner}"},
+                          "ArnLike":{"aws:SourceArn":"arn:aws:iam::${aws:PrincipalAccount}:role/*"}}},
+            {"Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"Null":{"iam:PermissionsBoundary":"true"}}}]}"#,
+        )
+        .unwrap();
+        let compiled = compile(&doc, "p");
+        let keys = compiled.referenced_keys();
+        for key in [
+            "aws:principaltag/team",
+            "aws:sourcearn",
+            "iam:permissionsboundary",
+            "aws:resourcetag/team",
+            "iam:resourcetag/owner",
+            "aws:principalaccount",
+        ] {
+            assert!(keys.contains(&key), "{key} in {keys:?}");
+        }
+        assert_eq!(compiled.condition_keys().len(), 3, "conditions alone test three keys");
+    }
 }

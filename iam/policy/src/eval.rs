@@ -320,7 +320,9 @@ impl Scan<'_> {
                     None => continue,
                 },
                 (Some((true, m)), true) => {
-                    if not_principal_spares(request.principal, m, self.has_boundary) {
+                    // An Allow with NotPrincipal (refused by validation; a document stored before
+                    // may still hold one) grants nothing rather than everyone not listed.
+                    if st.effect == Effect::Allow || not_principal_spares(request.principal, m, self.has_boundary) {
                         continue;
                     }
                     Grant::Anyone
@@ -431,8 +433,10 @@ pub fn evaluate(request: &Request<'_>, set: &PolicySet) -> Decision {
     };
     let root_in_own_account = principal.kind == PrincipalType::Root && same_account;
     // A root user has every permission of its own account: across accounts its side always
-    // allows, and the other account's resource policy decides.
-    let identity_grants = principal.kind == PrincipalType::Root || !identity_allows.is_empty();
+    // allows, and the other account's resource policy decides. Not for assuming a role: AWS never
+    // lets root credentials assume a role in another account.
+    let root_anywhere = principal.kind == PrincipalType::Root && (same_account || !trust_required);
+    let identity_grants = root_anywhere || !identity_allows.is_empty();
     let caps_hold = |deciding: Vec<MatchedStatement>| {
         if boundary_allows == Some(false) {
             return implicit(DenyStep::PermissionsBoundary);
@@ -485,6 +489,25 @@ mod tests {
         let request =
             Request { principal: &principal, action, resource: "r", resource_account: None, context: &context };
         evaluate(&request, &set).outcome
+    }
+
+    #[test]
+    fn a_stored_allow_with_not_principal_grants_nothing() {
+        // Validation refuses it now; a document stored before must not grant everyone not listed.
+        let text = r#"{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::777788889999:root"},
+            "Action":"s3:GetObject","Resource":"*"}}"#;
+        let resource = crate::compile(&crate::parse_policy(text).unwrap(), "bucket");
+        let set = PolicySet { resource: Some(Arc::new(resource)), ..PolicySet::default() };
+        let principal = RequestPrincipal::from_arn("arn:aws:iam::444455556666:user/alice").unwrap();
+        let context = Context::new();
+        let request = Request {
+            principal: &principal,
+            action: "s3:GetObject",
+            resource: "arn:aws:s3:::b/k",
+            resource_account: Some("111122223333"),
+            context: &context,
+        };
+        assert_eq!(evaluate(&request, &set).outcome, Outcome::ImplicitDeny);
     }
 
     #[test]

@@ -156,6 +156,18 @@ impl Pattern {
         self.variables > 0
     }
 
+    /// The context keys its variables read (lower-cased), in order.
+    pub fn variable_keys(&self) -> impl Iterator<Item = &str> {
+        let tokens: &[Token] = match &self.middle {
+            Middle::Tokens(tokens) => tokens,
+            _ => &[],
+        };
+        tokens.iter().filter_map(|t| match t {
+            Token::Var { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+    }
+
     pub fn is_everything(&self) -> bool {
         self.prefix.is_empty() && self.suffix.is_empty() && self.middle == Middle::Star
     }

@@ -126,13 +126,17 @@ async fn attempt(db: &TestDb, root: &Caller, i: usize, path: Path, guarded: bool
             let group = format!("g{i}");
             db.iam.create_group(root, &group, None).await.unwrap();
             db.iam.add_user_to_group(root, &group, &name).await.unwrap();
-            put(grant(r#"["iam:AttachGroupPolicy","iam:CreateUser"]"#)).await;
-            // Guarded by a boundary that allows neither attaching nor creating users.
-            boundary(r#""iam:Get*""#).await;
-            let _ = db.iam.attach_policy(&me, EntityKind::Group, &group, ADMIN).await;
-            // Without the guard the attacker could create users before; take that away to see
-            // what the attachment gave.
-            db.iam.delete_inline_policy(root, EntityKind::User, &name, "Grant").await.unwrap();
+            put(grant(r#""iam:AttachGroupPolicy""#)).await;
+            // Guarded by a condition: never AdministratorAccess.
+            guard(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:AttachGroupPolicy","Resource":"*",
+                    "Condition":{"ArnEquals":{"iam:PolicyARN":"arn:aws:iam::aws:policy/AdministratorAccess"}}}]}"#
+                    .to_owned(),
+            )
+            .await;
+            let attached = db.iam.attach_policy(&me, EntityKind::Group, &group, ADMIN).await.is_ok();
+            let listed = db.iam.list_attached_policies(root, EntityKind::Group, &group).await.unwrap();
+            assert_eq!(attached, !listed.is_empty(), "the group holds the policy exactly when the call said so");
         }
         Path::PutUserPolicy => {
             put(grant(r#""iam:PutUserPolicy""#)).await;
@@ -147,8 +151,11 @@ async fn attempt(db: &TestDb, root: &Caller, i: usize, path: Path, guarded: bool
             db.iam.create_group(root, &group, None).await.unwrap();
             db.iam.add_user_to_group(root, &group, &name).await.unwrap();
             put(grant(r#""iam:PutGroupPolicy""#)).await;
+            // Guarded by a boundary: the put goes through, but what it grants stays capped.
             boundary(r#""iam:PutGroupPolicy""#).await;
-            let _ = db.iam.put_inline_policy(&me, EntityKind::Group, &group, "Mine", &grant(r#""*""#)).await;
+            db.iam.put_inline_policy(&me, EntityKind::Group, &group, "Mine", &grant(r#""*""#)).await.unwrap();
+            let held = db.iam.list_inline_policies(root, EntityKind::Group, &group).await.unwrap();
+            assert_eq!(held, ["Mine"], "the policy is there either way: only the boundary stands between");
         }
         Path::AddUserToGroup => {
             let admins = format!("admins{i}");

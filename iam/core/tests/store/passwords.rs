@@ -101,8 +101,9 @@ on_both!(the_change_password_setting_allows_but_denies_and_boundaries_still_appl
         db.clock.advance_millis(60_000);
         async move { iam.change_password(&alice, &Password::new(old), &Password::new(new)).await }
     };
-    // The setting grants it with no policy at all.
+    // The setting grants it with no policy at all, and reading the rules a password must meet.
     change("First-password-1", "Second-password-2").await.unwrap();
+    db.iam.get_account_password_policy(&alice).await.unwrap();
 
     // AWS's quarantine policy for leaked credentials denies ChangePassword: the deny wins.
     let quarantine = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny",

@@ -224,3 +224,16 @@ on_both!(tag_keys_that_differ_only_in_unicode_case_are_one_key, |db| {
     db.iam.untag(&root, Taggable::User("alice"), &["ÄRGER".to_owned()]).await.unwrap();
     assert!(db.iam.list_tags(&root, Taggable::User("alice")).await.unwrap().is_empty());
 });
+
+on_both!(resource_tags_read_only_through_a_policy_variable_are_supplied_too, |db| {
+    let root = db.with_account().await;
+    // The condition tests a principal tag; the resource's tag is read only by the variable.
+    let same_team = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*",
+        "Condition":{"StringEquals":{"aws:PrincipalTag/team":"${iam:ResourceTag/team}"}}}]}"#;
+    let lead = user(db, &root, "lead", &[("team", "blue")]).await;
+    db.iam.put_inline_policy(&root, EntityKind::User, "lead", "SameTeam", same_team).await.unwrap();
+    user(db, &root, "blue-dev", &[("team", "blue")]).await;
+    user(db, &root, "red-dev", &[("team", "red")]).await;
+    db.iam.get_user(&lead, "blue-dev").await.unwrap();
+    assert!(denied(db.iam.get_user(&lead, "red-dev").await));
+});

@@ -106,6 +106,7 @@ on_both!(keys_aws_always_sends_are_present, |db| {
         "aws:PrincipalIsAWSService",
         "aws:PrincipalType",
         "aws:RequestedRegion",
+        "aws:ResourceAccount",
         "aws:SecureTransport",
         "aws:SourceIp",
         "aws:UserAgent",

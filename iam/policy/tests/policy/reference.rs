@@ -315,7 +315,7 @@ fn matching(
             match &st.principal {
                 None => continue,
                 Some(pb) if pb.negated => {
-                    if spared(req.principal, &pb.principals, has_boundary) {
+                    if effect == Effect::Allow || spared(req.principal, &pb.principals, has_boundary) {
                         continue;
                     }
                     1
@@ -393,8 +393,10 @@ pub fn decide(req: &RefRequest<'_>, set: &RefSet) -> (Outcome, Option<DenyStep>,
         if resource_allows.is_empty() {
             return deny(DenyStep::NoResourceAllow);
         }
-        // A root user has every permission of its own account, so its side always allows.
-        if identity_allows.is_empty() && req.principal.kind != PrincipalType::Root {
+        // A root user has every permission of its own account, so its side always allows; but
+        // root credentials never assume another account's role.
+        let root_side = req.principal.kind == PrincipalType::Root && set.trust.is_none();
+        if identity_allows.is_empty() && !root_side {
             return deny(DenyStep::NoIdentityAllow);
         }
         let mut d = pairs(&identity_allows, &|_| true);
