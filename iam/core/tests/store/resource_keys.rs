@@ -165,6 +165,26 @@ on_both!(a_delegated_administrator_works_only_within_the_company_boundary, |db| 
     // A user whose boundary root swapped is out of the delegate's reach.
     db.iam.put_permissions_boundary(&root, EntityKind::User, "hire", &other).await.unwrap();
     assert!(denied(db.iam.attach_policy(&delegate, EntityKind::User, "hire", read_only).await));
+    // Role actions carry the role's current boundary the same way.
+    let roles = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["iam:AttachRolePolicy","iam:PutRolePolicy",
+            "iam:DeleteRolePermissionsBoundary"],"Resource":"*",
+            "Condition":{{"StringEquals":{{"iam:PermissionsBoundary":"{boundary}"}}}}}}]}}"#
+    );
+    db.iam.put_inline_policy(&root, EntityKind::User, "delegate", "Roles", &roles).await.unwrap();
+    let role = |name: &str, boundary: Option<&str>| CreateRole {
+        role_name: name.into(),
+        assume_role_policy_document: TRUST.into(),
+        permissions_boundary: boundary.map(str::to_owned),
+        ..Default::default()
+    };
+    db.iam.create_role(&root, role("fenced", Some(&boundary))).await.unwrap();
+    db.iam.create_role(&root, role("open", None)).await.unwrap();
+    db.iam.attach_policy(&delegate, EntityKind::Role, "fenced", read_only).await.unwrap();
+    db.iam.put_inline_policy(&delegate, EntityKind::Role, "fenced", "Work", &inline).await.unwrap();
+    assert!(denied(db.iam.attach_policy(&delegate, EntityKind::Role, "open", read_only).await));
+    assert!(denied(db.iam.put_inline_policy(&delegate, EntityKind::Role, "open", "Work", &inline).await));
+
     // And a boundary that does not exist is refused after authorization, as AWS does.
     let missing = format!("arn:aws:iam::{account}:policy/Nope");
     assert_eq!(db.iam.create_user(&root, create("ghost", Some(&missing))).await.unwrap_err().code(), "NoSuchEntity");

@@ -75,6 +75,17 @@ on_both!(the_database_recognises_its_key_and_rebinds_old_secrets_once, |db| {
     )
     .await;
     assert!(db.iam.access_key_secret("AKIALEGACYLEGACY0001").await.is_err(), "not bound yet");
+    // And a TOTP seed sealed the old way, on an unassigned device.
+    let seed = b"12345678901234567890";
+    let serial = format!("arn:aws:iam::{account}:mfa/legacy");
+    let sealed_seed = db.iam.secret_key().seal(&format!("mfa-seed:{serial}"), seed);
+    execute(
+        db,
+        "INSERT INTO mfa_devices (serial_number, account_id, name_key, kind, seed_sealed, created_at) \
+         VALUES ($1, $2, '/legacy', 'totp', $3, 0)",
+        &[&serial, &account, &sealed_seed],
+    )
+    .await;
 
     // Another key is refused before anything is written.
     let other =
@@ -84,6 +95,9 @@ on_both!(the_database_recognises_its_key_and_rebinds_old_secrets_once, |db| {
     db.iam.establish_secret_key().await.unwrap();
     let (_, secret) = db.iam.access_key_secret("AKIALEGACYLEGACY0001").await.unwrap().unwrap();
     assert_eq!(secret.expose(), "legacy-secret");
+    let base32 = Secret::from(seed.to_vec()).to_base32();
+    let (c1, c2) = (code(db, &base32, -1), code(db, &base32, 0));
+    db.iam.enable_mfa_device(&root, Some("alice"), &serial, &c1, &c2).await.unwrap();
     db.iam.establish_secret_key().await.unwrap();
     assert!(matches!(other.establish_secret_key().await, Err(KeyCheckError::WrongKey)), "a wrong key is refused");
     // Legacy contexts are never tried again: an old sealed value put back does not open.
