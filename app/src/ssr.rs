@@ -138,6 +138,7 @@ impl RequestScope {
             source_ip: self.client.address,
             secure_transport: self.state.public_origin.starts_with("https://"),
             mfa_authenticated_at: None,
+            session_issued_at: Some(iam_core::Timestamp::from_millis(signed_in.signed_in_at)),
             request_id: self.request_id.clone(),
             client_request_id: self.client.client_request_id.clone(),
             user_agent: self.client.user_agent.clone(),

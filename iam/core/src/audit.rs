@@ -130,14 +130,14 @@ impl ReadEvents {
             Err(e) => e,
         };
         // One at a time, to tell a database that is away or busy (everything waits for the next
-        // flush) from one that refuses one event by a constraint, and would refuse every batch
-        // holding it (that event alone is dropped, and said so, rather than all auditing stopping).
+        // flush) from one that refuses one event, and would refuse every batch holding it (that
+        // event alone is dropped, and said so, rather than all auditing stopping).
         let mut kept = Vec::new();
         let mut rest = events.into_iter();
         while let Some(event) = rest.next() {
             match write_all(pool, std::slice::from_ref(&event)).await {
                 Ok(()) => {}
-                Err(sqlx::Error::Database(e)) if !matches!(e.kind(), sqlx::error::ErrorKind::Other) => {
+                Err(e) if !is_transient(&e) => {
                     tracing::error!(error = %e, action = %event.action, "the database refused an audit event; dropped");
                 }
                 Err(_) => {
@@ -167,6 +167,18 @@ impl ReadEvents {
     pub(crate) fn len(&self) -> usize {
         self.pending.lock().map(|p| p.len()).unwrap_or(0)
     }
+}
+
+/// Whether a failed write may succeed if tried again later: the database away, busy, full or
+/// failing over (PostgreSQL classes 08, 40, 53, 57 and read-only 25006; SQLite BUSY, LOCKED,
+/// IOERR, FULL), or no database answer at all. Anything else refuses the row itself.
+fn is_transient(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(e) = error else { return true };
+    let Some(code) = e.code() else { return false };
+    if let Ok(sqlite) = code.parse::<u32>() {
+        return matches!(sqlite & 0xff, 5 | 6 | 10 | 13);
+    }
+    ["08", "40", "53", "57"].iter().any(|class| code.starts_with(class)) || code == "25006"
 }
 
 async fn write_all(pool: &sqlx::AnyPool, events: &[Pending]) -> Result<(), sqlx::Error> {

@@ -49,11 +49,21 @@ pub struct Request<'a> {
     /// explicit denies, boundaries and session policies still apply to it
     /// (`AllowUsersToChangePassword`).
     pub setting_grant: Option<Arc<CompiledPolicy>>,
+    /// The request creates its resource (`CreateUser`, and the tagging a create with tags is also
+    /// authorized for): nothing of the target is read, for there is none yet (a namesake's tags
+    /// would be the wrong ones, and would tell whether the name is taken before authorization).
+    pub creating: bool,
 }
 
 impl<'a> Request<'a> {
     pub fn new(action: &'a str, resource: &'a str, resource_account: &'a str) -> Request<'a> {
-        Request { action, resource, resource_account, context: Vec::new(), setting_grant: None }
+        Request { action, resource, resource_account, context: Vec::new(), setting_grant: None, creating: false }
+    }
+
+    /// Marks the request as creating its resource (see [`Request::creating`]).
+    pub fn creating(mut self) -> Request<'a> {
+        self.creating = true;
+        self
     }
 
     /// Adds a context key with one value.
@@ -473,6 +483,9 @@ pub fn decide(effective: &Effective, caller: &Caller, request: &Request<'_>, now
         context.insert_key(&keys.user_agent, agent.clone());
     }
     context.insert_key(&keys.resource_account, request.resource_account);
+    if let Some(issued) = caller.session_issued_at {
+        context.insert_key(&keys.token_issue_time, issued.to_iso8601());
+    }
     // AWS leaves MFA keys out for long-term access keys, and says false for sessions without MFA.
     match (&caller.channel, caller.mfa_authenticated_at) {
         (_, Some(at)) => {
@@ -513,6 +526,7 @@ struct SessionKeys {
     source_ip: KeyName,
     user_agent: KeyName,
     resource_account: KeyName,
+    token_issue_time: KeyName,
     mfa_present: KeyName,
     mfa_age: KeyName,
 }
@@ -526,6 +540,7 @@ fn session_keys() -> &'static SessionKeys {
         source_ip: KeyName::new("aws:SourceIp"),
         user_agent: KeyName::new("aws:UserAgent"),
         resource_account: KeyName::new("aws:ResourceAccount"),
+        token_issue_time: KeyName::new("aws:TokenIssueTime"),
         mfa_present: KeyName::new("aws:MultiFactorAuthPresent"),
         mfa_age: KeyName::new("aws:MultiFactorAuthAge"),
     })
@@ -693,16 +708,7 @@ pub(crate) async fn resource_facts(
         return Ok(Vec::new());
     }
     let Some((kind, rest)) = arn.resource.split_once('/') else { return Ok(Vec::new()) };
-    // What a Create* action makes does not exist yet: AWS supplies nothing of it, and reading a
-    // namesake would tell a caller whether the name is taken before it is authorized.
-    let creates = matches!(
-        (request.action, kind),
-        ("iam:CreateUser", "user")
-            | ("iam:CreateRole", "role")
-            | ("iam:CreatePolicy", "policy")
-            | ("iam:CreateVirtualMFADevice", "mfa")
-    );
-    if creates {
+    if request.creating {
         return Ok(Vec::new());
     }
     let name = rest.rsplit('/').next().unwrap_or(rest);

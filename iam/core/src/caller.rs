@@ -65,6 +65,9 @@ pub struct Caller {
     pub secure_transport: bool,
     /// When the session passed MFA, if it did.
     pub mfa_authenticated_at: Option<Timestamp>,
+    /// When the session's credentials were issued, for a session (a console sign-in, as AWS's
+    /// console holds temporary credentials): `aws:TokenIssueTime`. `None` for long-term keys.
+    pub session_issued_at: Option<Timestamp>,
     /// The request id the server gave this request, carried into audit events.
     pub request_id: Option<String>,
     /// The id the client said it gave the request (`x-request-id`), bounded and checked by the
@@ -87,6 +90,7 @@ impl Caller {
             source_ip: None,
             secure_transport: false,
             mfa_authenticated_at: None,
+            session_issued_at: None,
             request_id: None,
             client_request_id: None,
             user_agent: None,

@@ -237,14 +237,25 @@ impl Iam {
                 .bind(&account_id)
                 .fetch_optional(&mut *tx)
                 .await?;
+            let record = |state: &str| Event {
+                action: "iam:GenerateCredentialReport",
+                target: None,
+                parameters: serde_json::json!({ "State": state }),
+                outcome: "Success",
+            };
             if let Some(r) = &existing {
                 let started: i64 = r.try_get("started_at")?;
-                match r.try_get::<Option<i64>, _>("generated_at")? {
-                    Some(generated) if now.as_millis() - generated < REPORT_LIFETIME_MS => {
-                        return Ok(ReportState::Complete);
-                    }
-                    None if now.as_millis() - started < STALE_GENERATION_MS => return Ok(ReportState::InProgress),
-                    _ => {}
+                let state = match r.try_get::<Option<i64>, _>("generated_at")? {
+                    Some(generated) if now.as_millis() - generated < REPORT_LIFETIME_MS => Some(ReportState::Complete),
+                    None if now.as_millis() - started < STALE_GENERATION_MS => Some(ReportState::InProgress),
+                    _ => None,
+                };
+                // A call answered from the report there is (or the one being made) is audited too.
+                if let Some(state) = state {
+                    let text = if state == ReportState::Complete { "COMPLETE" } else { "INPROGRESS" };
+                    audit::append(&mut tx, caller, now, &record(text)).await?;
+                    tx.commit().await?;
+                    return Ok(state);
                 }
             }
             sqlx::query("DELETE FROM credential_reports WHERE account_id = $1")
@@ -256,13 +267,7 @@ impl Iam {
                 .bind(now.as_millis())
                 .execute(&mut *tx)
                 .await?;
-            let event = Event {
-                action: "iam:GenerateCredentialReport",
-                target: None,
-                parameters: serde_json::json!({}),
-                outcome: "Success",
-            };
-            audit::append(&mut tx, caller, now, &event).await?;
+            audit::append(&mut tx, caller, now, &record("STARTED")).await?;
             tx.commit().await?;
 
             let content = {

@@ -150,7 +150,7 @@ impl Iam {
             let parameters = || serde_json::json!({ "VirtualMFADeviceName": device_name, "Path": path.as_str() });
             self.authorize_or_record(
                 caller,
-                Request::new("iam:CreateVirtualMFADevice", &serial, &account_id),
+                Request::new("iam:CreateVirtualMFADevice", &serial, &account_id).creating(),
                 parameters,
             )
             .await?;

@@ -304,7 +304,7 @@ impl Iam {
             };
             self.authorize_or_record(
                 caller,
-                Request::new("iam:CreatePolicy", &arn, &account_id).with_request_tags(&tags),
+                Request::new("iam:CreatePolicy", &arn, &account_id).with_request_tags(&tags).creating(),
                 parameters,
             )
             .await?;

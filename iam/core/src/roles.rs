@@ -124,7 +124,7 @@ impl Iam {
                                 "MaxSessionDuration": max_session, "PermissionsBoundary": boundary,
                                 "Tags": tags_json(&tags) })
             };
-            let mut request = Request::new("iam:CreateRole", &arn, &account_id).with_request_tags(&tags);
+            let mut request = Request::new("iam:CreateRole", &arn, &account_id).with_request_tags(&tags).creating();
             if let Some(b) = &boundary {
                 request = request.with("iam:PermissionsBoundary", b.clone());
             }

@@ -55,6 +55,9 @@ impl Iam {
         // Several PostgreSQL nodes may make their first start together: one at a time, and the
         // later ones find the check the first recorded. (SQLite serves one process.)
         if self.store().backend() == crate::Backend::Postgres {
+            // READ COMMITTED whatever the server's default, so the re-check below sees a row
+            // committed while this transaction waited for the lock.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *tx).await?;
             sqlx::query("SELECT pg_advisory_xact_lock(7355608001)").execute(&mut *tx).await?;
         }
         let recorded = sqlx::query("SELECT secret_key_check FROM sealing_key WHERE singleton = 1")

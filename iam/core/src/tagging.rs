@@ -107,7 +107,7 @@ impl Iam {
         if tags.is_empty() {
             return Ok(());
         }
-        let request = Request::new(tag_action, arn, caller.account_id()).with_request_tags(tags);
+        let request = Request::new(tag_action, arn, caller.account_id()).with_request_tags(tags).creating();
         self.authorize_or_record(caller, request, parameters).await
     }
 

@@ -197,7 +197,7 @@ impl Iam {
                 serde_json::json!({ "UserName": name.as_str(), "Path": path.as_str(), "Tags": tags_json(&tags),
                                 "PermissionsBoundary": boundary })
             };
-            let mut request = Request::new("iam:CreateUser", &arn, &account_id).with_request_tags(&tags);
+            let mut request = Request::new("iam:CreateUser", &arn, &account_id).with_request_tags(&tags).creating();
             if let Some(b) = &boundary {
                 request = request.with("iam:PermissionsBoundary", b.clone());
             }

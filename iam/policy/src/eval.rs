@@ -423,6 +423,10 @@ pub fn evaluate(request: &Request<'_>, set: &PolicySet) -> Decision {
     if trust_required && resource_allows.is_empty() {
         return implicit(DenyStep::TrustPolicy);
     }
+    // AWS never lets root credentials assume a role, whatever the trust policy says.
+    if trust_required && request.principal.kind == PrincipalType::Root {
+        return implicit(DenyStep::NoIdentityAllow);
+    }
 
     let principal = request.principal;
     let same_account = match (request.resource_account, principal.account.as_deref()) {
@@ -433,9 +437,8 @@ pub fn evaluate(request: &Request<'_>, set: &PolicySet) -> Decision {
     };
     let root_in_own_account = principal.kind == PrincipalType::Root && same_account;
     // A root user has every permission of its own account: across accounts its side always
-    // allows, and the other account's resource policy decides. Not for assuming a role: AWS never
-    // lets root credentials assume a role in another account.
-    let root_anywhere = principal.kind == PrincipalType::Root && (same_account || !trust_required);
+    // allows, and the other account's resource policy decides. (Assuming a role was refused above.)
+    let root_anywhere = principal.kind == PrincipalType::Root;
     let identity_grants = root_anywhere || !identity_allows.is_empty();
     let caps_hold = |deciding: Vec<MatchedStatement>| {
         if boundary_allows == Some(false) {

@@ -121,6 +121,7 @@ pub fn caller(principal: Principal) -> Caller {
         source_ip: Some("192.0.2.10".parse().expect("ip")),
         secure_transport: false,
         mfa_authenticated_at: None,
+        session_issued_at: Some(iam_core::Timestamp::from_millis(1_795_856_000_000)),
         request_id: Some("req-1".into()),
         client_request_id: None,
         user_agent: Some("aws-cli/2.27.0 Python/3.13".into()),

@@ -368,6 +368,10 @@ pub fn decide(req: &RefRequest<'_>, set: &RefSet) -> (Outcome, Option<DenyStep>,
     if set.trust.is_some() && resource_allows.is_empty() {
         return deny(DenyStep::TrustPolicy);
     }
+    // Root credentials never assume a role.
+    if set.trust.is_some() && req.principal.kind == PrincipalType::Root {
+        return deny(DenyStep::NoIdentityAllow);
+    }
     let identity_allows = all(&identity, false, Effect::Allow);
     let same = match (req.resource_account, req.principal.account.as_deref()) {
         (Some(r), Some(o)) => r == o,
@@ -393,10 +397,8 @@ pub fn decide(req: &RefRequest<'_>, set: &RefSet) -> (Outcome, Option<DenyStep>,
         if resource_allows.is_empty() {
             return deny(DenyStep::NoResourceAllow);
         }
-        // A root user has every permission of its own account, so its side always allows; but
-        // root credentials never assume another account's role.
-        let root_side = req.principal.kind == PrincipalType::Root && set.trust.is_none();
-        if identity_allows.is_empty() && !root_side {
+        // A root user has every permission of its own account, so its side always allows.
+        if identity_allows.is_empty() && req.principal.kind != PrincipalType::Root {
             return deny(DenyStep::NoIdentityAllow);
         }
         let mut d = pairs(&identity_allows, &|_| true);
