@@ -26,11 +26,8 @@ on_both!(the_credential_report_reads_as_aws_writes_it, |db| {
         "one report per 4 hours"
     );
     let events = db.iam.audit_events(&root, None, None, 20).await.unwrap();
-    let states: Vec<&str> = events
-        .iter()
-        .filter(|e| e.action == "iam:GenerateCredentialReport")
-        .map(|e| e.parameters.as_str())
-        .collect();
+    let states: Vec<&str> =
+        events.iter().filter(|e| e.action == "iam:GenerateCredentialReport").map(|e| e.parameters.as_str()).collect();
     assert_eq!(states, [r#"{"State":"COMPLETE"}"#, r#"{"State":"STARTED"}"#], "both calls audited");
     let report = db.iam.get_credential_report(&root).await.unwrap();
     assert_eq!(report.report_format, "text/csv");
