@@ -79,6 +79,27 @@ fn a_missing_or_different_key_file_is_refused_not_replaced() {
     std::fs::write(&key_file, &key).unwrap();
     let out = bootstrap();
     assert!(String::from_utf8(out.stderr).unwrap().contains("already set up"));
+
+    // A database from before key checks were recorded, holding a sealed secret, and no key file:
+    // refused as well, and still no new key.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let url = format!("sqlite://{}", dir.join("portcullis.db").display());
+        let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+        sqlx::query("DELETE FROM sealing_key").execute(&mut db).await.unwrap();
+        sqlx::query(
+            "INSERT INTO access_keys (access_key_id, account_id, owner_id, secret_sealed, active, created_at) \
+             SELECT 'AKIAOLDOLDOLDOLDOLD1', account_id, account_id, 'v1:sealed', 1, 0 FROM accounts",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
+    });
+    std::fs::remove_file(&key_file).unwrap();
+    let out = bootstrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr).unwrap().contains("is missing"));
+    assert!(!key_file.exists(), "no new key for a database that holds secrets");
     std::fs::remove_dir_all(dir).ok();
 }
 

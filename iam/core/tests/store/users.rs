@@ -269,7 +269,7 @@ on_both!(deleting_a_user_with_everything_is_all_or_nothing, |db| {
     use iam_core::entities::EntityKind;
     use iam_core::{Password, Principal};
     let root = db.with_account().await;
-    let alice = db.iam.create_user(&root, named("alice")).await.unwrap();
+    db.iam.create_user(&root, named("alice")).await.unwrap();
     db.iam.create_login_profile(&root, "alice", &Password::new("Alice-password-1"), false).await.unwrap();
     db.iam.create_access_key(&root, Some("alice")).await.unwrap();
     db.iam.create_group(&root, "team", None).await.unwrap();
@@ -325,5 +325,4 @@ on_both!(deleting_a_user_with_everything_is_all_or_nothing, |db| {
     ] {
         assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
     }
-    let _ = alice;
 });
