@@ -388,8 +388,8 @@ impl Iam {
     }
 
     /// Deletes a user and everything that would block `DeleteUser`, as AWS's console does when
-    /// one deletes a user: console password, access keys, MFA devices (deactivated; virtual
-    /// devices stay, unassigned), group memberships, inline and attached policies; then the user.
+    /// one deletes a user: console password, access keys, MFA devices (deactivated, and virtual
+    /// ones deleted), group memberships, inline and attached policies; then the user.
     /// All or nothing: the caller must be allowed every one of those actions (each authorized
     /// under its own name, on what it acts on), and one transaction does them all, each audited.
     pub async fn delete_user_and_dependents(&self, caller: &Caller, user_name: &str) -> Result<(), IamError> {
@@ -420,13 +420,14 @@ impl Iam {
                     .await?,
                 "access_key_id",
             )?;
-            let devices = ids(
-                sqlx::query("SELECT serial_number FROM mfa_devices WHERE owner_id = $1 ORDER BY serial_number")
+            let devices =
+                sqlx::query("SELECT serial_number, kind FROM mfa_devices WHERE owner_id = $1 ORDER BY serial_number")
                     .bind(id)
                     .fetch_all(&mut *tx)
-                    .await?,
-                "serial_number",
-            )?;
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get::<String, _>("serial_number")?, r.try_get::<String, _>("kind")? == "totp")))
+                    .collect::<Result<Vec<(String, bool)>, sqlx::Error>>()?;
             let groups = sqlx::query(
                 "SELECT g.group_name, g.path FROM group_members m JOIN iam_groups g ON g.group_id = m.group_id \
                  WHERE m.user_id = $1 ORDER BY g.name_key",
@@ -465,12 +466,17 @@ impl Iam {
                     user(serde_json::json!({ "AccessKeyId": key })),
                 ));
             }
-            for serial in &devices {
+            for (serial, is_virtual) in &devices {
                 steps.push((
                     "iam:DeactivateMFADevice".into(),
                     arn.clone(),
                     user(serde_json::json!({ "SerialNumber": serial })),
                 ));
+                // As AWS's console does: a virtual device goes with its user.
+                if *is_virtual {
+                    let only_serial = serde_json::json!({ "SerialNumber": serial });
+                    steps.push(("iam:DeleteVirtualMFADevice".into(), serial.clone(), only_serial));
+                }
             }
             for (group, path) in &groups {
                 let group_arn =
@@ -503,16 +509,11 @@ impl Iam {
                 tx = self.authorize_holding(tx, caller, request, || params.clone()).await?;
             }
 
-            for serial in &devices {
-                let device = sqlx::query(
-                    "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices WHERE serial_number = $1",
-                )
-                .bind(serial)
-                .fetch_one(&mut *tx)
-                .await?;
-                self.unassign_mfa_device(&mut tx, serial, &device).await?;
+            for (serial, _) in &devices {
+                sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial).execute(&mut *tx).await?;
             }
             for sql in [
+                "DELETE FROM mfa_devices WHERE owner_id = $1",
                 "DELETE FROM login_profiles WHERE user_id = $1",
                 "DELETE FROM access_keys WHERE owner_id = $1",
                 "DELETE FROM group_members WHERE user_id = $1",
