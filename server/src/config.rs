@@ -29,6 +29,20 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Recover an account's root user from the server machine: set a new root password (read from
+    /// standard input, or PORTCULLIS_ROOT_PASSWORD) and/or remove the root user's MFA devices.
+    /// Recorded in the account's audit log.
+    RecoverRoot {
+        /// The account: its 12-digit id or its alias.
+        #[arg(long)]
+        account: String,
+        /// Set a new root password.
+        #[arg(long)]
+        reset_password: bool,
+        /// Remove every MFA device of the root user.
+        #[arg(long)]
+        remove_mfa: bool,
+    },
     /// Validate policy documents, or decide a request against them.
     #[command(subcommand)]
     Policy(crate::policy_cli::PolicyCommand),

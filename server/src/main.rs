@@ -1,4 +1,4 @@
-//! `portcullis`: serve the console, or bootstrap the first account from a script.
+//! `portcullis`: serve the console, bootstrap the first account from a script, or recover a root user.
 
 use std::io::BufRead as _;
 use std::process::ExitCode;
@@ -31,6 +31,9 @@ fn main() -> ExitCode {
         match cli.command {
             None | Some(Command::Serve) => serve(&cli.config).await,
             Some(Command::Bootstrap { account_alias, email }) => bootstrap(&cli.config, account_alias, email).await,
+            Some(Command::RecoverRoot { account, reset_password, remove_mfa }) => {
+                recover_root(&cli.config, &account, reset_password, remove_mfa).await
+            }
             Some(Command::Policy(_)) => Ok(()),
         }
     });
@@ -55,15 +58,48 @@ async fn serve(config: &server::config::Config) -> Result<(), String> {
     server::serve(prepared, server::shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
-async fn bootstrap(config: &server::config::Config, account_alias: String, email: String) -> Result<(), String> {
-    let password = match std::env::var("PORTCULLIS_ROOT_PASSWORD") {
-        Ok(p) => p,
+/// The root password for `bootstrap` and `recover-root`: PORTCULLIS_ROOT_PASSWORD, or one line of
+/// standard input. Never a command-line argument (it would show in the process list).
+fn root_password() -> Result<String, String> {
+    match std::env::var("PORTCULLIS_ROOT_PASSWORD") {
+        Ok(p) => Ok(p),
         Err(_) => {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
-            line.trim_end_matches(['\r', '\n']).to_owned()
+            Ok(line.trim_end_matches(['\r', '\n']).to_owned())
         }
-    };
+    }
+}
+
+async fn recover_root(
+    config: &server::config::Config,
+    account: &str,
+    reset_password: bool,
+    remove_mfa: bool,
+) -> Result<(), String> {
+    if !reset_password && !remove_mfa {
+        return Err("say what to recover: --reset-password and/or --remove-mfa".to_owned());
+    }
+    let password = if reset_password { Some(iam_core::Password::new(root_password()?)) } else { None };
+    let services = server::Services::open(config).await.map_err(|e| e.to_string())?;
+    let result = services.iam.recover_root(account, password.as_ref(), remove_mfa).await;
+    services.close().await;
+    let done = result.map_err(|e| e.to_string())?;
+    if done.password_reset {
+        println!("Set a new root password for account {}.", done.account_id);
+    }
+    if remove_mfa {
+        println!(
+            "Removed {} MFA device(s) of the root user of account {}.",
+            done.removed_mfa_devices.len(),
+            done.account_id
+        );
+    }
+    Ok(())
+}
+
+async fn bootstrap(config: &server::config::Config, account_alias: String, email: String) -> Result<(), String> {
+    let password = root_password()?;
     let services = server::Services::open(config).await.map_err(|e| e.to_string())?;
     let new = iam_core::accounts::NewAccount {
         alias: account_alias,

@@ -50,6 +50,15 @@ pub struct SignedIn {
     pub password_reset_required: bool,
 }
 
+/// What `recover_root` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootRecovery {
+    pub account_id: String,
+    pub password_reset: bool,
+    /// Serial numbers of the root user's MFA devices that were removed.
+    pub removed_mfa_devices: Vec<String>,
+}
+
 /// Why a sign-in failed. Every wrong credential is the same `Incorrect`, whatever was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
@@ -198,6 +207,83 @@ impl Iam {
         };
         self.record_sign_in(&principal, rehash.map(|new| (verified_hash, new))).await?;
         Ok(SignedIn { principal, password_reset_required: reset_required })
+    }
+
+    /// Recovers an account's root user for someone with access to the server machine (the
+    /// `portcullis recover-root` command, never a network request): sets a new root password
+    /// (checked against the account's password policy) and/or removes every MFA device of the
+    /// root user. Recorded in the account's audit log as `portcullis:RecoverRoot`. `account` is
+    /// the 12-digit account id or the alias.
+    pub async fn recover_root(
+        &self,
+        account: &str,
+        new_password: Option<&Password>,
+        remove_mfa: bool,
+    ) -> Result<RootRecovery, IamError> {
+        if new_password.is_none() && !remove_mfa {
+            return Err(IamError::InvalidInput("Nothing to recover: give a new password, or remove MFA.".to_owned()));
+        }
+        let account = account.trim();
+        let (column, value) = if ids::is_account_id(account) {
+            ("account_id", account.to_owned())
+        } else {
+            ("alias", account.to_lowercase())
+        };
+        let sql = format!("SELECT account_id FROM accounts WHERE {column} = $1");
+        let account_id: String = sqlx::query(&sql)
+            .bind(&value)
+            .fetch_optional(self.store().pool())
+            .await?
+            .map(|r| r.try_get("account_id"))
+            .transpose()?
+            .ok_or_else(|| IamError::NoSuchEntity(format!("The account {account} cannot be found.")))?;
+        let hash = match new_password {
+            Some(password) => {
+                let policy = {
+                    let mut conn = self.store().pool().acquire().await?;
+                    crate::password_policy::load_policy(&mut conn, &account_id).await?
+                };
+                crate::password_policy::check_password(policy.as_ref(), password)?;
+                Some(self.hasher().hash(password).await?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let mut tx = self.begin_write(&account_id).await?;
+        if let Some(hash) = &hash {
+            sqlx::query(
+                "UPDATE accounts SET root_password_hash = $2, root_password_changed_at = $3 WHERE account_id = $1",
+            )
+            .bind(&account_id)
+            .bind(hash)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut removed = Vec::new();
+        if remove_mfa {
+            let rows = sqlx::query("SELECT serial_number FROM mfa_devices WHERE owner_id = $1 ORDER BY serial_number")
+                .bind(&account_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in &rows {
+                removed.push(row.try_get::<String, _>("serial_number")?);
+            }
+            for serial in &removed {
+                sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial).execute(&mut *tx).await?;
+            }
+            sqlx::query("DELETE FROM mfa_devices WHERE owner_id = $1").bind(&account_id).execute(&mut *tx).await?;
+        }
+        let caller = Caller::internal(Principal::Root { account_id: account_id.clone() });
+        let event = Event {
+            action: "portcullis:RecoverRoot",
+            target: Some(&account_id),
+            parameters: serde_json::json!({ "PasswordReset": hash.is_some(), "RemovedMFADevices": removed }),
+            outcome: "Success",
+        };
+        audit::append(&mut tx, &caller, now, &event).await?;
+        tx.commit().await?;
+        Ok(RootRecovery { account_id, password_reset: hash.is_some(), removed_mfa_devices: removed })
     }
 
     /// Notes when a password was last used, and saves a stronger hash when one was computed:

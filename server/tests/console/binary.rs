@@ -289,3 +289,41 @@ fn policy_evaluate_prints_the_decision_and_why() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn recover_root_sets_a_new_password_from_stdin() {
+    let dir = temp_dir();
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut child = portcullis()
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(args)
+            .env("RUST_LOG", "off")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let made =
+        run(&["bootstrap", "--account-alias", "example-corp", "--email", "root@example.com"], b"Root-password-1\n");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let none = run(&["recover-root", "--account", "example-corp"], b"");
+    assert!(!none.status.success());
+    assert!(String::from_utf8(none.stderr).unwrap().contains("--reset-password"));
+    let weak = run(&["recover-root", "--account", "example-corp", "--reset-password"], b"short\n");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8(weak.stderr).unwrap().contains("PasswordPolicyViolation"));
+    let done = run(
+        &["recover-root", "--account", "example-corp", "--reset-password", "--remove-mfa"],
+        b"Recovered-password-1\n",
+    );
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let out = String::from_utf8(done.stdout).unwrap();
+    assert!(out.contains("Set a new root password") && out.contains("Removed 0 MFA device(s)"), "{out}");
+    assert!(!out.contains("Recovered-password-1"));
+    std::fs::remove_dir_all(dir).ok();
+}

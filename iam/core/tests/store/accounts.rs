@@ -126,3 +126,38 @@ async fn a_second_process_on_one_sqlite_file_is_refused() {
         std::fs::remove_file(format!("{}{suffix}", url.trim_start_matches("sqlite://"))).ok();
     }
 }
+
+on_both!(the_root_user_is_recovered_from_the_server_machine, |db| {
+    let root = db.with_account().await;
+    let account = root.account_id().to_owned();
+    let sign_in = |password: &str| SignIn::Root { email: "root@example.com".into(), password: Password::new(password) };
+    // The root user has an MFA device (and has lost it, and its password).
+    let device = db.iam.create_virtual_mfa_device(&root, "root-phone", None).await.unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&device.base32_string_seed).unwrap())
+        .with_account_name("t")
+        .build()
+        .unwrap();
+    let now = u64::try_from(db.iam.now().as_millis() / 1000).unwrap();
+    let (c1, c2) = (totp.generate(now - 30).to_string(), totp.generate(now).to_string());
+    db.iam.enable_mfa_device(&root, None, &device.serial_number, &c1, &c2).await.unwrap();
+
+    let nothing = db.iam.recover_root(&account, None, false).await.unwrap_err();
+    assert_eq!(nothing.code(), "InvalidInput");
+    let weak = db.iam.recover_root("example-corp", Some(&Password::new("short")), false).await.unwrap_err();
+    assert_eq!(weak.code(), "PasswordPolicyViolation", "the account's rules hold here too");
+    let unknown = db.iam.recover_root("no-such-corp", Some(&Password::new("Recovered-password-1")), false).await;
+    assert_eq!(unknown.unwrap_err().code(), "NoSuchEntity");
+
+    let done = db.iam.recover_root("example-corp", Some(&Password::new("Recovered-password-1")), true).await.unwrap();
+    assert_eq!(done.account_id, account);
+    assert!(done.password_reset);
+    assert_eq!(done.removed_mfa_devices, [device.serial_number.clone()]);
+    assert!(matches!(db.iam.sign_in(&sign_in(ROOT_PASSWORD)).await, Err(SignInError::Incorrect)));
+    db.iam.sign_in(&sign_in("Recovered-password-1")).await.unwrap();
+    assert!(db.iam.list_mfa_devices(&root, None).await.unwrap().is_empty());
+    let events = db.iam.audit_events(&root, None, None, 10).await.unwrap();
+    let recovery = events.iter().find(|e| e.action == "portcullis:RecoverRoot").expect("recorded in the audit log");
+    assert_eq!(recovery.channel, "internal");
+    assert!(!recovery.parameters.contains("Recovered-password-1"), "never the password");
+});
