@@ -152,7 +152,7 @@ on_both!(the_root_user_is_recovered_from_the_server_machine, |db| {
     let done = db.iam.recover_root("example-corp", Some(&Password::new("Recovered-password-1")), true).await.unwrap();
     assert_eq!(done.account_id, account);
     assert!(done.password_reset);
-    assert_eq!(done.removed_mfa_devices, [device.serial_number.clone()]);
+    assert_eq!(done.removed_mfa_devices, std::slice::from_ref(&device.serial_number));
     assert!(matches!(db.iam.sign_in(&sign_in(ROOT_PASSWORD)).await, Err(SignInError::Incorrect)));
     db.iam.sign_in(&sign_in("Recovered-password-1")).await.unwrap();
     assert!(db.iam.list_mfa_devices(&root, None).await.unwrap().is_empty());
