@@ -9,7 +9,8 @@ use crate::clock::Timestamp;
 use crate::error::{IamError, is_unique_violation};
 use crate::ids;
 use crate::names::{AccountAlias, Email};
-use crate::password::{self, Password, Verified};
+use crate::password::Password;
+pub use crate::sign_in::{SignIn, SignInContext, SignInError, SignedIn};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Account {
@@ -27,29 +28,6 @@ pub struct NewAccount {
     pub root_password: Password,
 }
 
-/// A console sign-in attempt.
-#[derive(Debug, Clone)]
-pub enum SignIn {
-    Root {
-        email: String,
-        password: Password,
-    },
-    /// `account` is the 12-digit account id or the account alias.
-    User {
-        account: String,
-        user_name: String,
-        password: Password,
-    },
-}
-
-/// A successful sign-in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedIn {
-    pub principal: Principal,
-    /// The user must set a new password before using the console.
-    pub password_reset_required: bool,
-}
-
 /// What `recover_root` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootRecovery {
@@ -57,27 +35,6 @@ pub struct RootRecovery {
     pub password_reset: bool,
     /// Serial numbers of the root user's MFA devices that were removed.
     pub removed_mfa_devices: Vec<String>,
-}
-
-/// Why a sign-in failed. Every wrong credential is the same `Incorrect`, whatever was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignInError {
-    #[error("Your authentication information is incorrect. Please try again.")]
-    Incorrect,
-    #[error("{0}")]
-    Failed(IamError),
-}
-
-impl From<IamError> for SignInError {
-    fn from(e: IamError) -> Self {
-        SignInError::Failed(e)
-    }
-}
-
-impl From<sqlx::Error> for SignInError {
-    fn from(e: sqlx::Error) -> Self {
-        SignInError::Failed(e.into())
-    }
 }
 
 impl Iam {
@@ -92,7 +49,7 @@ impl Iam {
     pub async fn bootstrap(&self, new: NewAccount) -> Result<Account, IamError> {
         let alias = AccountAlias::parse(&new.alias)?;
         let email = Email::parse(&new.root_email)?;
-        password::check_default_rules(&new.root_password)?;
+        crate::password_policy::check_password_for(None, &new.root_password, &[email.as_str(), alias.as_str()])?;
         let hash = self.hasher().hash(&new.root_password).await?;
         let now = self.now();
         let account_id = ids::account_id(&mut rand::thread_rng());
@@ -147,66 +104,6 @@ impl Iam {
             root_email: row.try_get("root_email")?,
             created_at: Timestamp::from_millis(row.try_get("created_at")?),
         })
-    }
-
-    /// Checks console credentials. An unknown account, an unknown user, a user without a console
-    /// password and a wrong password all run one Argon2 verification and answer `Incorrect`.
-    pub async fn sign_in(&self, attempt: &SignIn) -> Result<SignedIn, SignInError> {
-        let pool = self.store().pool();
-        let (candidate, password) = match attempt {
-            SignIn::Root { email, password } => {
-                let row = sqlx::query("SELECT account_id, root_password_hash FROM accounts WHERE root_email_key = $1")
-                    .bind(email.trim().to_lowercase())
-                    .fetch_optional(pool)
-                    .await?;
-                let candidate = row
-                    .map(|r| -> Result<_, sqlx::Error> {
-                        let account_id: String = r.try_get("account_id")?;
-                        Ok((Principal::Root { account_id }, r.try_get::<String, _>("root_password_hash")?, false))
-                    })
-                    .transpose()?;
-                (candidate, password)
-            }
-            SignIn::User { account, user_name, password } => {
-                let account = account.trim();
-                let (column, value) = if ids::is_account_id(account) {
-                    ("a.account_id", account.to_owned())
-                } else {
-                    ("a.alias", account.to_lowercase())
-                };
-                let sql = format!(
-                    "SELECT u.account_id, u.user_id, u.user_name, u.path, p.password_hash, p.reset_required \
-                     FROM accounts a JOIN users u ON u.account_id = a.account_id \
-                     JOIN login_profiles p ON p.user_id = u.user_id \
-                     WHERE {column} = $1 AND u.name_key = $2"
-                );
-                let row = sqlx::query(&sql)
-                    .bind(value)
-                    .bind(user_name.trim().to_ascii_lowercase())
-                    .fetch_optional(pool)
-                    .await?;
-                let candidate = row
-                    .map(|r| -> Result<_, sqlx::Error> {
-                        let principal = Principal::User {
-                            account_id: r.try_get("account_id")?,
-                            user_id: r.try_get("user_id")?,
-                            user_name: r.try_get("user_name")?,
-                            path: r.try_get("path")?,
-                        };
-                        let reset: i64 = r.try_get("reset_required")?;
-                        Ok((principal, r.try_get::<String, _>("password_hash")?, reset != 0))
-                    })
-                    .transpose()?;
-                (candidate, password)
-            }
-        };
-        let stored_hash = candidate.as_ref().map(|(_, hash, _)| hash.as_str());
-        let verified = self.hasher().verify(password, stored_hash).await?;
-        let (Verified::Yes { rehash }, Some((principal, verified_hash, reset_required))) = (verified, candidate) else {
-            return Err(SignInError::Incorrect);
-        };
-        self.record_sign_in(&principal, rehash.map(|new| (verified_hash, new))).await?;
-        Ok(SignedIn { principal, password_reset_required: reset_required })
     }
 
     /// Recovers an account's root user for someone with access to the server machine (the
@@ -274,6 +171,8 @@ impl Iam {
             }
             sqlx::query("DELETE FROM mfa_devices WHERE owner_id = $1").bind(&account_id).execute(&mut *tx).await?;
         }
+        // Whoever holds a root session now may be who took the account: every one ends.
+        crate::console_sessions::end_sessions_of(&mut tx, &account_id, None).await?;
         let caller = Caller::internal(Principal::Root { account_id: account_id.clone() });
         let event = Event {
             action: "portcullis:RecoverRoot",
@@ -284,46 +183,6 @@ impl Iam {
         audit::append(&mut tx, &caller, now, &event).await?;
         tx.commit().await?;
         Ok(RootRecovery { account_id, password_reset: hash.is_some(), removed_mfa_devices: removed })
-    }
-
-    /// Notes when a password was last used, and saves a stronger hash when one was computed:
-    /// `rehash` is (the hash the password was verified against, its replacement). The new hash is
-    /// written only if the stored one is still the verified one, so a password changed while this
-    /// sign-in ran is never overwritten with a hash of the old password.
-    async fn record_sign_in(&self, principal: &Principal, rehash: Option<(String, String)>) -> Result<(), IamError> {
-        let now = self.now().as_millis();
-        let pool = self.store().pool();
-        let (verified, new) = rehash.unzip();
-        match principal {
-            Principal::Root { account_id } => {
-                sqlx::query(
-                    "UPDATE accounts SET root_password_last_used = $1, root_password_hash = \
-                     CASE WHEN root_password_hash = $3 THEN COALESCE($2, root_password_hash) \
-                     ELSE root_password_hash END \
-                     WHERE account_id = $4",
-                )
-                .bind(now)
-                .bind(new)
-                .bind(verified)
-                .bind(account_id)
-                .execute(pool)
-                .await?;
-            }
-            Principal::User { user_id, .. } => {
-                sqlx::query(
-                    "UPDATE login_profiles SET password_last_used = $1, password_hash = \
-                     CASE WHEN password_hash = $3 THEN COALESCE($2, password_hash) ELSE password_hash END \
-                     WHERE user_id = $4",
-                )
-                .bind(now)
-                .bind(new)
-                .bind(verified)
-                .bind(user_id)
-                .execute(pool)
-                .await?;
-            }
-        }
-        Ok(())
     }
 
     /// The principal of a console session as it stands now: `None` when the user has since been
@@ -362,43 +221,4 @@ impl Iam {
 
 fn already_set_up() -> IamError {
     IamError::EntityAlreadyExists("Portcullis is already set up: the first account exists.".to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_rehash_never_overwrites_a_password_changed_meanwhile() {
-        let path = std::env::temp_dir().join(format!("portcullis_rehash_{}.db", crate::ids::reference_id()));
-        let store = crate::Store::connect(&format!("sqlite://{}", path.display()), 2).await.unwrap();
-        store.migrate().await.unwrap();
-        let iam = Iam::new(store, std::sync::Arc::new(crate::SystemClock), crate::SecretKey::generate(), 1).unwrap();
-        let new = NewAccount {
-            alias: "example-corp".into(),
-            root_email: "root@example.com".into(),
-            root_password: Password::new("Root-password-1"),
-        };
-        let account = iam.bootstrap(new).await.unwrap();
-        let root = Principal::Root { account_id: account.account_id.clone() };
-        let stored = || async {
-            let hash: String = sqlx::query_scalar("SELECT root_password_hash FROM accounts")
-                .fetch_one(iam.store().pool())
-                .await
-                .unwrap();
-            hash
-        };
-        let current = stored().await;
-        // The password was changed after this sign-in verified the old hash: the rehash of the
-        // old password is dropped.
-        iam.record_sign_in(&root, Some(("the-hash-verified-before".into(), "rehash-of-old".into()))).await.unwrap();
-        assert_eq!(stored().await, current);
-        // Nothing changed meanwhile: the stronger hash is saved.
-        iam.record_sign_in(&root, Some((current.clone(), "stronger".into()))).await.unwrap();
-        assert_eq!(stored().await, "stronger");
-        iam.store().close().await;
-        for suffix in ["", "-wal", "-shm", ".lock"] {
-            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
-        }
-    }
 }

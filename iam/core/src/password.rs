@@ -37,26 +37,98 @@ impl fmt::Debug for Password {
 pub const SYMBOLS: &str = "!@#$%^&*()_+-=[]{}|'<>";
 
 /// The rules AWS applies when an account has no custom password policy: 8 to 128 characters and
-/// at least three of the four character classes.
+/// at least three of the four character classes; and ours, for every password: not a common or
+/// easily guessed one.
 pub fn check_default_rules(password: &Password) -> Result<(), IamError> {
+    let unmet = default_rules_unmet(password, &[]);
+    if unmet.is_empty() { Ok(()) } else { Err(refusal(&unmet)) }
+}
+
+/// AWS's default rules that `password` does not meet, in plain words, then ours.
+pub fn default_rules_unmet(password: &Password, user_inputs: &[&str]) -> Vec<String> {
     let p = password.expose();
-    let len = p.chars().count();
+    let mut unmet = Vec::new();
+    if p.chars().count() < 8 {
+        unmet.push("at least 8 characters".to_owned());
+    }
     let classes = [
         p.chars().any(|c| c.is_ascii_uppercase()),
         p.chars().any(|c| c.is_ascii_lowercase()),
         p.chars().any(|c| c.is_ascii_digit()),
         p.chars().any(|c| SYMBOLS.contains(c)),
     ];
-    let class_count = classes.iter().filter(|&&present| present).count();
-    if !(8..=128).contains(&len) || class_count < 3 {
-        return Err(IamError::PasswordPolicyViolation(
-            "Password does not meet the password requirements: it must be 8 to 128 characters \
-             long and contain at least three of: uppercase letters, lowercase letters, numbers, \
-             and symbols (! @ # $ % ^ & * ( ) _ + - = [ ] { } | ' < >)."
+    if classes.iter().filter(|&&present| present).count() < 3 {
+        unmet.push(
+            "at least three of: uppercase letters, lowercase letters, numbers, symbols (! @ # $ % ^ & * ( ) _ + - = [ ] \
+             { } | ' < >)"
                 .to_owned(),
-        ));
+        );
     }
-    Ok(())
+    unmet.extend(guessable(password, user_inputs));
+    unmet
+}
+
+/// The refusal of a password that does not meet `unmet`.
+pub(crate) fn refusal(unmet: &[String]) -> IamError {
+    IamError::PasswordPolicyViolation(format!(
+        "Password does not conform to the account password policy: it needs {}.",
+        unmet.join(", ")
+    ))
+}
+
+/// How strong a password is, as the console's meter shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Strength {
+    /// zxcvbn's score: 0 (guessed within a thousand guesses) to 4 (beyond 10^10).
+    pub score: u8,
+    /// What makes it weak, if anything: zxcvbn's warning.
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+    /// zxcvbn matched it to its lists of common passwords (whatever the score).
+    pub common: bool,
+}
+
+/// The lowest zxcvbn score accepted: 2, beyond a million guesses. Scores 0 and 1 are names, dates,
+/// keyboard walks, repeats and words with the usual capitals, digits and symbols added; a password
+/// zxcvbn finds in (or close to one in) its lists of common passwords is refused whatever its score.
+pub const MINIMUM_SCORE: u8 = 2;
+
+/// zxcvbn's estimate of `password`, knowing `user_inputs` (user name, email, account alias) as
+/// words an attacker would try first.
+pub fn strength(password: &Password, user_inputs: &[&str]) -> Strength {
+    // zxcvbn's matching grows with length; AWS's longest password is 128 characters, so the
+    // estimate looks at those (a longer one is refused by length anyway).
+    let text: String = password.expose().chars().take(128).collect();
+    let estimate = zxcvbn::zxcvbn(&text, user_inputs);
+    let feedback = estimate.feedback();
+    let warning = feedback.and_then(|f| f.warning());
+    use zxcvbn::feedback::Warning as W;
+    let common = matches!(
+        warning,
+        Some(
+            W::ThisIsATop10Password
+                | W::ThisIsATop100Password
+                | W::ThisIsACommonPassword
+                | W::ThisIsSimilarToACommonlyUsedPassword
+        )
+    );
+    Strength {
+        common,
+        score: u8::from(estimate.score()),
+        warning: warning.map(|w| w.to_string()),
+        suggestions: feedback.map(|f| f.suggestions().iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
+    }
+}
+
+/// The rule a guessable password breaks, if it is one.
+pub(crate) fn guessable(password: &Password, user_inputs: &[&str]) -> Option<String> {
+    let strength = strength(password, user_inputs);
+    ((strength.score < MINIMUM_SCORE || strength.common) && !password.expose().is_empty()).then(|| {
+        match strength.warning {
+            Some(w) => format!("to be harder to guess ({})", w.trim_end_matches('.').to_lowercase()),
+            None => "to be harder to guess: it is a common password, or close to one".to_owned(),
+        }
+    })
 }
 
 /// Argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1): argon2's defaults.
@@ -151,16 +223,29 @@ mod tests {
     #[test]
     fn default_rules_need_length_and_three_classes() {
         let ok = |p: &str| check_default_rules(&Password::new(p)).is_ok();
-        assert!(ok("Abcdefg1"));
-        assert!(ok("abcdef1!"));
-        assert!(ok("ABCDEF1!"));
-        assert!(!ok("Abcdef1"), "7 characters");
-        assert!(!ok("abcdefgh1"), "two classes");
-        assert!(!ok("abcdefgh"), "one class");
-        assert!(ok(&format!("Aa1{}", "x".repeat(125))));
-        assert!(!ok(&format!("Aa1{}", "x".repeat(126))), "129 characters");
+        assert!(ok("Vbmkqtz7"));
+        assert!(ok("vbmkqt7!"));
+        assert!(ok("VBMKQT7!"));
+        assert!(!ok("Vbmkqt7"), "7 characters");
+        assert!(!ok("vbmkqtzw7"), "two classes");
+        assert!(!ok("vbmkqtzw"), "one class");
         let err = check_default_rules(&Password::new("short")).unwrap_err();
         assert_eq!(err.code(), "PasswordPolicyViolation");
+        assert!(err.message().contains("at least 8 characters, at least three of"), "{err}");
+    }
+
+    #[test]
+    fn common_and_personal_passwords_are_refused() {
+        for common in ["Password1!", "P@ssw0rd", "Qwerty123!", "Iloveyou1", "Welcome2024!", "Summer2024!"] {
+            let err = check_default_rules(&Password::new(common)).unwrap_err();
+            assert!(err.message().contains("harder to guess"), "{common}: {err}");
+        }
+        let own_name = default_rules_unmet(&Password::new("Wonderland-alice-1"), &["wonderland-alice"]);
+        assert!(own_name.iter().any(|r| r.contains("harder to guess")), "{own_name:?}");
+        assert!(check_default_rules(&Password::new("Correct-horse-battery-9")).is_ok());
+        let meter = strength(&Password::new("Correct-horse-battery-9"), &[]);
+        assert!(meter.score >= MINIMUM_SCORE && meter.warning.is_none(), "{meter:?}");
+        assert_eq!(strength(&Password::new("password"), &[]).score, 0);
     }
 
     #[test]

@@ -90,11 +90,21 @@ impl UpdatePasswordPolicy {
     }
 }
 
-/// Checks a new password against the account's policy, or AWS's default rules when it has none.
-/// Every unmet rule is named, as the console shows them.
+/// Checks a new password against the account's policy, or AWS's default rules when it has none,
+/// and refuses common and easily guessed passwords. Every unmet rule is named, as the console
+/// shows them.
 pub fn check_password(policy: Option<&PasswordPolicy>, password: &Password) -> Result<(), IamError> {
-    let p = password.expose();
-    let len = p.chars().count();
+    check_password_for(policy, password, &[])
+}
+
+/// [`check_password`], knowing words an attacker would try first for this user (its name, email,
+/// the account alias).
+pub fn check_password_for(
+    policy: Option<&PasswordPolicy>,
+    password: &Password,
+    user_inputs: &[&str],
+) -> Result<(), IamError> {
+    let len = password.expose().chars().count();
     if len == 0 || len > 128 {
         return Err(IamError::ValidationError(
             "1 validation error detected: Value at 'password' failed to satisfy constraint: Member must have length \
@@ -102,11 +112,19 @@ pub fn check_password(policy: Option<&PasswordPolicy>, password: &Password) -> R
                 .to_owned(),
         ));
     }
+    let unmet = unmet_rules(policy, password, user_inputs);
+    if unmet.is_empty() { Ok(()) } else { Err(password::refusal(&unmet)) }
+}
+
+/// The rules of `policy` (AWS's defaults without one) that `password` does not meet, in plain
+/// words, for the refusal and for the console's checklist.
+pub fn unmet_rules(policy: Option<&PasswordPolicy>, password: &Password, user_inputs: &[&str]) -> Vec<String> {
     let Some(policy) = policy else {
-        return password::check_default_rules(password);
+        return password::default_rules_unmet(password, user_inputs);
     };
+    let p = password.expose();
     let mut unmet = Vec::new();
-    if i64::try_from(len).unwrap_or(i64::MAX) < policy.minimum_password_length {
+    if i64::try_from(p.chars().count()).unwrap_or(i64::MAX) < policy.minimum_password_length {
         unmet.push(format!("at least {} characters", policy.minimum_password_length));
     }
     let rules = [
@@ -118,14 +136,8 @@ pub fn check_password(policy: Option<&PasswordPolicy>, password: &Password) -> R
     unmet.extend(
         rules.iter().filter(|(required, present, _)| *required && !present).map(|(_, _, what)| (*what).to_owned()),
     );
-    if unmet.is_empty() {
-        Ok(())
-    } else {
-        Err(IamError::PasswordPolicyViolation(format!(
-            "Password does not conform to the account password policy: it needs {}.",
-            unmet.join(", ")
-        )))
-    }
+    unmet.extend(password::guessable(password, user_inputs));
+    unmet
 }
 
 pub(crate) async fn load_policy(
@@ -277,9 +289,7 @@ impl Iam {
     pub async fn change_password(&self, caller: &Caller, old: &Password, new: &Password) -> Result<(), IamError> {
         self.record_failures(caller, async move {
             let Principal::User { account_id, user_id, user_name, .. } = &caller.principal else {
-                return Err(IamError::InvalidInput(
-                    "The root user changes its password in the account settings, not with ChangePassword.".to_owned(),
-                ));
+                return self.change_root_password(caller, old, new).await;
             };
             let (arn, policy) = {
                 let mut conn = self.store().pool().acquire().await?;
@@ -421,6 +431,79 @@ impl Iam {
         .await
     }
 
+    /// The root user changes its own password (its console's "Security credentials"): the current
+    /// one must be given; the new one meets the account's rules. Every other root session ends.
+    async fn change_root_password(&self, caller: &Caller, old: &Password, new: &Password) -> Result<(), IamError> {
+        let account_id = caller.account_id().to_owned();
+        let (stored, email, policy) = {
+            let mut conn = self.store().pool().acquire().await?;
+            let row = sqlx::query("SELECT root_password_hash, root_email FROM accounts WHERE account_id = $1")
+                .bind(&account_id)
+                .fetch_one(&mut *conn)
+                .await?;
+            let stored: String = row.try_get("root_password_hash")?;
+            let email: String = row.try_get("root_email")?;
+            (stored, email, load_policy(&mut conn, &account_id).await?)
+        };
+        if self.hasher().verify(old, Some(&stored)).await? == Verified::No {
+            return Err(IamError::InvalidInput("The old password is incorrect.".to_owned()));
+        }
+        check_password_for(policy.as_ref(), new, &[&email])?;
+        if self.hasher().verify(new, Some(&stored)).await? != Verified::No {
+            return Err(password::refusal(&["to differ from the current password".to_owned()]));
+        }
+        let hash = self.hasher().hash(new).await?;
+        let now = self.now();
+        let mut tx = self.begin_write(&account_id).await?;
+        sqlx::query("UPDATE accounts SET root_password_hash = $2, root_password_changed_at = $3 WHERE account_id = $1")
+            .bind(&account_id)
+            .bind(&hash)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await?;
+        let kept = crate::console_sessions::kept_session(caller, &account_id);
+        crate::console_sessions::end_sessions_of(&mut tx, &account_id, kept).await?;
+        let arn = caller.principal.arn().to_string();
+        let event = Event {
+            action: "iam:ChangePassword",
+            target: Some(&arn),
+            parameters: serde_json::json!({}),
+            outcome: "Success",
+        };
+        audit::append(&mut tx, caller, now, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks a password someone is about to set in `account_id` (for a console form, before it
+    /// creates anything): the account's rules, or AWS's defaults.
+    pub async fn check_new_password(
+        &self,
+        account_id: &str,
+        password: &Password,
+        user_inputs: &[&str],
+    ) -> Result<(), IamError> {
+        let mut conn = self.store().pool().acquire().await?;
+        let policy = load_policy(&mut conn, account_id).await?;
+        check_password_for(policy.as_ref(), password, user_inputs)
+    }
+
+    /// The rules a new password must meet in `account_id`, in plain words, and what `password`
+    /// (if given) does not meet yet: the console's checklist beside a password field. Not an IAM
+    /// action: the rules are what any refusal would say.
+    pub async fn password_requirements(
+        &self,
+        account_id: &str,
+        password: Option<&Password>,
+        user_inputs: &[&str],
+    ) -> Result<(Vec<String>, Vec<String>), IamError> {
+        let mut conn = self.store().pool().acquire().await?;
+        let policy = load_policy(&mut conn, account_id).await?;
+        let all = unmet_rules(policy.as_ref(), &Password::new(""), &[]);
+        let unmet = password.map(|p| unmet_rules(policy.as_ref(), p, user_inputs)).unwrap_or_default();
+        Ok((all, unmet))
+    }
+
     /// Sets a user's console password after the policy and reuse checks, keeping the old hash in
     /// the user's history.
     #[allow(clippy::too_many_arguments, reason = "one private step shared by two actions")]
@@ -435,7 +518,7 @@ impl Iam {
         reset_required: Option<bool>,
         action: &str,
     ) -> Result<(), IamError> {
-        check_password(policy, new)?;
+        check_password_for(policy, new, &[user_name])?;
         if let Some(n) = policy.and_then(|p| p.password_reuse_prevention) {
             let rows = sqlx::query(
                 "SELECT password_hash FROM (SELECT password_hash, changed_at FROM password_history WHERE user_id = $1 \
@@ -489,6 +572,9 @@ impl Iam {
         .bind(reset_required.map(i64::from))
         .execute(&mut *tx)
         .await?;
+        // A new password ends every other session of the user: whoever knew the old one is out.
+        let kept = crate::console_sessions::kept_session(caller, user_id);
+        crate::console_sessions::end_sessions_of(&mut tx, user_id, kept).await?;
         let event = Event {
             action,
             target: Some(arn),
@@ -526,7 +612,9 @@ mod tests {
         assert!(err.message().contains("at least 12 characters, an uppercase letter, a number, a symbol"), "{err}");
         assert_eq!(check_password(Some(&p), &Password::new("")).unwrap_err().code(), "ValidationError");
         assert!(check_password(None, &Password::new("abcdefgh")).is_err(), "AWS's default rules without a policy");
-        assert!(check_password(None, &Password::new("Abcdefg1")).is_ok());
+        assert!(check_password(None, &Password::new("Vbmkqtz7")).is_ok());
+        let common = check_password(Some(&p), &Password::new("Password123!")).unwrap_err();
+        assert!(common.message().contains("harder to guess"), "{common}");
     }
 
     #[test]

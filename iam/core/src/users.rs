@@ -377,6 +377,7 @@ impl Iam {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM users WHERE user_id = $1").bind(&row.user_id).execute(&mut *tx).await?;
+            crate::console_sessions::end_sessions_of(&mut tx, &row.user_id, None).await?;
             let now = self.now();
             let event =
                 Event { action: "iam:DeleteUser", target: Some(&arn), parameters: parameters(), outcome: "Success" };
@@ -522,6 +523,7 @@ impl Iam {
                 "DELETE FROM tags WHERE entity_id = $1",
                 "DELETE FROM password_history WHERE user_id = $1",
                 "DELETE FROM service_access WHERE principal_id = $1",
+                "DELETE FROM console_sessions WHERE principal_id = $1",
                 "DELETE FROM users WHERE user_id = $1",
             ] {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
@@ -565,7 +567,7 @@ impl Iam {
                 let mut conn = self.store().pool().acquire().await?;
                 crate::password_policy::load_policy(&mut conn, &account_id).await?
             };
-            crate::password_policy::check_password(policy.as_ref(), new_password)?;
+            crate::password_policy::check_password_for(policy.as_ref(), new_password, &[name.as_str()])?;
             let hash = self.hasher().hash(new_password).await?;
 
             let now = self.now();
@@ -629,6 +631,8 @@ impl Iam {
                     row.user_name
                 )));
             }
+            // Without a console password, no console session of the user goes on.
+            crate::console_sessions::end_sessions_of(&mut tx, &row.user_id, None).await?;
             let now = self.now();
             let event = Event {
                 action: "iam:DeleteLoginProfile",

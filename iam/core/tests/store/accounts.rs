@@ -44,18 +44,27 @@ on_both!(root_signs_in_with_email_and_password_only, |db| {
     let root = db.with_account().await;
     let signed = db
         .iam
-        .sign_in(&SignIn::Root { email: " ROOT@example.com".into(), password: Password::new(ROOT_PASSWORD) })
+        .sign_in(
+            &SignIn::Root { email: " ROOT@example.com".into(), password: Password::new(ROOT_PASSWORD) },
+            &Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(signed.principal, root.principal);
     let wrong = db
         .iam
-        .sign_in(&SignIn::Root { email: "root@example.com".into(), password: Password::new("Wrong-password-1") })
+        .sign_in(
+            &SignIn::Root { email: "root@example.com".into(), password: Password::new("Wrong-password-1") },
+            &Default::default(),
+        )
         .await;
     assert_eq!(wrong, Err(SignInError::Incorrect));
     let unknown = db
         .iam
-        .sign_in(&SignIn::Root { email: "nobody@example.com".into(), password: Password::new(ROOT_PASSWORD) })
+        .sign_in(
+            &SignIn::Root { email: "nobody@example.com".into(), password: Password::new(ROOT_PASSWORD) },
+            &Default::default(),
+        )
         .await;
     assert_eq!(unknown, Err(SignInError::Incorrect));
     assert_eq!(SignInError::Incorrect.to_string(), "Your authentication information is incorrect. Please try again.");
@@ -74,10 +83,13 @@ on_both!(iam_users_sign_in_by_account_id_or_alias, |db| {
         password: Password::new(password),
     };
     // No console password yet: the same failure as a wrong one.
-    assert_eq!(db.iam.sign_in(&attempt(&account_id, "alice", "Alice-password-1")).await, Err(SignInError::Incorrect));
+    assert_eq!(
+        db.iam.sign_in(&attempt(&account_id, "alice", "Alice-password-1"), &Default::default()).await,
+        Err(SignInError::Incorrect)
+    );
     db.iam.create_login_profile(&root, "alice", &Password::new("Alice-password-1"), false).await.unwrap();
     for account in [account_id.as_str(), "example-corp", "EXAMPLE-CORP"] {
-        let signed = db.iam.sign_in(&attempt(account, "ALICE", "Alice-password-1")).await.unwrap();
+        let signed = db.iam.sign_in(&attempt(account, "ALICE", "Alice-password-1"), &Default::default()).await.unwrap();
         match signed.principal {
             Principal::User { ref user_name, .. } => assert_eq!(user_name, "Alice"),
             ref other => panic!("signed in as {other:?}"),
@@ -90,7 +102,7 @@ on_both!(iam_users_sign_in_by_account_id_or_alias, |db| {
         attempt("999999999999", "alice", "Alice-password-1"),
         attempt("other-corp", "alice", "Alice-password-1"),
     ] {
-        assert_eq!(db.iam.sign_in(&bad).await, Err(SignInError::Incorrect), "{bad:?}");
+        assert_eq!(db.iam.sign_in(&bad, &Default::default()).await, Err(SignInError::Incorrect), "{bad:?}");
     }
     let users = db.iam.list_users(&root, Default::default()).await.unwrap();
     let alice = users.items.first().unwrap();
@@ -153,8 +165,8 @@ on_both!(the_root_user_is_recovered_from_the_server_machine, |db| {
     assert_eq!(done.account_id, account);
     assert!(done.password_reset);
     assert_eq!(done.removed_mfa_devices, std::slice::from_ref(&device.serial_number));
-    assert!(matches!(db.iam.sign_in(&sign_in(ROOT_PASSWORD)).await, Err(SignInError::Incorrect)));
-    db.iam.sign_in(&sign_in("Recovered-password-1")).await.unwrap();
+    assert!(matches!(db.iam.sign_in(&sign_in(ROOT_PASSWORD), &Default::default()).await, Err(SignInError::Incorrect)));
+    db.iam.sign_in(&sign_in("Recovered-password-1"), &Default::default()).await.unwrap();
     assert!(db.iam.list_mfa_devices(&root, None).await.unwrap().is_empty());
     let events = db.iam.audit_events(&root, None, None, 10).await.unwrap();
     let recovery = events.iter().find(|e| e.action == "portcullis:RecoverRoot").expect("recorded in the audit log");

@@ -204,7 +204,7 @@ async fn attempt(db: &TestDb, root: &Caller, i: usize, path: Path, guarded: bool
                 db.iam.create_login_profile(&me, &victim, &chosen, false).await.map(drop)
             };
             let attempt = SignIn::User { account: "example-corp".into(), user_name: victim, password: chosen };
-            return db.iam.sign_in(&attempt).await.is_ok();
+            return db.iam.sign_in(&attempt, &Default::default()).await.is_ok();
         }
         Path::UpdateAssumeRolePolicy => {
             let role = format!("ops{i}");

@@ -23,5 +23,6 @@ mod resource_keys;
 mod roles;
 mod secrets;
 mod settings;
+mod sign_in;
 mod simulator;
 mod users;
