@@ -51,12 +51,16 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/signin") view=pages::signin::SignInPage />
+                <Route path=path!("/signin/mfa") view=pages::signin::MfaStepPage />
+                <Route path=path!("/signin/change-password") view=pages::signin::NewPasswordStepPage />
                 <Route path=path!("/setup") view=pages::setup::SetupPage />
                 <ParentRoute path=path!("") view=pages::layout::ConsoleLayout>
                     <Route path=path!("") view=pages::dashboard::Dashboard />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("users/create") view=pages::users::CreateUserPage />
                     <Route path=path!("users/:name") view=pages::users::UserDetailPage />
+                    <Route path=path!("security-credentials") view=pages::security_credentials::SecurityCredentialsPage />
+                    <Route path=path!("account-settings") view=pages::account_settings::AccountSettingsPage />
                 </ParentRoute>
             </Routes>
         </Router>

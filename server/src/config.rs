@@ -96,6 +96,19 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_FORWARDED_HEADER", value_enum, default_value = "x-forwarded-for", global = true)]
     pub forwarded_header: crate::client::ForwardedHeader,
 
+    /// Minutes a console session lives without a request before it ends.
+    #[arg(long, env = "PORTCULLIS_SESSION_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440), global = true)]
+    pub session_idle_minutes: u32,
+
+    /// Hours a console session lives at most after sign-in, however active (AWS's longest is 12).
+    #[arg(long, env = "PORTCULLIS_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=168), global = true)]
+    pub session_max_hours: u32,
+
+    /// Sign-in attempts (password, MFA code, new password) a client may make per minute before it
+    /// is answered 429, in a burst of as many. One client is an IPv4 address or an IPv6 /64.
+    #[arg(long, env = "PORTCULLIS_SIGN_IN_RATE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub sign_in_rate: u32,
+
     /// The built site (wasm, JS, CSS, assets), as cargo-leptos writes it.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: PathBuf,
@@ -111,6 +124,13 @@ fn parse_cidr(text: &str) -> Result<iam_policy::values::Cidr, String> {
 pub struct BadOrigin(String);
 
 impl Config {
+    pub fn session_limits(&self) -> iam_core::console_sessions::SessionLimits {
+        iam_core::console_sessions::SessionLimits {
+            idle_ms: i64::from(self.session_idle_minutes) * 60_000,
+            absolute_ms: i64::from(self.session_max_hours) * 3_600_000,
+        }
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()

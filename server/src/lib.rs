@@ -135,6 +135,7 @@ pub struct Prepared {
     pub public_origin: String,
     /// The one-time setup link, when the installation has no account yet.
     pub setup_link: Option<String>,
+    pub state: ConsoleState,
 }
 
 /// Opens everything and binds the listener; `serve` then runs it.
@@ -163,7 +164,13 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             Env::PROD
         })
         .build();
-    let state = ConsoleState { iam: services.iam.clone(), setup, public_origin: public_origin.clone() };
+    let state = ConsoleState {
+        iam: services.iam.clone(),
+        setup,
+        public_origin: public_origin.clone(),
+        limits: config.session_limits(),
+        sign_in_limiter: Arc::new(app::ssr::ClientLimiter::per_minute(config.sign_in_rate)),
+    };
     let web = WebConfig {
         public_origin: public_origin.clone(),
         trusted_proxies: client::TrustedProxies {
@@ -171,8 +178,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             header: config.forwarded_header,
         },
     };
-    let router = router(leptos_options, state, services.sessions.clone(), web);
-    Ok(Prepared { listener, router, services, public_origin, setup_link })
+    let router = router(leptos_options, state.clone(), services.sessions.clone(), web);
+    Ok(Prepared { listener, router, services, public_origin, setup_link, state })
 }
 
 #[derive(Clone)]
@@ -198,13 +205,16 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
     let context_state = state.clone();
     let health = Health { iam: state.iam.clone() };
     let secure = web.public_origin.starts_with("https://");
+    // The cookie of a signed-out visitor (a sign-in in progress) lives a short while; a signed-in
+    // session's cookie is given its absolute end at sign-in. Whether a session is alive is decided
+    // by its record in iam-core, on every request (idle and absolute timeouts, ended sessions).
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(if secure { "__Host-portcullis" } else { "portcullis" })
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(15)));
     let request_id = HeaderName::from_static("x-request-id");
     let proxies = web.trusted_proxies.clone();
 
@@ -220,7 +230,7 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
         )
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .with_state(leptos_options)
-        .layer(axum::middleware::from_fn(middleware::require_sign_in))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_sign_in))
         .layer(axum::middleware::from_fn_with_state(web.clone(), middleware::reject_cross_site))
         .layer(session_layer);
 
@@ -250,17 +260,39 @@ pub async fn serve(
     prepared: Prepared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let Prepared { listener, router, services, .. } = prepared;
+    let Prepared { listener, router, services, state, .. } = prepared;
     let expiry = tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
         services.sessions.clone(),
         tokio::time::Duration::from_secs(600),
     ));
+    let housekeeping = tokio::spawn(housekeeping(state));
     let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     expiry.abort();
+    housekeeping.abort();
     tokio::time::timeout(Duration::from_secs(10), services.close()).await.ok();
     result
+}
+
+/// Every minute, forgets clients whose sign-in bucket is full again; every ten, removes timed-out
+/// console sessions and sign-in failures older than a day.
+async fn housekeeping(state: ConsoleState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        state.sign_in_limiter.prune();
+        if n % 10 == 0 {
+            if let Err(e) = state.iam.prune_console_sessions(state.limits).await {
+                tracing::warn!(error = %e, "could not remove timed-out console sessions");
+            }
+            if let Err(e) = state.iam.prune_sign_in_failures().await {
+                tracing::warn!(error = %e, "could not forget old sign-in failures");
+            }
+        }
+        n = n.wrapping_add(1);
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -55,23 +55,42 @@ pub async fn reject_cross_site(State(web): State<WebConfig>, req: Request, next:
     if allowed { next.run(req).await } else { (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response() }
 }
 
-/// Paths anyone may load: sign-in, first-run setup, assets, health checks, and the server
-/// functions (each of which checks the session itself).
+/// Paths anyone may load: sign-in and its steps, first-run setup, assets, health checks, and the
+/// server functions (each of which checks the session itself).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/signin" | "/setup" | "/healthz" | "/readyz" | "/favicon.svg")
-        || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/signin" | "/signin/mfa" | "/signin/change-password" | "/setup" | "/healthz" | "/readyz" | "/favicon.svg"
+    ) || path.starts_with("/pkg/")
         || path.starts_with("/api/")
 }
 
-/// Sends a signed-out browser asking for a console page to sign-in, and back afterwards.
-pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Response {
+/// Sends a browser without a live console session that asks for a console page to sign-in (or to
+/// the step its sign-in is at), and back afterwards. A session that timed out or was ended
+/// elsewhere is found out here, on the page load, as well as by every server function.
+pub async fn require_sign_in(
+    State(state): State<app::ssr::ConsoleState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path();
     if is_public(path) || !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
     }
-    let signed_in = matches!(session.get::<serde_json::Value>(app::ssr::SESSION_KEY).await, Ok(Some(_)));
-    if signed_in {
-        return next.run(req).await;
+    if let Ok(Some(signed_in)) = session.get::<app::ssr::ConsoleSession>(app::ssr::SESSION_KEY).await {
+        match state.iam.touch_console_session(&signed_in.session_ref, state.limits).await {
+            Ok(Some(_)) => return next.run(req).await,
+            Ok(None) => {
+                session.remove_value(app::ssr::SESSION_KEY).await.ok();
+            }
+            // The database is unreachable: let the page say so rather than sign the user out.
+            Err(_) => return next.run(req).await,
+        }
+    }
+    // A sign-in in progress (MFA, or a password that must change) reaches no page but its step.
+    if let Ok(Some(pending)) = session.get::<app::ssr::PendingSignIn>(app::ssr::PENDING_KEY).await {
+        return Redirect::to(pending.stage.path()).into_response();
     }
     let back = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
     let target =
@@ -94,7 +113,15 @@ mod tests {
 
     #[test]
     fn only_entry_points_are_public() {
-        for p in ["/signin", "/setup", "/pkg/portcullis.wasm", "/healthz", "/api/sign_in"] {
+        for p in [
+            "/signin",
+            "/signin/mfa",
+            "/signin/change-password",
+            "/setup",
+            "/pkg/portcullis.wasm",
+            "/healthz",
+            "/api/sign_in",
+        ] {
             assert!(is_public(p), "{p}");
         }
         for p in ["/", "/users", "/users/alice", "/signin/x"] {

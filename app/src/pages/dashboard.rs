@@ -17,7 +17,15 @@ pub fn Dashboard() -> impl IntoView {
                 identity.await.ok().map(|id| {
                     let sign_in_ref = id.account_alias.clone().unwrap_or_else(|| id.account_id.clone());
                     let sign_in_path = format!("/signin?account={sign_in_ref}");
+                    let root_without_mfa = id.is_root && !id.has_mfa;
                     view! {
+                        {root_without_mfa.then(|| view! {
+                            <div class="alert warning" role="alert">
+                                <strong>"Add MFA for the root user"</strong>
+                                <span>"The root user can do anything in this account and has no MFA device. Assign one now."</span>
+                                <a href="/security-credentials">"Assign MFA"</a>
+                            </div>
+                        })}
                         <section class="panel">
                             <h2>"AWS Account"</h2>
                             <dl class="facts">

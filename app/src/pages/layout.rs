@@ -57,13 +57,27 @@ pub fn ConsoleLayout() -> impl IntoView {
                     <h3>"Access management"</h3>
                     <ul>
                         <li><A href="/users">"Users"</A></li>
+                        <li><A href="/account-settings">"Account settings"</A></li>
+                    </ul>
+                    <h3>"Your identity"</h3>
+                    <ul>
+                        <li><A href="/security-credentials">"My security credentials"</A></li>
                     </ul>
                 </nav>
                 <main class="content">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match identity.await {
-                                Ok(_) => view! { <Outlet /> }.into_any(),
+                                Ok(id) => view! {
+                                    {id.password_expires_in_days.map(|days| view! {
+                                        <div class="alert warning" role="status">
+                                            {format!("Your password expires in {days} day{}. ", if days == 1 { "" } else { "s" })}
+                                            <a href="/security-credentials">"Change your password"</a>
+                                        </div>
+                                    })}
+                                    <Outlet />
+                                }
+                                .into_any(),
                                 Err(error) => view! { <ErrorAlert error /> }.into_any(),
                             }
                         })}
@@ -97,6 +111,7 @@ fn IdentityMenu(identity: Identity) -> impl IntoView {
                     <dt>"ARN"</dt>
                     <dd class="mono">{identity.arn.clone()}</dd>
                 </dl>
+                <a class="button" href="/security-credentials">"Security credentials"</a>
                 <ActionForm action=sign_out>
                     <button type="submit" class="button">"Sign out"</button>
                 </ActionForm>

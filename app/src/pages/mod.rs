@@ -1,7 +1,10 @@
 //! The console's pages.
 
+pub mod account_settings;
 pub mod dashboard;
 pub mod layout;
+pub mod password;
+pub mod security_credentials;
 pub mod setup;
 pub mod signin;
 pub mod users;

@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::SignIn;
-use crate::pages::action_error;
+use crate::api::{CancelSignIn, SignIn, SignInMfa, SignInNewPassword, pending_sign_in};
+use crate::pages::password::NewPasswordFields;
+use crate::pages::{ErrorAlert, action_error};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -67,6 +68,115 @@ pub fn SignInPage() -> impl IntoView {
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
+            </div>
+        </main>
+    }
+}
+
+/// Where a sign-in stands when its step page cannot go on: expired, or at another step.
+fn elsewhere(stage: Option<String>) -> AnyView {
+    match stage.as_deref() {
+        Some("mfa") => view! { <p><a href="/signin/mfa">"Continue to multi-factor authentication"</a></p> }.into_any(),
+        Some("change_password") => {
+            view! { <p><a href="/signin/change-password">"Continue to set a new password"</a></p> }.into_any()
+        }
+        _ => view! {
+            <div class="alert error" role="alert">"This sign-in has expired or was not started."</div>
+            <a class="button primary wide" href="/signin">"Sign in again"</a>
+        }
+        .into_any(),
+    }
+}
+
+/// The second step when the principal has MFA: a code from its authenticator.
+#[component]
+pub fn MfaStepPage() -> impl IntoView {
+    let pending = Resource::new(|| (), |_| pending_sign_in());
+    let action = ServerAction::<SignInMfa>::new();
+    let cancel = ServerAction::<CancelSignIn>::new();
+    let pending_submit = action.pending();
+    view! {
+        <Title text="Multi-factor authentication" />
+        <main class="standalone">
+            <div class="card narrow signin">
+                <h1>"Multi-factor authentication"</h1>
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match pending.await {
+                            Ok(Some(p)) if p.stage == "mfa" => view! {
+                                <p>"Signing in as " <strong>{p.who.clone()}</strong></p>
+                                {p.has_totp.then(|| view! {
+                                    <p class="help">"Enter the code shown by your authenticator app or MFA device."</p>
+                                    {action_error(action.value())}
+                                    <ActionForm action=action>
+                                        <div class="field">
+                                            <label for="code">"MFA code"</label>
+                                            <input id="code" name="code" type="text" inputmode="numeric"
+                                                autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required />
+                                        </div>
+                                        <button type="submit" class="button primary wide" disabled=move || pending_submit.get()>
+                                            "Submit"
+                                        </button>
+                                    </ActionForm>
+                                })}
+                                <ActionForm action=cancel>
+                                    <button type="submit" class="button link">"Cancel and sign in again"</button>
+                                </ActionForm>
+                            }
+                            .into_any(),
+                            Ok(other) => elsewhere(other.map(|p| p.stage)),
+                            Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+        </main>
+    }
+}
+
+/// The last step when the password must change: after an administrator's reset, or on expiry.
+#[component]
+pub fn NewPasswordStepPage() -> impl IntoView {
+    let pending = Resource::new(|| (), |_| pending_sign_in());
+    let action = ServerAction::<SignInNewPassword>::new();
+    let cancel = ServerAction::<CancelSignIn>::new();
+    view! {
+        <Title text="Set a new password" />
+        <main class="standalone">
+            <div class="card narrow signin">
+                <h1>"Set a new password"</h1>
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match pending.await {
+                            Ok(Some(p)) if p.stage == "change_password" => view! {
+                                <p>"Signing in as " <strong>{p.who.clone()}</strong></p>
+                                <div class="alert warning" role="status">
+                                    {if p.reason == "expired" {
+                                        "Your password has expired. Choose a new one to continue."
+                                    } else {
+                                        "An administrator requires you to set a new password before you continue."
+                                    }}
+                                </div>
+                                {action_error(action.value())}
+                                <ActionForm action=action>
+                                    <div class="field">
+                                        <label for="old_password">"Old password"</label>
+                                        <input id="old_password" name="old_password" type="password"
+                                            autocomplete="current-password" required />
+                                    </div>
+                                    <NewPasswordFields requirements=p.requirements.clone() />
+                                    <button type="submit" class="button primary wide">"Set new password"</button>
+                                </ActionForm>
+                                <ActionForm action=cancel>
+                                    <button type="submit" class="button link">"Cancel and sign in again"</button>
+                                </ActionForm>
+                            }
+                            .into_any(),
+                            Ok(other) => elsewhere(other.map(|p| p.stage)),
+                            Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                        }
+                    })}
+                </Transition>
             </div>
         </main>
     }

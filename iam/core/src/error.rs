@@ -25,6 +25,8 @@ pub enum IamError {
     ReportInProgress(String),
     /// The credential report is more than four hours old.
     ReportExpired(String),
+    /// Too many attempts: try again later.
+    Throttling(String),
     /// Something failed inside the service. The message is generic; the cause was logged with
     /// `reference` so an operator can find it.
     ServiceFailure {
@@ -50,6 +52,7 @@ impl IamError {
             IamError::ReportNotPresent(_) => "ReportNotPresent",
             IamError::ReportInProgress(_) => "ReportInProgress",
             IamError::ReportExpired(_) => "ReportExpired",
+            IamError::Throttling(_) => "Throttling",
             IamError::ServiceFailure { .. } => "ServiceFailure",
         }
     }
@@ -67,7 +70,8 @@ impl IamError {
             IamError::InvalidInput(_)
             | IamError::ValidationError(_)
             | IamError::PasswordPolicyViolation(_)
-            | IamError::MalformedPolicyDocument(_) => 400,
+            | IamError::MalformedPolicyDocument(_)
+            | IamError::Throttling(_) => 400,
             IamError::ServiceFailure { .. } => 500,
         }
     }
@@ -87,7 +91,8 @@ impl IamError {
             | IamError::EntityTemporarilyUnmodifiable(m)
             | IamError::ReportNotPresent(m)
             | IamError::ReportInProgress(m)
-            | IamError::ReportExpired(m) => m.clone(),
+            | IamError::ReportExpired(m)
+            | IamError::Throttling(m) => m.clone(),
             IamError::ServiceFailure { reference } => format!("An internal error occurred. Reference: {reference}"),
         }
     }

@@ -120,6 +120,9 @@ pub fn strength(password: &Password, user_inputs: &[&str]) -> Strength {
     }
 }
 
+/// How the rule against guessable passwords is named, first in its refusal.
+pub const HARD_TO_GUESS: &str = "to be harder to guess";
+
 /// The rule a guessable password breaks, if it is one.
 pub(crate) fn guessable(password: &Password, user_inputs: &[&str]) -> Option<String> {
     let strength = strength(password, user_inputs);

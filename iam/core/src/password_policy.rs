@@ -318,18 +318,15 @@ impl Iam {
                 request.setting_grant = Some(allow_users_to_change_password());
             }
             self.authorize_or_record(caller, request, || serde_json::json!({ "UserName": user_name })).await?;
-            let stored: Option<String> = sqlx::query("SELECT password_hash FROM login_profiles WHERE user_id = $1")
+            let has_profile = sqlx::query("SELECT 1 AS one FROM login_profiles WHERE user_id = $1")
                 .bind(user_id)
                 .fetch_optional(self.store().pool())
-                .await?
-                .map(|r| r.try_get("password_hash"))
-                .transpose()?;
-            let Some(stored) = stored else {
+                .await?;
+            if has_profile.is_none() {
                 return Err(IamError::NoSuchEntity(format!("Login Profile for User {user_name} cannot be found.")));
-            };
-            if self.hasher().verify(old, Some(&stored)).await? == Verified::No {
-                return Err(IamError::InvalidInput("The old password is incorrect.".to_owned()));
             }
+            // Wrong answers count towards the sign-in delays: a session is no password oracle.
+            self.confirm_password(caller, old).await?;
             self.set_password(caller, user_id, user_name, &arn, new, policy.as_ref(), Some(false), "iam:ChangePassword")
                 .await
         })
@@ -445,9 +442,8 @@ impl Iam {
             let email: String = row.try_get("root_email")?;
             (stored, email, load_policy(&mut conn, &account_id).await?)
         };
-        if self.hasher().verify(old, Some(&stored)).await? == Verified::No {
-            return Err(IamError::InvalidInput("The old password is incorrect.".to_owned()));
-        }
+        // Wrong answers count towards the sign-in delays: a session is no password oracle.
+        self.confirm_password(caller, old).await?;
         check_password_for(policy.as_ref(), new, &[&email])?;
         if self.hasher().verify(new, Some(&stored)).await? != Verified::No {
             return Err(password::refusal(&["to differ from the current password".to_owned()]));
@@ -499,7 +495,8 @@ impl Iam {
     ) -> Result<(Vec<String>, Vec<String>), IamError> {
         let mut conn = self.store().pool().acquire().await?;
         let policy = load_policy(&mut conn, account_id).await?;
-        let all = unmet_rules(policy.as_ref(), &Password::new(""), &[]);
+        let mut all = unmet_rules(policy.as_ref(), &Password::new(""), &[]);
+        all.push(password::HARD_TO_GUESS.to_owned());
         let unmet = password.map(|p| unmet_rules(policy.as_ref(), p, user_inputs)).unwrap_or_default();
         Ok((all, unmet))
     }

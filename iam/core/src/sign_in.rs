@@ -280,6 +280,50 @@ impl Iam {
         self.record_attempt(&context.caller(principal.clone()), "Success", "", mfa_device).await
     }
 
+    /// Asks a signed-in principal for its own password again before a sensitive change (adding
+    /// or removing an MFA device). Wrong answers count towards the principal's sign-in delays and
+    /// are audited, so that a stolen session is no password oracle.
+    pub async fn confirm_password(&self, caller: &Caller, password: &Password) -> Result<(), IamError> {
+        let subject = principal_subject(&caller.principal);
+        match self.check_delay(&subject, self.now()).await {
+            Ok(()) => {}
+            Err(SignInError::Throttled { retry_after_seconds }) => {
+                return Err(IamError::Throttling(format!(
+                    "Too many failed attempts. Try again in {retry_after_seconds} seconds."
+                )));
+            }
+            Err(SignInError::Failed(e)) => return Err(e),
+            Err(other) => return Err(IamError::internal(&other)),
+        }
+        let stored: Option<String> = match &caller.principal {
+            Principal::Root { account_id } => {
+                sqlx::query_scalar("SELECT root_password_hash FROM accounts WHERE account_id = $1")
+                    .bind(account_id)
+                    .fetch_optional(self.store().pool())
+                    .await?
+            }
+            Principal::User { user_id, .. } => {
+                sqlx::query_scalar("SELECT password_hash FROM login_profiles WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(self.store().pool())
+                    .await?
+            }
+        };
+        if self.hasher().verify(password, stored.as_deref()).await? == Verified::No {
+            self.note_failure(&subject).await?;
+            let event = Event {
+                action: "portcullis:ConfirmPassword",
+                target: None,
+                parameters: serde_json::json!({}),
+                outcome: "IncorrectPassword",
+            };
+            let mut conn = self.store().pool().acquire().await?;
+            audit::append(&mut conn, caller, self.now(), &event).await?;
+            return Err(IamError::InvalidInput("The current password is incorrect.".to_owned()));
+        }
+        Ok(())
+    }
+
     /// When the principal's console password expires under the account's policy, if it does.
     pub async fn password_expires_at(&self, principal: &Principal) -> Result<Option<Timestamp>, IamError> {
         let Principal::User { account_id, user_id, .. } = principal else { return Ok(None) };
@@ -457,6 +501,11 @@ impl Iam {
                 tracing::warn!(error = %e, "could not record a throttled sign-in attempt");
             }
         });
+    }
+
+    /// The enabled MFA devices a principal's sign-in can use.
+    pub async fn sign_in_mfa_devices(&self, principal: &Principal) -> Result<Vec<MfaChoice>, IamError> {
+        self.mfa_choices(principal.user_id()).await
     }
 
     async fn mfa_choices(&self, owner_id: &str) -> Result<Vec<MfaChoice>, IamError> {

@@ -6,6 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConsoleError;
 
+mod credentials;
+mod settings;
+mod sign_in;
+
+pub use credentials::*;
+pub use settings::*;
+pub use sign_in::*;
+
 /// Who is signed in, for the top bar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -15,6 +23,10 @@ pub struct Identity {
     pub display_name: String,
     pub is_root: bool,
     pub arn: String,
+    /// The principal has an MFA device.
+    pub has_mfa: bool,
+    /// Days until the password expires, when 15 or fewer (AWS's console warns then).
+    pub password_expires_in_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,12 +117,22 @@ pub async fn whoami() -> Result<Identity, ConsoleError> {
         iam_core::Principal::Root { .. } => (account.root_email.clone(), true),
         iam_core::Principal::User { user_name, .. } => (user_name.clone(), false),
     };
+    let iam = &scope.state.iam;
+    let has_mfa = !iam.sign_in_mfa_devices(&caller.principal).await?.is_empty();
+    let expires = iam.password_expires_at(&caller.principal).await?;
+    let now = iam.now().as_millis();
+    let password_expires_in_days = expires
+        .map(|t| t.as_millis() - now)
+        .filter(|left| *left <= iam_core::sign_in::EXPIRY_WARNING_MS)
+        .map(|left| (left.max(0) + 86_399_999) / 86_400_000);
     Ok(Identity {
         account_id: account.account_id,
         account_alias: account.alias,
         display_name,
         is_root,
         arn: caller.principal.arn().to_string(),
+        has_mfa,
+        password_expires_in_days,
     })
 }
 
@@ -149,60 +171,6 @@ pub async fn complete_setup(
     state.setup.close();
     tracing::info!(account_id = %account.account_id, "first account created through the setup link");
     scope.redirect("/signin?setup=done");
-    Ok(())
-}
-
-#[server(prefix = "/api", endpoint = "sign_in")]
-pub async fn sign_in(
-    #[server(default)] kind: String,
-    #[server(default)] email: String,
-    #[server(default)] account: String,
-    #[server(default)] user_name: String,
-    password: String,
-    #[server(default)] return_to: String,
-) -> Result<(), ConsoleError> {
-    use crate::ssr;
-    use iam_core::accounts::{SignIn, SignInError};
-    let scope = ssr::RequestScope::capture()?;
-    let state = &scope.state;
-    let password = iam_core::Password::new(password);
-    let attempt = match kind.as_str() {
-        "root" => SignIn::Root { email, password },
-        "iam" => SignIn::User { account, user_name, password },
-        _ => return Err(ConsoleError::new("ValidationError", "Choose the root user or an IAM user.")),
-    };
-    let signed_in = match state.iam.sign_in(&attempt).await {
-        Ok(s) => s,
-        Err(SignInError::Incorrect) => {
-            return Err(ConsoleError::new("SignInFailed", SignInError::Incorrect.to_string()));
-        }
-        Err(SignInError::Failed(e)) => return Err(e.into()),
-    };
-    if signed_in.password_reset_required {
-        return Err(ConsoleError::new(
-            "PasswordResetRequired",
-            "Your password must be changed before you can sign in. Ask an administrator of the account to set a new one.",
-        ));
-    }
-    let session = scope.session()?;
-    // A new id at every sign-in, so that an id planted before it is worthless after.
-    session.cycle_id().await.map_err(|e| ssr::internal(&format!("session: {e}")))?;
-    let record = ssr::ConsoleSession {
-        principal: signed_in.principal,
-        session_ref: ssr::session_ref(),
-        signed_in_at: ssr::now_millis(state),
-    };
-    session.insert(ssr::SESSION_KEY, &record).await.map_err(|e| ssr::internal(&format!("session: {e}")))?;
-    tracing::info!(principal = %record.principal.arn(), session = %record.session_ref, "console sign-in");
-    scope.redirect(safe_return_path(&return_to).unwrap_or("/"));
-    Ok(())
-}
-
-#[server(prefix = "/api", endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), ConsoleError> {
-    let scope = crate::ssr::RequestScope::capture()?;
-    scope.session()?.delete().await.map_err(|e| crate::ssr::internal(&format!("session: {e}")))?;
-    scope.redirect("/signin");
     Ok(())
 }
 
@@ -256,7 +224,7 @@ pub async fn create_user(
     let password = iam_core::Password::new(console_password);
     if wants_console {
         // Checked before the user exists, so a weak password leaves nothing half-made.
-        iam_core::password::check_default_rules(&password)?;
+        state.iam.check_new_password(caller.account_id(), &password, &[input.user_name.as_str()]).await?;
     }
     let user = state.iam.create_user(&caller, input).await?;
     if wants_console {

@@ -1,0 +1,120 @@
+//! Account settings: the password policy, every AWS field within AWS's ranges.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{DeletePasswordPolicy, PasswordPolicyView, UpdatePasswordPolicy, password_policy};
+use crate::pages::layout::Breadcrumbs;
+use crate::pages::{ErrorAlert, action_error};
+
+#[component]
+pub fn AccountSettingsPage() -> impl IntoView {
+    let query = use_query_map();
+    let saved = query.with_untracked(|q| q.get("saved").unwrap_or_default());
+    let policy = Resource::new(|| (), |_| password_policy());
+    view! {
+        <Title text="Account settings" />
+        <Breadcrumbs trail=vec![("Account settings".to_owned(), None)] />
+        <h1>"Account settings"</h1>
+        {match saved.as_str() {
+            "1" => Some(view! { <div class="alert success" role="status">"The password policy is saved."</div> }),
+            "default" => Some(view! { <div class="alert success" role="status">"The account uses the default password policy again."</div> }),
+            _ => None,
+        }}
+        <Transition fallback=|| view! { <p class="loading">"Loading the password policy…"</p> }>
+            {move || Suspend::new(async move {
+                match policy.await {
+                    Ok(p) => view! { <PasswordPolicyForm policy=p /> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PasswordPolicyForm(policy: PasswordPolicyView) -> impl IntoView {
+    let update = ServerAction::<UpdatePasswordPolicy>::new();
+    let reset = ServerAction::<DeletePasswordPolicy>::new();
+    let expire = RwSignal::new(policy.max_password_age.is_some());
+    let reuse = RwSignal::new(policy.password_reuse_prevention.is_some());
+    view! {
+        <section class="panel" aria-labelledby="policy-heading">
+            <h2 id="policy-heading">"Password policy"</h2>
+            <p class="help">
+                {if policy.custom {
+                    "This account has a custom password policy."
+                } else {
+                    "This account uses the default policy: 8 to 128 characters with at least three of uppercase letters, lowercase letters, numbers and symbols. Common passwords are always refused."
+                }}
+            </p>
+            {action_error(update.value())}
+            {action_error(reset.value())}
+            <ActionForm action=update>
+                <div class="field">
+                    <label for="minimum_password_length">"Minimum password length"</label>
+                    <input id="minimum_password_length" name="minimum_password_length" type="number" min="6" max="128"
+                        required value=policy.minimum_password_length.to_string() />
+                    <small class="help">"Between 6 and 128 characters."</small>
+                </div>
+                <fieldset>
+                    <legend>"Password strength"</legend>
+                    <Check name="require_uppercase" label="Require at least one uppercase letter from the Latin alphabet (A-Z)" checked=policy.require_uppercase />
+                    <Check name="require_lowercase" label="Require at least one lowercase letter from the Latin alphabet (a-z)" checked=policy.require_lowercase />
+                    <Check name="require_numbers" label="Require at least one number" checked=policy.require_numbers />
+                    <Check name="require_symbols" label="Require at least one non-alphanumeric character (! @ # $ % ^ & * ( ) _ + - = [ ] { } | ')" checked=policy.require_symbols />
+                </fieldset>
+                <fieldset>
+                    <legend>"Other requirements"</legend>
+                    <div class="field checkbox">
+                        <label>
+                            <input type="checkbox" name="expire_passwords" checked=policy.max_password_age.is_some()
+                                on:change=move |ev| expire.set(event_target_checked(&ev)) />
+                            " Turn on password expiration"
+                        </label>
+                    </div>
+                    <div class="field" class:hidden=move || !expire.get()>
+                        <label for="max_password_age">"Password expiration period (in days)"</label>
+                        <input id="max_password_age" name="max_password_age" type="number" min="1" max="1095"
+                            value=policy.max_password_age.unwrap_or(90).to_string() />
+                    </div>
+                    <div class="field checkbox" class:hidden=move || !expire.get()>
+                        <label>
+                            <input type="checkbox" name="hard_expiry" checked=policy.hard_expiry />
+                            " Password expiration requires administrator reset"
+                        </label>
+                    </div>
+                    <Check name="allow_users_to_change_password" label="Allow users to change their own password" checked=policy.allow_users_to_change_password />
+                    <div class="field checkbox">
+                        <label>
+                            <input type="checkbox" name="prevent_reuse" checked=policy.password_reuse_prevention.is_some()
+                                on:change=move |ev| reuse.set(event_target_checked(&ev)) />
+                            " Prevent password reuse"
+                        </label>
+                    </div>
+                    <div class="field" class:hidden=move || !reuse.get()>
+                        <label for="password_reuse_prevention">"Number of passwords to remember"</label>
+                        <input id="password_reuse_prevention" name="password_reuse_prevention" type="number" min="1" max="24"
+                            value=policy.password_reuse_prevention.unwrap_or(5).to_string() />
+                    </div>
+                </fieldset>
+                <button type="submit" class="button primary">"Save changes"</button>
+            </ActionForm>
+            {policy.custom.then(|| view! {
+                <ActionForm action=reset>
+                    <button type="submit" class="button">"Use the default policy"</button>
+                </ActionForm>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Check(name: &'static str, label: &'static str, checked: bool) -> impl IntoView {
+    view! {
+        <div class="field checkbox">
+            <label><input type="checkbox" name=name checked=checked />" " {label}</label>
+        </div>
+    }
+}

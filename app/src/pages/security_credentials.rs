@@ -1,0 +1,262 @@
+//! "My security credentials", as the AWS console's page of that name: the signed-in principal's
+//! console password, its MFA devices, and its console sessions. Each section loads on its own, so
+//! that a user allowed only to set up MFA still sees that section.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{
+    ChangeMyPassword, CreateMyVirtualMfa, EnableMyVirtualMfa, EndMySession, MfaDeviceView, RemoveMyMfaDevice,
+    SessionView, my_mfa_devices, my_password, my_sessions,
+};
+use crate::pages::layout::Breadcrumbs;
+use crate::pages::password::NewPasswordFields;
+use crate::pages::{ErrorAlert, action_error};
+
+#[component]
+pub fn SecurityCredentialsPage() -> impl IntoView {
+    let query = use_query_map();
+    let changed = query.with_untracked(|q| q.get("changed").unwrap_or_default());
+    let notice = match changed.as_str() {
+        "password" => Some("Your password has been changed. Your other console sessions have ended."),
+        "mfa" => Some("The MFA device is assigned. You will be asked for a code at your next sign-in."),
+        "mfa-removed" => Some("The MFA device has been removed."),
+        "session" => Some("The session has ended."),
+        _ => None,
+    };
+    view! {
+        <Title text="My security credentials" />
+        <Breadcrumbs trail=vec![("My security credentials".to_owned(), None)] />
+        <h1>"My security credentials"</h1>
+        {notice.map(|n| view! { <div class="alert success" role="status">{n}</div> })}
+        <PasswordSection />
+        <MfaSection />
+        <SessionsSection />
+    }
+}
+
+#[component]
+fn PasswordSection() -> impl IntoView {
+    let facts = Resource::new(|| (), |_| my_password());
+    let change = ServerAction::<ChangeMyPassword>::new();
+    view! {
+        <section class="panel" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Console password"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match facts.await {
+                        Ok(f) => view! {
+                            {f.expires.clone().map(|at| view! { <p>"Your password expires at " <time>{at}</time> "."</p> })}
+                            <details class="form-panel">
+                                <summary class="button">"Change password"</summary>
+                                {action_error(change.value())}
+                                <ActionForm action=change>
+                                    <div class="field">
+                                        <label for="current_password">"Current password"</label>
+                                        <input id="current_password" name="current_password" type="password"
+                                            autocomplete="current-password" required />
+                                    </div>
+                                    <NewPasswordFields requirements=f.requirements.clone() />
+                                    <button type="submit" class="button primary">"Change password"</button>
+                                </ActionForm>
+                            </details>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn MfaSection() -> impl IntoView {
+    let devices = Resource::new(|| (), |_| my_mfa_devices());
+    let create = ServerAction::<CreateMyVirtualMfa>::new();
+    let enable = ServerAction::<EnableMyVirtualMfa>::new();
+    let created = move || create.value().get().and_then(Result::ok);
+    view! {
+        <section class="panel" aria-labelledby="mfa-heading">
+            <h2 id="mfa-heading">"Multi-factor authentication (MFA)"</h2>
+            <p class="help">"Use MFA to increase the security of your account: at sign-in you are asked for a code from your device after your password. You can assign up to 8 MFA devices."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading MFA devices…"</p> }>
+                {move || Suspend::new(async move {
+                    match devices.await {
+                        Ok(list) => view! { <MfaDevicesTable devices=list /> }.into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <details class="form-panel">
+                <summary class="button">"Assign MFA device"</summary>
+                {move || match created() {
+                    None => view! {
+                        <p class="help">"Step 1: name the device and confirm your password."</p>
+                        {action_error(create.value())}
+                        <ActionForm action=create>
+                            <div class="field">
+                                <label for="device_name">"Device name"</label>
+                                <input id="device_name" name="device_name" type="text" required maxlength="226"
+                                    pattern="[\\w+=,.@-]+" autocomplete="off" />
+                            </div>
+                            <div class="field">
+                                <label for="mfa_current_password">"Current password"</label>
+                                <input id="mfa_current_password" name="current_password" type="password"
+                                    autocomplete="current-password" required />
+                            </div>
+                            <button type="submit" class="button primary">"Next"</button>
+                        </ActionForm>
+                    }
+                    .into_any(),
+                    Some(device) => view! {
+                        <p class="help">"Step 2: scan this QR code with your authenticator app, or enter the secret key by hand. Then enter two consecutive codes from the app."</p>
+                        <img class="qr" src=format!("data:image/png;base64,{}", device.qr_png)
+                            alt="QR code of the virtual MFA device" width="200" height="200" />
+                        <dl class="facts">
+                            <dt>"Secret key"</dt>
+                            <dd class="mono" aria-label="Secret key">{device.secret.clone()}</dd>
+                            <dt>"Serial number"</dt>
+                            <dd class="mono">{device.serial_number.clone()}</dd>
+                        </dl>
+                        {action_error(enable.value())}
+                        <ActionForm action=enable>
+                            <input type="hidden" name="serial_number" value=device.serial_number.clone() />
+                            <div class="field">
+                                <label for="code1">"MFA code 1"</label>
+                                <input id="code1" name="code1" type="text" inputmode="numeric" pattern="[0-9]{6}"
+                                    maxlength="6" autocomplete="one-time-code" required />
+                            </div>
+                            <div class="field">
+                                <label for="code2">"MFA code 2"</label>
+                                <input id="code2" name="code2" type="text" inputmode="numeric" pattern="[0-9]{6}"
+                                    maxlength="6" autocomplete="one-time-code" required />
+                            </div>
+                            <button type="submit" class="button primary">"Add MFA"</button>
+                        </ActionForm>
+                    }
+                    .into_any(),
+                }}
+            </details>
+        </section>
+    }
+}
+
+#[component]
+fn MfaDevicesTable(devices: Vec<MfaDeviceView>) -> impl IntoView {
+    if devices.is_empty() {
+        return view! { <p>"No MFA devices. Assign one to protect your sign-in."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">"Type"</th>
+                        <th scope="col">"Identifier"</th>
+                        <th scope="col">"Enabled"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {devices.into_iter().map(|d| view! { <MfaDeviceRow device=d /> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn MfaDeviceRow(device: MfaDeviceView) -> impl IntoView {
+    let remove = ServerAction::<RemoveMyMfaDevice>::new();
+    let serial = device.serial_number.clone();
+    let label = format!("Remove {}", device.serial_number);
+    view! {
+        <tr>
+            <td>{device.kind.clone()}</td>
+            <td class="mono">{device.serial_number.clone()}</td>
+            <td>{device.enabled.clone()}</td>
+            <td>
+                <details>
+                    <summary class="button" aria-label=label.clone()>"Remove"</summary>
+                    {action_error(remove.value())}
+                    <ActionForm action=remove>
+                        <input type="hidden" name="serial_number" value=serial />
+                        <div class="field">
+                            <label for=format!("remove-password-{}", device.serial_number)>"Current password"</label>
+                            <input id=format!("remove-password-{}", device.serial_number) name="current_password"
+                                type="password" autocomplete="current-password" required />
+                        </div>
+                        <button type="submit" class="button danger">"Remove device"</button>
+                    </ActionForm>
+                </details>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn SessionsSection() -> impl IntoView {
+    let sessions = Resource::new(|| (), |_| my_sessions());
+    view! {
+        <section class="panel" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Console sessions"</h2>
+            <p class="help">"Where you are signed in to the console. End a session you do not recognize, then change your password."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading sessions…"</p> }>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Ok(list) => view! { <SessionsTable sessions=list /> }.into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn SessionsTable(sessions: Vec<SessionView>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">"Signed in"</th>
+                        <th scope="col">"Last active"</th>
+                        <th scope="col">"MFA"</th>
+                        <th scope="col">"Address"</th>
+                        <th scope="col">"Browser"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {sessions.into_iter().map(|s| view! { <SessionRow session=s /> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn SessionRow(session: SessionView) -> impl IntoView {
+    let end = ServerAction::<EndMySession>::new();
+    let label = if session.current { "Sign out of this session" } else { "End session" };
+    view! {
+        <tr>
+            <td>{session.started.clone()}{session.current.then(|| view! { <strong>" (this session)"</strong> })}</td>
+            <td>{session.last_active.clone()}</td>
+            <td>{if session.mfa { "Yes" } else { "No" }}</td>
+            <td class="mono">{session.source_ip.clone()}</td>
+            <td class="ua">{session.user_agent.clone()}</td>
+            <td>
+                {action_error(end.value())}
+                <ActionForm action=end>
+                    <input type="hidden" name="session_ref" value=session.session_ref.clone() />
+                    <button type="submit" class="button">{label}</button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}
