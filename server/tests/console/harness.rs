@@ -8,6 +8,8 @@ use server::config::Cli;
 /// A server running in this process on its own data folder and database.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The server's IAM service, for arranging what the console cannot (yet) do.
+    pub iam: iam_core::Iam,
     pub setup_link: Option<String>,
     pub data_dir: PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -73,6 +75,12 @@ impl TestServer {
         postgres: Option<(String, String)>,
         extra: &[&str],
     ) -> TestServer {
+        // Sign-in steps are limited per client, and every test client is 127.0.0.1.
+        let extra: Vec<&str> = if extra.contains(&"--sign-in-rate") {
+            extra.to_vec()
+        } else {
+            [extra, &["--sign-in-rate", "1000"]].concat()
+        };
         let mut args = vec![
             "portcullis".to_owned(),
             "--listen".into(),
@@ -88,11 +96,12 @@ impl TestServer {
         let prepared = server::prepare(&cli.config).await.expect("server starts");
         let addr = prepared.listener.local_addr().expect("bound");
         let setup_link = prepared.setup_link.clone();
+        let iam = prepared.services.iam.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(prepared, async move {
             rx.await.ok();
         }));
-        TestServer { addr, setup_link, data_dir, shutdown: Some(tx), task: Some(task), postgres }
+        TestServer { addr, iam, setup_link, data_dir, shutdown: Some(tx), task: Some(task), postgres }
     }
 
     pub fn url(&self, path: &str) -> String {

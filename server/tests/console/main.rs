@@ -12,3 +12,4 @@
 mod binary;
 mod console;
 mod harness;
+mod sign_in;

@@ -1,0 +1,332 @@
+//! Sign-in over HTTP: the steps after the password (MFA, a new password), the limits on attempts,
+//! MFA in authorization, console sessions, and the password policy settings.
+
+use iam_core::entities::EntityKind;
+use iam_core::password_policy::UpdatePasswordPolicy;
+use iam_core::users::CreateUser;
+use iam_core::{Caller, Password, Principal};
+use reqwest::StatusCode;
+use serde_json::Value;
+use totp_rs::{Builder, Secret};
+
+use crate::harness::{Db, ROOT_EMAIL, ROOT_PASSWORD, TestServer};
+use crate::on_both;
+
+async fn json(res: reqwest::Response) -> Value {
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Where a server function sent the browser next.
+fn location(res: &reqwest::Response) -> Option<String> {
+    res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The code of a device with `secret`, `steps` 30-second steps from now.
+fn code(secret: &str, steps: i64) -> String {
+    let totp =
+        Builder::new().with_secret(Secret::try_from_base32(secret).unwrap()).with_account_name("t").build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    totp.generate(now.saturating_add_signed(steps * 30)).to_string()
+}
+
+/// The root user of the server's account, as iam-core's caller, to arrange what a test needs.
+async fn admin(server: &TestServer, root: &reqwest::Client) -> Caller {
+    let who = json(server.call(root, "whoami", &[]).await).await;
+    let account_id = who["account_id"].as_str().unwrap().to_owned();
+    Caller::internal(Principal::Root { account_id })
+}
+
+async fn sign_in_user(server: &TestServer, client: &reqwest::Client, user: &str, password: &str) -> reqwest::Response {
+    let fields =
+        [("kind", "iam"), ("account", "example-corp"), ("user_name", user), ("password", password), ("return_to", "")];
+    server.call(client, "sign_in", &fields).await
+}
+
+async fn sign_in_root(server: &TestServer, client: &reqwest::Client, password: &str) -> reqwest::Response {
+    server.call(client, "sign_in", &[("kind", "root"), ("email", ROOT_EMAIL), ("password", password)]).await
+}
+
+async fn whoami_code(server: &TestServer, client: &reqwest::Client) -> String {
+    let who = json(server.call(client, "whoami", &[]).await).await;
+    who["code"].as_str().map_or_else(|| format!("user:{}", who["display_name"].as_str().unwrap_or("")), str::to_owned)
+}
+
+/// Assigns a virtual MFA device to whoever `client` is signed in as; answers its secret.
+async fn assign_mfa(server: &TestServer, client: &reqwest::Client, name: &str, password: &str) -> String {
+    let created = json(
+        server.call(client, "create_my_virtual_mfa", &[("device_name", name), ("current_password", password)]).await,
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+    let serial = created["serial_number"].as_str().unwrap().to_owned();
+    assert!(created["qr_png"].as_str().unwrap().len() > 100, "a QR code comes with it");
+    let fields = [("serial_number", serial.as_str()), ("code1", &code(&secret, -1)), ("code2", &code(&secret, 0))];
+    let enabled = server.call(client, "enable_my_virtual_mfa", &fields).await;
+    assert_eq!(location(&enabled).as_deref(), Some("/security-credentials?changed=mfa"));
+    secret
+}
+
+on_both!(a_required_reset_leads_to_a_new_password_and_nowhere_else, |server| {
+    let root = server.setup_and_sign_in().await;
+    let admin = admin(server, &root).await;
+    let policy = UpdatePasswordPolicy {
+        minimum_password_length: Some(10),
+        require_symbols: Some(true),
+        allow_users_to_change_password: Some(true),
+        ..Default::default()
+    };
+    server.iam.update_account_password_policy(&admin, policy).await.unwrap();
+    server.iam.create_user(&admin, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    let first = "Temporary-Violet-42!";
+    server.iam.create_login_profile(&admin, "alice", &Password::new(first), true).await.unwrap();
+
+    let alice = server.browser();
+    let res = sign_in_user(server, &alice, "alice", first).await;
+    assert_eq!(location(&res).as_deref(), Some("/signin/change-password"));
+    // No page but the step, and no server function.
+    let page = alice.get(server.url("/users")).send().await.unwrap();
+    assert!(page.status().is_redirection());
+    assert_eq!(location(&page).as_deref(), Some("/signin/change-password"));
+    assert_eq!(whoami_code(server, &alice).await, "NotSignedIn");
+    let step = json(server.call(&alice, "pending_sign_in", &[]).await).await;
+    assert_eq!(step["stage"], "change_password");
+    assert_eq!(step["reason"], "reset");
+    assert!(step["requirements"].to_string().contains("at least 10 characters"), "{step}");
+
+    let new = |old: &str, new: &str, confirm: &str| {
+        let fields = [
+            ("old_password", old.to_owned()),
+            ("new_password", new.to_owned()),
+            ("confirm_password", confirm.to_owned()),
+        ];
+        let alice = alice.clone();
+        async move { alice.post(server.url("/api/sign_in_new_password")).form(&fields).send().await.unwrap() }
+    };
+    let weak = json(new(first, "short", "short").await).await;
+    assert_eq!(weak["code"], "PasswordPolicyViolation");
+    let message = weak["message"].as_str().unwrap();
+    assert!(message.contains("at least 10 characters") && message.contains("a symbol"), "{message}");
+    let common = json(new(first, "Password123!", "Password123!").await).await;
+    assert!(common["message"].as_str().unwrap().contains("harder to guess"), "{common}");
+    let mismatch = json(new(first, "Fresh-Garnet-Lynx-7!", "Fresh-Garnet-Lynx-8!").await).await;
+    assert_eq!(mismatch["code"], "ValidationError");
+    let done = new(first, "Fresh-Garnet-Lynx-7!", "Fresh-Garnet-Lynx-7!").await;
+    assert_eq!(location(&done).as_deref(), Some("/"));
+    assert_eq!(whoami_code(server, &alice).await, "user:alice");
+
+    // Signed out and in again: straight in, with the new password only.
+    server.call(&alice, "sign_out", &[]).await;
+    let old = json(sign_in_user(server, &alice, "alice", first).await).await;
+    assert_eq!(old["code"], "SignInFailed");
+    let res = sign_in_user(server, &alice, "alice", "Fresh-Garnet-Lynx-7!").await;
+    assert_eq!(location(&res).as_deref(), Some("/"));
+});
+
+on_both!(totp_enrolment_and_sign_in_take_each_code_once, |server| {
+    let root = server.setup_and_sign_in().await;
+    let who = json(server.call(&root, "whoami", &[]).await).await;
+    assert_eq!(who["has_mfa"], false, "the dashboard warns the root user");
+    let wrong = json(
+        server
+            .call(&root, "create_my_virtual_mfa", &[("device_name", "root-phone"), ("current_password", "not-it")])
+            .await,
+    )
+    .await;
+    assert_eq!(wrong["code"], "InvalidInput", "adding a device asks for the password again");
+    let secret = assign_mfa(server, &root, "root-phone", ROOT_PASSWORD).await;
+    assert_eq!(json(server.call(&root, "whoami", &[]).await).await["has_mfa"], true);
+
+    let b = server.browser();
+    let res = sign_in_root(server, &b, ROOT_PASSWORD).await;
+    assert_eq!(location(&res).as_deref(), Some("/signin/mfa"));
+    let page = b.get(server.url("/")).send().await.unwrap();
+    assert_eq!(location(&page).as_deref(), Some("/signin/mfa"));
+    assert_eq!(whoami_code(server, &b).await, "NotSignedIn");
+    let bad = json(server.call(&b, "sign_in_mfa", &[("code", "000000")]).await).await;
+    assert_eq!(bad["code"], "SignInFailed");
+    let next = code(&secret, 1);
+    let res = server.call(&b, "sign_in_mfa", &[("code", &next)]).await;
+    assert_eq!(location(&res).as_deref(), Some("/"));
+    assert!(whoami_code(server, &b).await.starts_with("user:"));
+    let sessions = json(server.call(&b, "my_sessions", &[]).await).await;
+    let this = sessions.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap();
+    assert_eq!(this["mfa"], true);
+
+    // The same code in another browser (or on another server of the same database): refused.
+    let c = server.browser();
+    assert_eq!(location(&sign_in_root(server, &c, ROOT_PASSWORD).await).as_deref(), Some("/signin/mfa"));
+    let replay = json(server.call(&c, "sign_in_mfa", &[("code", &next)]).await).await;
+    assert_eq!(replay["code"], "SignInFailed");
+});
+
+/// AWS's documented "BlockMostAccessUnlessSignedInWithMFA" policy, plus the user's normal access.
+const MFA_GATED: &str = r#"{"Version":"2012-10-17","Statement":[
+ {"Sid":"AllowViewAccountInfo","Effect":"Allow","Action":["iam:GetAccountPasswordPolicy","iam:ListVirtualMFADevices"],"Resource":"*"},
+ {"Sid":"AllowManageOwnVirtualMFADevice","Effect":"Allow","Action":["iam:CreateVirtualMFADevice"],"Resource":"arn:aws:iam::*:mfa/*"},
+ {"Sid":"AllowManageOwnUserMFA","Effect":"Allow","Action":["iam:DeactivateMFADevice","iam:EnableMFADevice","iam:GetUser","iam:GetMFADevice","iam:ListMFADevices","iam:ResyncMFADevice"],"Resource":"arn:aws:iam::*:user/${aws:username}"},
+ {"Sid":"DenyAllExceptListedIfNoMFA","Effect":"Deny","NotAction":["iam:CreateVirtualMFADevice","iam:EnableMFADevice","iam:GetUser","iam:GetMFADevice","iam:ListMFADevices","iam:ListVirtualMFADevices","iam:ResyncMFADevice","sts:GetSessionToken"],"Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}},
+ {"Sid":"NormalAccess","Effect":"Allow","Action":["iam:ListUsers","iam:GetUser"],"Resource":"*"}]}"#;
+
+on_both!(the_mfa_gated_policy_opens_only_after_mfa, |server| {
+    let root = server.setup_and_sign_in().await;
+    let admin = admin(server, &root).await;
+    server.iam.create_user(&admin, CreateUser { user_name: "bob".into(), ..Default::default() }).await.unwrap();
+    let password = "Bob-keeps-Tulips-31";
+    server.iam.create_login_profile(&admin, "bob", &Password::new(password), false).await.unwrap();
+    server.iam.put_inline_policy(&admin, EntityKind::User, "bob", "mfa-gated", MFA_GATED).await.unwrap();
+
+    let bob = server.browser();
+    assert_eq!(location(&sign_in_user(server, &bob, "bob", password).await).as_deref(), Some("/"));
+    let users = json(server.call(&bob, "list_users", &[]).await).await;
+    assert_eq!(users["code"], "AccessDenied", "without MFA: {users}");
+    let devices = json(server.call(&bob, "my_mfa_devices", &[]).await).await;
+    assert_eq!(devices, serde_json::json!([]), "but may see and set up MFA");
+    let secret = assign_mfa(server, &bob, "bob-phone", password).await;
+    // The session that set it up still has no MFA; a new one with a code has its normal access.
+    assert_eq!(json(server.call(&bob, "list_users", &[]).await).await["code"], "AccessDenied");
+    server.call(&bob, "sign_out", &[]).await;
+    assert_eq!(location(&sign_in_user(server, &bob, "bob", password).await).as_deref(), Some("/signin/mfa"));
+    let res = server.call(&bob, "sign_in_mfa", &[("code", &code(&secret, 1))]).await;
+    assert_eq!(location(&res).as_deref(), Some("/"));
+    let users = json(server.call(&bob, "list_users", &[]).await).await;
+    assert!(users["users"].as_array().is_some_and(|u| u.len() == 1), "with MFA: {users}");
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_attempts_from_one_client_are_answered_429() {
+    let server = TestServer::start_with(Db::Sqlite, &["--sign-in-rate", "3"]).await.unwrap();
+    let client = server.browser();
+    server.complete_setup(&client).await;
+    for _ in 0..3 {
+        let res = sign_in_root(&server, &client, "Wrong-password-1").await;
+        assert_eq!(json(res).await["code"], "SignInFailed");
+    }
+    let res = sign_in_root(&server, &client, ROOT_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=21).contains(&wait), "{wait}");
+    let body = json(res).await;
+    assert_eq!(body["code"], "Throttling");
+    assert!(body["message"].as_str().unwrap().starts_with("Too many sign-in attempts. Try again in"), "{body}");
+    server.finish().await;
+}
+
+on_both!(repeated_failures_slow_one_user_down_and_are_audited, |server| {
+    let root = server.setup_and_sign_in().await;
+    let admin = admin(server, &root).await;
+    let client = server.browser();
+    for _ in 0..=iam_core::sign_in::FREE_FAILURES {
+        assert_eq!(json(sign_in_root(server, &client, "Wrong-password-1").await).await["code"], "SignInFailed");
+    }
+    let held = sign_in_root(server, &client, ROOT_PASSWORD).await;
+    assert_eq!(held.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(json(held).await["code"], "Throttling");
+    let events = server.iam.audit_events(&admin, None, None, 100).await.unwrap();
+    let failures: Vec<_> =
+        events.iter().filter(|e| e.action == "signin:ConsoleLogin" && e.outcome == "Failure").collect();
+    assert!(failures.len() >= 5, "{failures:?}");
+    assert!(failures.iter().all(|e| e.source_ip.as_deref() == Some("127.0.0.1")));
+    assert!(failures.iter().all(|e| !e.parameters.contains("Wrong-password")), "no password in the log");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(location(&sign_in_root(server, &client, ROOT_PASSWORD).await).as_deref(), Some("/"));
+});
+
+on_both!(sessions_are_listed_and_ended_by_their_user_and_administrators, |server| {
+    let root = server.setup_and_sign_in().await;
+    let admin = admin(server, &root).await;
+    let other = server.browser();
+    assert_eq!(location(&sign_in_root(server, &other, ROOT_PASSWORD).await).as_deref(), Some("/"));
+    let sessions = json(server.call(&root, "my_sessions", &[]).await).await;
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let theirs = sessions.iter().find(|s| s["current"] == false).unwrap();
+    let res = server.call(&root, "end_my_session", &[("session_ref", theirs["session_ref"].as_str().unwrap())]).await;
+    assert_eq!(location(&res).as_deref(), Some("/security-credentials?changed=session"));
+    assert_eq!(whoami_code(server, &other).await, "NotSignedIn");
+    let page = other.get(server.url("/users")).send().await.unwrap();
+    assert!(location(&page).unwrap().starts_with("/signin"), "a page load finds out too");
+
+    // An administrator ends a user's sessions; so does a new password.
+    server.iam.create_user(&admin, CreateUser { user_name: "carol".into(), ..Default::default() }).await.unwrap();
+    server.iam.create_login_profile(&admin, "carol", &Password::new("Carol-rows-Boats-77"), false).await.unwrap();
+    let carol = server.browser();
+    sign_in_user(server, &carol, "carol", "Carol-rows-Boats-77").await;
+    assert_eq!(whoami_code(server, &carol).await, "user:carol");
+    let listed = json(server.call(&root, "user_sessions", &[("user_name", "carol")]).await).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let res = server.call(&root, "end_user_sessions", &[("user_name", "carol")]).await;
+    assert_eq!(location(&res).as_deref(), Some("/users/carol?changed=sessions"));
+    assert_eq!(whoami_code(server, &carol).await, "NotSignedIn");
+    sign_in_user(server, &carol, "carol", "Carol-rows-Boats-77").await;
+    server.iam.update_login_profile(&admin, "carol", Some(&Password::new("Carol-sails-Ships-78")), None).await.unwrap();
+    assert_eq!(whoami_code(server, &carol).await, "NotSignedIn");
+
+    // The root user changes its own password: its other sessions end, this one goes on.
+    sign_in_root(server, &other, ROOT_PASSWORD).await;
+    let fields = [
+        ("current_password", ROOT_PASSWORD),
+        ("new_password", "Granite-otter-Lamp-4"),
+        ("confirm_password", "Granite-otter-Lamp-4"),
+    ];
+    let res = server.call(&root, "change_my_password", &fields).await;
+    assert_eq!(location(&res).as_deref(), Some("/security-credentials?changed=password"));
+    assert!(whoami_code(server, &root).await.starts_with("user:"));
+    assert_eq!(whoami_code(server, &other).await, "NotSignedIn");
+    // Signing out ends the record too: the old cookie is worth nothing.
+    server.call(&root, "sign_out", &[]).await;
+    assert_eq!(whoami_code(server, &root).await, "NotSignedIn");
+});
+
+on_both!(the_password_policy_is_edited_within_aws_ranges, |server| {
+    let root = server.setup_and_sign_in().await;
+    let default = json(server.call(&root, "password_policy", &[]).await).await;
+    assert_eq!(default["custom"], false);
+    let fields = |min: &str, age: &str| {
+        vec![
+            ("minimum_password_length", min.to_owned()),
+            ("require_uppercase", "on".to_owned()),
+            ("require_numbers", "on".to_owned()),
+            ("allow_users_to_change_password", "on".to_owned()),
+            ("expire_passwords", "on".to_owned()),
+            ("max_password_age", age.to_owned()),
+            ("hard_expiry", "on".to_owned()),
+            ("prevent_reuse", "on".to_owned()),
+            ("password_reuse_prevention", "5".to_owned()),
+        ]
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let root = root.clone();
+        async move { root.post(server.url("/api/update_password_policy")).form(&f).send().await.unwrap() }
+    };
+    let short = json(post(fields("5", "90")).await).await;
+    assert_eq!(short["code"], "ValidationError");
+    assert!(short["message"].as_str().unwrap().contains("between 6 and 128"), "{short}");
+    let old = json(post(fields("12", "1096")).await).await;
+    assert!(old["message"].as_str().unwrap().contains("between 1 and 1095"), "{old}");
+    let nan = json(post(fields("twelve", "90")).await).await;
+    assert_eq!(nan["message"], "Minimum password length must be a whole number.");
+    let saved = post(fields("12", "90")).await;
+    assert_eq!(location(&saved).as_deref(), Some("/account-settings?saved=1"));
+    let policy = json(server.call(&root, "password_policy", &[]).await).await;
+    assert_eq!(
+        (policy["custom"].clone(), policy["minimum_password_length"].clone(), policy["max_password_age"].clone()),
+        (Value::Bool(true), Value::from(12), Value::from(90))
+    );
+    assert_eq!(
+        (policy["hard_expiry"].clone(), policy["password_reuse_prevention"].clone()),
+        (Value::Bool(true), Value::from(5))
+    );
+    let check = json(server.call(&root, "check_password", &[("password", "short")]).await).await;
+    let unmet = check["unmet"].to_string();
+    assert!(unmet.contains("at least 12 characters") && unmet.contains("a number"), "{check}");
+    let strong = json(server.call(&root, "check_password", &[("password", "Granite-Otter-Lamp-48")]).await).await;
+    assert_eq!(strong["unmet"], serde_json::json!([]));
+    assert!(strong["score"].as_u64().unwrap() >= 3, "{strong}");
+    let reset = server.call(&root, "delete_password_policy", &[]).await;
+    assert_eq!(location(&reset).as_deref(), Some("/account-settings?saved=default"));
+    assert_eq!(json(server.call(&root, "password_policy", &[]).await).await["custom"], false);
+    // Anonymous visitors get no strength oracle.
+    let anonymous = json(server.call(&server.browser(), "check_password", &[("password", "x")]).await).await;
+    assert_eq!(anonymous["code"], "NotSignedIn");
+});
