@@ -350,6 +350,14 @@ impl RequestScope {
         }
     }
 
+    /// Redirects to `path` after a change, saying what was `done` and when: the page shows a notice
+    /// and reloads its data (`at` differs each time, so the same change twice reloads twice).
+    pub fn redirect_done(&self, path: &str, done: &str) {
+        let at = now_millis(&self.state);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        self.redirect(&format!("{path}{sep}done={done}&at={at}"));
+    }
+
     /// Redirects after the server function, as `leptos_axum::redirect` does, but from the
     /// captured request: a 302 for a plain form post, the server-function redirect header for the
     /// hydrated client.

@@ -1,35 +1,7 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { failOnPageErrors, hydrated, incorrect, rootEmail, rootPassword, setupLink, signInAsRoot } from './helpers';
 
-const setupLink = process.env.PORTCULLIS_SETUP_LINK ?? '';
-const rootEmail = 'root@example.com';
-const rootPassword = 'Root-password-1';
-const incorrect = 'Your authentication information is incorrect. Please try again.';
-
-/** Waits until the page is hydrated: a click before that can be lost while the app takes over. */
-async function hydrated(page: Page) {
-  await page.locator('body[data-hydrated]').waitFor();
-}
-
-async function signInAsRoot(page: Page, password = rootPassword) {
-  await page.goto('/signin');
-  await hydrated(page);
-  await page.getByLabel('Root user', { exact: false }).first().check();
-  await page.getByLabel('Root user email address').fill(rootEmail);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-// Every uncaught error in a page fails its test: a wasm that cannot start (a bad wasm-opt once made
-// the release console die at `WebAssembly.Table.set()`) shows here first.
-const pageErrors = new WeakMap<Page, string[]>();
-test.beforeEach(async ({ page }) => {
-  const errors: string[] = [];
-  pageErrors.set(page, errors);
-  page.on('pageerror', (error) => errors.push(error.message));
-});
-test.afterEach(async ({ page }) => {
-  expect(pageErrors.get(page), 'uncaught errors in the page').toEqual([]);
-});
+failOnPageErrors();
 
 test.describe.serial('the console', () => {
   test('the console hydrates: the wasm starts and takes over the page', async ({ page }) => {
@@ -94,6 +66,14 @@ test.describe.serial('the console', () => {
     await expect(page.getByRole('alert')).toContainText(incorrect);
     expect(await page.getByRole('alert').innerText()).toBe(wrongPassword);
     await expect(page).toHaveURL(/\/signin/);
+
+    await page.goto('/signin?account=no-such-corp');
+    await hydrated(page);
+    await page.getByLabel('IAM user name').fill('alice');
+    await page.getByLabel('Password').fill(rootPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert')).toContainText(incorrect);
+    expect(await page.getByRole('alert').innerText(), 'an unknown account reads the same').toBe(wrongPassword);
   });
 
   test('root creates a user, finds it, opens it, deletes it and signs out', async ({ page }) => {

@@ -80,7 +80,7 @@ pub async fn change_my_password(
     }
     let (current, new) = (iam_core::Password::new(current_password), iam_core::Password::new(new_password));
     scope.state.iam.change_password(&caller, &current, &new).await?;
-    scope.redirect("/security-credentials?changed=password");
+    scope.redirect_done("/security-credentials", "password");
     Ok(())
 }
 
@@ -124,7 +124,7 @@ pub async fn enable_my_virtual_mfa(serial_number: String, code1: String, code2: 
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     scope.state.iam.enable_mfa_device(&caller, None, &serial_number, code1.trim(), code2.trim()).await?;
-    scope.redirect("/security-credentials?changed=mfa");
+    scope.redirect_done("/security-credentials", "mfa");
     Ok(())
 }
 
@@ -144,7 +144,7 @@ pub async fn remove_my_mfa_device(serial_number: String, current_password: Strin
     if device.kind == "totp" {
         iam.delete_virtual_mfa_device(&caller, &serial_number).await?;
     }
-    scope.redirect("/security-credentials?changed=mfa-removed");
+    scope.redirect_done("/security-credentials", "mfa-removed");
     Ok(())
 }
 
@@ -167,7 +167,7 @@ pub async fn end_my_session(session_ref: String) -> Result<(), ConsoleError> {
         scope.sign_out_quietly().await?;
         scope.redirect("/signin");
     } else {
-        scope.redirect("/security-credentials?changed=session");
+        scope.redirect_done("/security-credentials", "session");
     }
     Ok(())
 }
@@ -187,6 +187,27 @@ pub async fn end_user_sessions(user_name: String) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     scope.state.iam.end_user_console_sessions(&caller, &user_name).await?;
-    scope.redirect(&format!("/users/{user_name}?changed=sessions"));
+    scope.redirect_done(&format!("/users/{user_name}"), "sessions");
+    Ok(())
+}
+
+/// An administrator sets a user's console password, and whether it must be changed at next
+/// sign-in (`UpdateLoginProfile`). The user's sessions end.
+#[server(prefix = "/api", endpoint = "reset_user_password")]
+pub async fn reset_user_password(
+    user_name: String,
+    new_password: String,
+    confirm_password: String,
+    #[server(default)] require_reset: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    if new_password != confirm_password {
+        return Err(ConsoleError::new("ValidationError", "The new passwords do not match."));
+    }
+    let reset = require_reset == "on" || require_reset == "true";
+    let password = iam_core::Password::new(new_password);
+    scope.state.iam.update_login_profile(&caller, &user_name, Some(&password), Some(reset)).await?;
+    scope.redirect_done(&format!("/users/{user_name}"), "password");
     Ok(())
 }

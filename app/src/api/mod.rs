@@ -208,6 +208,7 @@ pub async fn create_user(
     #[server(default)] tags: Vec<TagInput>,
     #[server(default)] console_access: String,
     #[server(default)] console_password: String,
+    #[server(default)] console_password_reset: String,
 ) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
@@ -228,7 +229,8 @@ pub async fn create_user(
     }
     let user = state.iam.create_user(&caller, input).await?;
     if wants_console {
-        state.iam.create_login_profile(&caller, &user.user_name, &password, false).await?;
+        let reset = console_password_reset == "on" || console_password_reset == "true";
+        state.iam.create_login_profile(&caller, &user.user_name, &password, reset).await?;
     }
     let target = format!("/users/{}", user.user_name);
     scope.redirect(&target);

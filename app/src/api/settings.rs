@@ -112,7 +112,7 @@ pub async fn update_password_policy(
         hard_expiry: Some(checked(&hard_expiry) && checked(&expire_passwords)),
     };
     scope.state.iam.update_account_password_policy(&caller, input).await?;
-    scope.redirect("/account-settings?saved=1");
+    scope.redirect_done("/account-settings", "saved");
     Ok(())
 }
 
@@ -122,6 +122,6 @@ pub async fn delete_password_policy() -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     scope.state.iam.delete_account_password_policy(&caller).await?;
-    scope.redirect("/account-settings?saved=default");
+    scope.redirect_done("/account-settings", "default");
     Ok(())
 }

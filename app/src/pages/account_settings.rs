@@ -11,15 +11,17 @@ use crate::pages::{ErrorAlert, action_error};
 #[component]
 pub fn AccountSettingsPage() -> impl IntoView {
     let query = use_query_map();
-    let saved = query.with_untracked(|q| q.get("saved").unwrap_or_default());
-    let policy = Resource::new(|| (), |_| password_policy());
+    // After a change the server sends the page here again with `done` and a fresh `at`: reload.
+    let done = move || query.try_with(|q| q.get("done")).flatten();
+    let at = move || query.try_with(|q| q.get("at")).flatten();
+    let policy = Resource::new(at, |_| password_policy());
     view! {
         <Title text="Account settings" />
         <Breadcrumbs trail=vec![("Account settings".to_owned(), None)] />
         <h1>"Account settings"</h1>
-        {match saved.as_str() {
-            "1" => Some(view! { <div class="alert success" role="status">"The password policy is saved."</div> }),
-            "default" => Some(view! { <div class="alert success" role="status">"The account uses the default password policy again."</div> }),
+        {move || match done().as_deref() {
+            Some("saved") => Some(view! { <div class="alert success" role="status">"The password policy is saved."</div> }),
+            Some("default") => Some(view! { <div class="alert success" role="status">"The account uses the default password policy again."</div> }),
             _ => None,
         }}
         <Transition fallback=|| view! { <p class="loading">"Loading the password policy…"</p> }>

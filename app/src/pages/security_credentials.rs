@@ -17,28 +17,30 @@ use crate::pages::{ErrorAlert, action_error};
 #[component]
 pub fn SecurityCredentialsPage() -> impl IntoView {
     let query = use_query_map();
-    let changed = query.with_untracked(|q| q.get("changed").unwrap_or_default());
-    let notice = match changed.as_str() {
-        "password" => Some("Your password has been changed. Your other console sessions have ended."),
-        "mfa" => Some("The MFA device is assigned. You will be asked for a code at your next sign-in."),
-        "mfa-removed" => Some("The MFA device has been removed."),
-        "session" => Some("The session has ended."),
+    // After a change the server sends the page here again with `done` and a fresh `at`: reload.
+    let done = move || query.try_with(|q| q.get("done")).flatten();
+    let at = Signal::derive(move || query.try_with(|q| q.get("at")).flatten());
+    let notice = move || match done().as_deref() {
+        Some("password") => Some("Your password has been changed. Your other console sessions have ended."),
+        Some("mfa") => Some("The MFA device is assigned. You will be asked for a code at your next sign-in."),
+        Some("mfa-removed") => Some("The MFA device has been removed."),
+        Some("session") => Some("The session has ended."),
         _ => None,
     };
     view! {
         <Title text="My security credentials" />
         <Breadcrumbs trail=vec![("My security credentials".to_owned(), None)] />
         <h1>"My security credentials"</h1>
-        {notice.map(|n| view! { <div class="alert success" role="status">{n}</div> })}
-        <PasswordSection />
-        <MfaSection />
-        <SessionsSection />
+        {move || notice().map(|n| view! { <div class="alert success" role="status">{n}</div> })}
+        <PasswordSection at />
+        <MfaSection at />
+        <SessionsSection at />
     }
 }
 
 #[component]
-fn PasswordSection() -> impl IntoView {
-    let facts = Resource::new(|| (), |_| my_password());
+fn PasswordSection(at: Signal<Option<String>>) -> impl IntoView {
+    let facts = Resource::new(move || at.get(), |_| my_password());
     let change = ServerAction::<ChangeMyPassword>::new();
     view! {
         <section class="panel" aria-labelledby="password-heading">
@@ -72,11 +74,13 @@ fn PasswordSection() -> impl IntoView {
 }
 
 #[component]
-fn MfaSection() -> impl IntoView {
-    let devices = Resource::new(|| (), |_| my_mfa_devices());
+fn MfaSection(at: Signal<Option<String>>) -> impl IntoView {
+    let devices = Resource::new(move || at.get(), |_| my_mfa_devices());
     let create = ServerAction::<CreateMyVirtualMfa>::new();
     let enable = ServerAction::<EnableMyVirtualMfa>::new();
-    let created = move || create.value().get().and_then(Result::ok);
+    // Step 2 until the device is enabled; then step 1 again, for another device.
+    let enabled = move || matches!(enable.value().get(), Some(Ok(())));
+    let created = move || create.value().get().and_then(Result::ok).filter(|_| !enabled());
     view! {
         <section class="panel" aria-labelledby="mfa-heading">
             <h2 id="mfa-heading">"Multi-factor authentication (MFA)"</h2>
@@ -102,7 +106,7 @@ fn MfaSection() -> impl IntoView {
                                     pattern="[\\w+=,.@-]+" autocomplete="off" />
                             </div>
                             <div class="field">
-                                <label for="mfa_current_password">"Current password"</label>
+                                <label for="mfa_current_password">"Your password, to confirm it is you"</label>
                                 <input id="mfa_current_password" name="current_password" type="password"
                                     autocomplete="current-password" required />
                             </div>
@@ -185,7 +189,7 @@ fn MfaDeviceRow(device: MfaDeviceView) -> impl IntoView {
                     <ActionForm action=remove>
                         <input type="hidden" name="serial_number" value=serial />
                         <div class="field">
-                            <label for=format!("remove-password-{}", device.serial_number)>"Current password"</label>
+                            <label for=format!("remove-password-{}", device.serial_number)>"Your password, to remove this device"</label>
                             <input id=format!("remove-password-{}", device.serial_number) name="current_password"
                                 type="password" autocomplete="current-password" required />
                         </div>
@@ -198,8 +202,8 @@ fn MfaDeviceRow(device: MfaDeviceView) -> impl IntoView {
 }
 
 #[component]
-fn SessionsSection() -> impl IntoView {
-    let sessions = Resource::new(|| (), |_| my_sessions());
+fn SessionsSection(at: Signal<Option<String>>) -> impl IntoView {
+    let sessions = Resource::new(move || at.get(), |_| my_sessions());
     view! {
         <section class="panel" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Console sessions"</h2>

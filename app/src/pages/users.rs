@@ -5,8 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{CreateUser, DeleteUser, UserView, get_user, list_users};
+use crate::api::{
+    CreateUser, DeleteUser, EndUserSessions, ResetUserPassword, UserView, get_user, list_users, my_password,
+    user_sessions,
+};
 use crate::pages::layout::Breadcrumbs;
+use crate::pages::password::NewPasswordFields;
 use crate::pages::{ErrorAlert, action_error};
 
 #[component]
@@ -141,7 +145,13 @@ pub fn CreateUserPage() -> impl IntoView {
             <div class="field" class:hidden=move || !console.get()>
                 <label for="console_password">"Console password"</label>
                 <input id="console_password" name="console_password" type="password" autocomplete="new-password" maxlength="128" />
-                <small>"8-128 characters, with at least three of: upper-case letters, lower-case letters, numbers, symbols."</small>
+                <small>"It must meet the account's password policy (Account settings), and not be a common password."</small>
+            </div>
+            <div class="field checkbox" class:hidden=move || !console.get()>
+                <label>
+                    <input type="checkbox" name="console_password_reset" value="on" checked=true />
+                    " Users must create a new password at next sign-in (recommended)"
+                </label>
             </div>
             <h2>"Tags " <span class="optional">"- optional"</span></h2>
             <p class="help">"Key-value pairs to organize, track or control access for this user. Up to 50."</p>
@@ -180,11 +190,21 @@ pub fn UserDetailPage() -> impl IntoView {
     // `try_with`: during server-side rendering the page's title can be read after the route's
     // params were disposed (seen here as a panic that cut a page off, about one load in twenty).
     let name = move || params.try_with(|p| p.get("name").unwrap_or_default()).unwrap_or_default();
-    let user = Resource::new(name, get_user);
+    // After a change the server sends the page here again with `done` and a fresh `at`: reload.
+    let query = use_query_map();
+    let done = move || query.try_with(|q| q.get("done")).flatten();
+    let at = move || query.try_with(|q| q.get("at")).flatten();
+    let user = Resource::new(move || (name(), at()), |(name, _)| get_user(name));
+    let notice = move || match done().as_deref() {
+        Some("sessions") => Some("The user's console sessions have ended."),
+        Some("password") => Some("The console password is reset. The user's console sessions have ended."),
+        _ => None,
+    };
     view! {
         <Title text=name />
         <Breadcrumbs trail=vec![("Users".to_owned(), Some("/users".to_owned())), (name(), None)] />
         <h1>{name}</h1>
+        {move || notice().map(|n| view! { <div class="alert success" role="status">{n}</div> })}
         <Transition fallback=|| view! { <p class="loading">"Loading user…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {
@@ -236,6 +256,10 @@ fn UserDetails(user: UserView) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+        {user.console_access.then(|| view! {
+            <ConsolePasswordPanel user_name=user.user_name.clone() />
+            <UserSessionsPanel user_name=user.user_name.clone() />
+        })}
         <section class="panel danger">
             <h2>"Delete user"</h2>
             <p>"Deleting the user also removes its console password. This cannot be undone."</p>
@@ -247,6 +271,83 @@ fn UserDetails(user: UserView) -> impl IntoView {
                     <input id="confirmation" name="confirmation" type="text" autocomplete="off" placeholder=user.user_name.clone() />
                 </div>
                 <button type="submit" class="button danger" disabled=move || pending.get()>"Delete"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// An administrator sets a user's console password (the only way back after a hard expiry).
+#[component]
+fn ConsolePasswordPanel(user_name: String) -> impl IntoView {
+    let reset = ServerAction::<ResetUserPassword>::new();
+    let requirements = Resource::new(|| (), |_| my_password());
+    view! {
+        <section class="panel" aria-labelledby="console-password-heading">
+            <h2 id="console-password-heading">"Console password"</h2>
+            <details class="form-panel">
+                <summary class="button">"Reset console password"</summary>
+                {action_error(reset.value())}
+                <ActionForm action=reset>
+                    <input type="hidden" name="user_name" value=user_name.clone() />
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let rules = requirements.await.map(|f| f.requirements).unwrap_or_default();
+                            view! { <NewPasswordFields requirements=rules /> }
+                        })}
+                    </Transition>
+                    <div class="field checkbox">
+                        <label>
+                            <input type="checkbox" name="require_reset" value="on" checked=true />
+                            " User must create a new password at next sign-in"
+                        </label>
+                    </div>
+                    <button type="submit" class="button primary">"Reset password"</button>
+                </ActionForm>
+            </details>
+        </section>
+    }
+}
+
+/// The user's console sessions, and ending them all.
+#[component]
+fn UserSessionsPanel(user_name: String) -> impl IntoView {
+    let end = ServerAction::<EndUserSessions>::new();
+    let sessions = {
+        let name = user_name.clone();
+        Resource::new(move || name.clone(), user_sessions)
+    };
+    view! {
+        <section class="panel" aria-labelledby="user-sessions-heading">
+            <h2 id="user-sessions-heading">"Console sessions"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"Not signed in anywhere."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="data">
+                                <thead><tr>
+                                    <th scope="col">"Signed in"</th><th scope="col">"Last active"</th>
+                                    <th scope="col">"MFA"</th><th scope="col">"Address"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|s| view! {
+                                        <tr>
+                                            <td>{s.started}</td><td>{s.last_active}</td>
+                                            <td>{if s.mfa { "Yes" } else { "No" }}</td><td class="mono">{s.source_ip}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+            {action_error(end.value())}
+            <ActionForm action=end>
+                <input type="hidden" name="user_name" value=user_name.clone() />
+                <button type="submit" class="button">"End all console sessions"</button>
             </ActionForm>
         </section>
     }

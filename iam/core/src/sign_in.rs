@@ -121,7 +121,7 @@ pub enum SignInError {
     #[error("Your authentication information is incorrect. Please try again.")]
     Incorrect,
     /// Too many recent failures: the next attempt may come in `retry_after_seconds`.
-    #[error("Too many failed attempts. Try again in {retry_after_seconds} seconds.")]
+    #[error("Too many failed attempts. Try again in {retry_after_seconds} second(s).")]
     Throttled { retry_after_seconds: i64 },
     /// The password expired under a policy with `HardExpiry`: only an administrator can set a new
     /// one. Answered only to someone who gave the right password.
@@ -289,7 +289,8 @@ impl Iam {
             Ok(()) => {}
             Err(SignInError::Throttled { retry_after_seconds }) => {
                 return Err(IamError::Throttling(format!(
-                    "Too many failed attempts. Try again in {retry_after_seconds} seconds."
+                    "Too many failed attempts. Try again in {retry_after_seconds} second{}.",
+                    if retry_after_seconds == 1 { "" } else { "s" }
                 )));
             }
             Err(SignInError::Failed(e)) => return Err(e),

@@ -1,0 +1,75 @@
+import { createHmac } from 'node:crypto';
+import { expect, test, type Page } from '@playwright/test';
+
+export const setupLink = process.env.PORTCULLIS_SETUP_LINK ?? '';
+export const rootEmail = 'root@example.com';
+export const rootPassword = 'Root-password-1';
+export const incorrect = 'Your authentication information is incorrect. Please try again.';
+
+/** Waits until the page is hydrated: a click before that can be lost while the app takes over. */
+export async function hydrated(page: Page) {
+  await page.locator('body[data-hydrated]').waitFor();
+}
+
+export async function signInAsRoot(page: Page, password = rootPassword) {
+  await page.goto('/signin');
+  await hydrated(page);
+  await page.getByLabel('Root user', { exact: false }).first().check();
+  await page.getByLabel('Root user email address').fill(rootEmail);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function signInAsUser(page: Page, userName: string, password: string, account = 'example-corp') {
+  await page.goto(`/signin?account=${account}`);
+  await hydrated(page);
+  await page.getByLabel('IAM user name').fill(userName);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function signOut(page: Page) {
+  await page.getByTestId('identity').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/signin$/);
+}
+
+/** RFC 4648 base32, as authenticator apps read a secret key. */
+function base32(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const c of text.replace(/=+$/, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The code an authenticator app shows for `secret`, `steps` 30-second steps from now (RFC 6238). */
+export function totp(secret: string, steps = 0): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + steps));
+  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, '0');
+}
+
+/** Every uncaught error in a page fails its test: a wasm that cannot start (a bad wasm-opt once made
+ *  the release console die at `WebAssembly.Table.set()`) shows here first. */
+export function failOnPageErrors() {
+  const pageErrors = new WeakMap<Page, string[]>();
+  test.beforeEach(async ({ page }) => {
+    const errors: string[] = [];
+    pageErrors.set(page, errors);
+    page.on('pageerror', (error) => errors.push(error.message));
+  });
+  test.afterEach(async ({ page }) => {
+    expect(pageErrors.get(page), 'uncaught errors in the page').toEqual([]);
+  });
+}

@@ -1,0 +1,172 @@
+import { expect, test, type Page } from '@playwright/test';
+import { failOnPageErrors, hydrated, incorrect, rootPassword, signInAsRoot, signInAsUser, signOut, totp } from './helpers';
+
+// Runs after console.spec.ts (one server, specs in file order): the account exists.
+failOnPageErrors();
+
+const bobFirst = 'Temporary-Opal-Kite-52!';
+const bobPassword = 'Bob-Prefers-Quiet-Harbors-9!';
+
+async function nav(page: Page, name: string) {
+  await page.getByRole('navigation', { name: 'Identity and Access Management' }).getByRole('link', { name }).click();
+}
+
+test.describe.serial('sign-in security', () => {
+  test('root edits the password policy, and every rule is enforced in plain words', async ({ page }) => {
+    await signInAsRoot(page);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await nav(page, 'Account settings');
+    await expect(page.getByRole('heading', { name: 'Password policy' })).toBeVisible();
+    await hydrated(page);
+    await page.getByLabel('Minimum password length').fill('12');
+    await page.getByLabel('Require at least one number').check();
+    await page.getByLabel(/Require at least one non-alphanumeric character/).check();
+    await page.getByLabel('Allow users to change their own password').check();
+    await page.getByLabel('Turn on password expiration').check();
+    await page.getByLabel('Password expiration period (in days)').fill('10');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page.getByText('The password policy is saved.')).toBeVisible();
+    await expect(page.getByLabel('Minimum password length')).toHaveValue('12');
+
+    await nav(page, 'Users');
+    await page.getByRole('link', { name: 'Create user' }).first().click();
+    await hydrated(page);
+    await page.getByLabel('User name').fill('e2e-bob');
+    await page.getByLabel(/Provide user access to the console/).check();
+    const password = page.getByLabel('Console password');
+    await password.fill('short1');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const alert = page.getByRole('alert');
+    await expect(alert).toContainText('at least 12 characters');
+    await expect(alert).toContainText('a symbol');
+    await password.fill('Password123!');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await expect(page.getByRole('alert')).toContainText('harder to guess');
+    await password.fill(bobFirst);
+    await expect(page.getByLabel(/Users must create a new password at next sign-in/)).toBeChecked();
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await expect(page).toHaveURL(/\/users\/e2e-bob$/);
+  });
+
+  test('a user whose password must be reset sets a new one first, and reaches nothing before', async ({ page }) => {
+    await signInAsUser(page, 'e2e-bob', bobFirst);
+    await expect(page).toHaveURL(/\/signin\/change-password$/);
+    await expect(page.getByRole('heading', { name: 'Set a new password' })).toBeVisible();
+    await expect(page.getByText('An administrator requires you to set a new password')).toBeVisible();
+    await page.goto('/users');
+    await expect(page).toHaveURL(/\/signin\/change-password$/);
+    await hydrated(page);
+
+    await page.getByLabel('Old password').fill(bobFirst);
+    const meter = page.getByRole('status').filter({ hasText: 'Password strength' });
+    await page.getByLabel('New password', { exact: true }).fill('password');
+    await expect(meter).toContainText('Password strength: Very weak');
+    await page.getByLabel('New password', { exact: true }).fill(bobPassword);
+    await expect(meter).toContainText('Password strength: Strong');
+    await page.getByLabel('Confirm new password').fill(bobPassword);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    // The policy makes passwords expire after 10 days: the console warns within 15.
+    await expect(page.getByText('Your password expires in 10 days.')).toBeVisible();
+    await signOut(page);
+
+    await signInAsUser(page, 'e2e-bob', bobPassword);
+    await expect(page).toHaveURL(/\/$/);
+  });
+
+  test('repeated failures slow one user down: the page says when to try again', async ({ page }) => {
+    await page.goto('/signin?account=example-corp');
+    await hydrated(page);
+    await page.getByLabel('IAM user name').fill('e2e-bob');
+    for (let i = 0; i < 5; i++) {
+      await page.getByLabel('Password').fill(`Wrong-password-${i}`);
+      const answer = page.waitForResponse((r) => r.url().endsWith('/api/sign_in'));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await answer;
+      await expect(page.getByRole('alert')).toContainText(incorrect);
+    }
+    await page.getByLabel('Password').fill(bobPassword);
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/sign_in'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect((await answer).status()).toBe(429);
+    await expect(page.getByRole('alert')).toContainText(/Try again in \d+ seconds?\./);
+    await page.waitForTimeout(1_200);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page).toHaveURL(/\/$/);
+  });
+
+  test('root enrols a virtual MFA device, then signs in with a code, which works once', async ({ page, browser }) => {
+    await signInAsRoot(page);
+    await expect(page.getByText('Add MFA for the root user')).toBeVisible();
+    await page.getByRole('link', { name: 'Assign MFA' }).click();
+    await expect(page.getByRole('heading', { name: 'My security credentials' })).toBeVisible();
+    await hydrated(page);
+    await page.getByText('Assign MFA device', { exact: true }).click();
+    await page.getByLabel('Device name').fill('e2e-root-phone');
+    await page.getByLabel('Your password, to confirm it is you').fill(rootPassword);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect(page.getByRole('img', { name: 'QR code of the virtual MFA device' })).toBeVisible();
+    const secret = (await page.getByLabel('Secret key').innerText()).trim();
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    await page.getByLabel('MFA code 1').fill(totp(secret, -1));
+    await page.getByLabel('MFA code 2').fill(totp(secret, 0));
+    await page.getByRole('button', { name: 'Add MFA' }).click();
+    await expect(page.getByText('The MFA device is assigned.')).toBeVisible();
+    await expect(page.getByRole('cell', { name: 'Virtual MFA device' })).toBeVisible();
+    await signOut(page);
+
+    await signInAsRoot(page);
+    await expect(page).toHaveURL(/\/signin\/mfa$/);
+    await expect(page.getByRole('heading', { name: 'Multi-factor authentication' })).toBeVisible();
+    await hydrated(page);
+    const code = totp(secret, 1);
+    await page.getByLabel('MFA code').fill(code);
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await expect(page.getByText('Add MFA for the root user')).toHaveCount(0);
+
+    // The same code, in another browser: refused.
+    const other = await browser.newContext();
+    const second = await other.newPage();
+    await signInAsRoot(second);
+    await expect(second).toHaveURL(/\/signin\/mfa$/);
+    await hydrated(second);
+    await second.getByLabel('MFA code').fill(code);
+    await second.getByRole('button', { name: 'Submit' }).click();
+    await expect(second.getByRole('alert')).toContainText(incorrect);
+    await other.close();
+
+    // Both sessions are listed; removing the device asks for the password again.
+    await nav(page, 'My security credentials');
+    await hydrated(page);
+    await expect(page.getByText('(this session)')).toBeVisible();
+    await page.getByRole('row').filter({ hasText: 'e2e-root-phone' }).getByText('Remove', { exact: true }).click();
+    await page.getByLabel('Your password, to remove this device').fill(rootPassword);
+    await page.getByRole('button', { name: 'Remove device' }).click();
+    await expect(page.getByText('The MFA device has been removed.')).toBeVisible();
+  });
+
+  test('a session ended from another browser is signed out at its next page', async ({ page, browser }) => {
+    const other = await browser.newContext();
+    const elsewhere = await other.newPage();
+    await signInAsRoot(elsewhere);
+    await expect(elsewhere.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+
+    await signInAsRoot(page);
+    await nav(page, 'My security credentials');
+    await hydrated(page);
+    const sessions = page.getByRole('table').filter({ hasText: 'Last active' });
+    const others = sessions.getByRole('row').filter({ hasNotText: '(this session)' }).getByRole('button', { name: 'End session' });
+    const count = await others.count();
+    expect(count).toBeGreaterThan(0);
+    for (let i = 0; i < count; i++) {
+      await others.first().click();
+      await expect(others).toHaveCount(count - i - 1);
+    }
+    await expect(page.getByText('The session has ended.')).toBeVisible();
+    await elsewhere.goto('/users');
+    await expect(elsewhere).toHaveURL(/\/signin\?return_to=/);
+    await other.close();
+  });
+});
