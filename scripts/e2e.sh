@@ -51,6 +51,12 @@ link=$(grep -o "http://[^ ]*/setup?token=[A-Za-z0-9_-]*" "$work/stdout" || true)
 cd end2end
 status=0
 PORTCULLIS_BASE_URL="http://127.0.0.1:$port" PORTCULLIS_SETUP_LINK="$link" npx playwright test || status=$?
+# A panic on the server is a failure even when every page looked right (a page cut short, say).
+if grep -q "panicked" "$work/stderr"; then
+  echo "--- the server panicked ---" >&2
+  grep -A 14 "panicked" "$work/stderr" | head -n 120 >&2
+  status=1
+fi
 if [ "$status" != 0 ]; then
   echo "--- server log ---" >&2
   tail -n 80 "$work/stderr" >&2

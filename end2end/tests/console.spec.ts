@@ -119,7 +119,7 @@ test.describe.serial('the console', () => {
     await expect(page.getByText('No users yet.')).toBeVisible();
 
     await page.getByTestId('identity').click();
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await expect(page).toHaveURL(/\/signin$/);
     await page.goto('/users');
     await expect(page).toHaveURL(/\/signin\?return_to=/);

@@ -30,7 +30,7 @@ export async function signInAsUser(page: Page, userName: string, password: strin
 
 export async function signOut(page: Page) {
   await page.getByTestId('identity').click();
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/signin$/);
 }
 

@@ -76,12 +76,12 @@ fn PasswordPolicyForm(policy: PasswordPolicyView) -> impl IntoView {
                             " Turn on password expiration"
                         </label>
                     </div>
-                    <div class="field" class:hidden=move || !expire.get()>
+                    <div class="field" class:hidden=move || !expire.try_get().unwrap_or(true)>
                         <label for="max_password_age">"Password expiration period (in days)"</label>
                         <input id="max_password_age" name="max_password_age" type="number" min="1" max="1095"
                             value=policy.max_password_age.unwrap_or(90).to_string() />
                     </div>
-                    <div class="field checkbox" class:hidden=move || !expire.get()>
+                    <div class="field checkbox" class:hidden=move || !expire.try_get().unwrap_or(true)>
                         <label>
                             <input type="checkbox" name="hard_expiry" checked=policy.hard_expiry />
                             " Password expiration requires administrator reset"
@@ -95,7 +95,7 @@ fn PasswordPolicyForm(policy: PasswordPolicyView) -> impl IntoView {
                             " Prevent password reuse"
                         </label>
                     </div>
-                    <div class="field" class:hidden=move || !reuse.get()>
+                    <div class="field" class:hidden=move || !reuse.try_get().unwrap_or(true)>
                         <label for="password_reuse_prevention">"Number of passwords to remember"</label>
                         <input id="password_reuse_prevention" name="password_reuse_prevention" type="number" min="1" max="24"
                             value=policy.password_reuse_prevention.unwrap_or(5).to_string() />

@@ -49,7 +49,9 @@ pub fn ErrorAlert(error: ConsoleError) -> impl IntoView {
 pub fn action_error<T: 'static>(
     value: impl Get<Value = Option<Result<T, ConsoleError>>> + Send + Sync + 'static,
 ) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static {
-    move || match value.get() {
+    // `try_get`: during server-side rendering a suspended view can be resolved after the action's
+    // owner was disposed (seen here as a panic in the release server's log).
+    move || match value.try_get().flatten() {
         Some(Err(error)) => Some(view! { <ErrorAlert error /> }.into_any()),
         _ => None,
     }

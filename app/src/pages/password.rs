@@ -19,7 +19,8 @@ pub fn NewPasswordFields(
         let password = typed.get();
         async move { if password.is_empty() { None } else { check_password(password).await.ok() } }
     });
-    let rated = move || check.get().flatten();
+    // `try_get`: read inside suspended views, which server-side rendering may resolve late.
+    let rated = move || check.try_get().flatten().flatten();
     view! {
         <div class="field">
             <label for="new_password">"New password"</label>

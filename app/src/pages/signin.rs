@@ -114,7 +114,7 @@ pub fn MfaStepPage() -> impl IntoView {
                                             <input id="code" name="code" type="text" inputmode="numeric"
                                                 autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required />
                                         </div>
-                                        <button type="submit" class="button primary wide" disabled=move || pending_submit.get()>
+                                        <button type="submit" class="button primary wide" disabled=move || pending_submit.try_get().unwrap_or(false)>
                                             "Submit"
                                         </button>
                                     </ActionForm>

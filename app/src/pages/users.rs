@@ -270,7 +270,7 @@ fn UserDetails(user: UserView) -> impl IntoView {
                     <label for="confirmation">"To confirm deletion, enter the user name."</label>
                     <input id="confirmation" name="confirmation" type="text" autocomplete="off" placeholder=user.user_name.clone() />
                 </div>
-                <button type="submit" class="button danger" disabled=move || pending.get()>"Delete"</button>
+                <button type="submit" class="button danger" disabled=move || pending.try_get().unwrap_or(false)>"Delete"</button>
             </ActionForm>
         </section>
     }
