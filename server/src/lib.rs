@@ -203,6 +203,16 @@ async fn readyz(State(health): State<Health>) -> (StatusCode, &'static str) {
 pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sessions, web: WebConfig) -> Router {
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
+    let context = move || {
+        leptos::prelude::provide_context(context_state.clone());
+        // The nonce the security-headers middleware put in this response's CSP, in place of the
+        // one leptos_axum made up, so that the page's inline scripts carry the right one.
+        let nonce = leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<middleware::CspNonce>().cloned());
+        if let Some(middleware::CspNonce(nonce)) = nonce {
+            leptos::prelude::provide_context(leptos::nonce::Nonce::from_value(nonce));
+        }
+    };
     let health = Health { iam: state.iam.clone() };
     let secure = web.public_origin.starts_with("https://");
     // The cookie of a signed-out visitor (a sign-in in progress) lives a short while; a signed-in
@@ -219,16 +229,11 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
     let proxies = web.trusted_proxies.clone();
 
     let console = Router::new()
-        .leptos_routes_with_context(
-            &leptos_options,
-            routes,
-            move || leptos::prelude::provide_context(context_state.clone()),
-            {
-                let options = leptos_options.clone();
-                move || app::shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(leptos_options)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_sign_in))
         .layer(axum::middleware::from_fn_with_state(web.clone(), middleware::reject_cross_site))

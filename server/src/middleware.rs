@@ -14,15 +14,36 @@ pub struct WebConfig {
     pub trusted_proxies: crate::client::TrustedProxies,
 }
 
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-                   style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-                   object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/// The nonce of this response's inline scripts (Leptos's hydration and streaming scripts carry it;
+/// the console's context hands it to Leptos). A new one for every response.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
 
-pub async fn security_headers(State(web): State<WebConfig>, req: Request, next: Next) -> Response {
+fn csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+}
+
+fn new_nonce() -> String {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
+    let nonce = new_nonce();
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    if let Ok(policy) = HeaderValue::from_str(&csp(&nonce)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

@@ -330,3 +330,26 @@ on_both!(the_password_policy_is_edited_within_aws_ranges, |server| {
     let anonymous = json(server.call(&server.browser(), "check_password", &[("password", "x")]).await).await;
     assert_eq!(anonymous["code"], "NotSignedIn");
 });
+
+/// The nonce a page's CSP allows, and whether every inline script of the page carries it.
+async fn page_nonce(server: &TestServer, path: &str) -> (String, String) {
+    let res = reqwest::get(server.url(path)).await.unwrap();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let body = res.text().await.unwrap();
+    let script_src = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap().to_owned();
+    assert!(!script_src.contains("unsafe-inline"), "{csp}");
+    let nonce = script_src.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).unwrap().to_owned();
+    (nonce, body)
+}
+
+on_both!(inline_scripts_run_only_with_this_response_nonce, |server| {
+    for path in ["/signin", "/no-such-page"] {
+        let (nonce, body) = page_nonce(server, path).await;
+        assert!(nonce.len() >= 22, "{nonce}");
+        let scripts = body.matches("<script").count();
+        assert!(scripts > 0, "{path}: the hydration scripts are inline");
+        assert_eq!(body.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{path}: every script has the nonce");
+        let (again, _) = page_nonce(server, path).await;
+        assert_ne!(nonce, again, "a new nonce every response");
+    }
+});
