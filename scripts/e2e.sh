@@ -50,7 +50,7 @@ link=$(grep -o "http://[^ ]*/setup?token=[A-Za-z0-9_-]*" "$work/stdout" || true)
 
 cd end2end
 status=0
-PORTCULLIS_BASE_URL="http://127.0.0.1:$port" PORTCULLIS_SETUP_LINK="$link" npx playwright test || status=$?
+PORTCULLIS_BASE_URL="http://localhost:$port" PORTCULLIS_SETUP_LINK="$link" npx playwright test || status=$?
 # A panic on the server is a failure even when every page looked right (a page cut short, say).
 if grep -q "panicked" "$work/stderr"; then
   echo "--- the server panicked ---" >&2

@@ -53,6 +53,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; the
   cargo install wasm-bindgen-cli --version "$wbg"
 fi
 
+# webauthn-rs builds on OpenSSL (openssl-sys): its headers and pkg-config.
+if ! pkg-config --exists openssl 2>/dev/null; then
+  apt_install libssl-dev pkg-config
+fi
+
 if ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi

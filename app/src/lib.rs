@@ -6,6 +6,7 @@ pub mod error;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod webauthn;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

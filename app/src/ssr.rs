@@ -27,6 +27,9 @@ pub struct ConsoleState {
     pub limits: SessionLimits,
     /// Sign-in attempts per client (address, or /64 for IPv6).
     pub sign_in_limiter: Arc<ClientLimiter>,
+    /// The WebAuthn relying party (the public origin's host); none when that host is an IP
+    /// address, which WebAuthn refuses.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// A token bucket per client for the sign-in steps (governor's GCRA): a burst, then one attempt
@@ -318,6 +321,16 @@ impl RequestScope {
         tracing::info!(principal = %record.principal.arn(), session = %record.session_ref, "console sign-in");
         self.redirect(crate::api::safe_return_path(return_to).unwrap_or("/"));
         Ok(())
+    }
+
+    /// The WebAuthn relying party, or the words for why there is none.
+    pub fn webauthn(&self) -> Result<&webauthn_rs::Webauthn, ConsoleError> {
+        self.state.webauthn.as_deref().ok_or_else(|| {
+            ConsoleError::new(
+                "WebAuthnUnavailable",
+                "Security keys need the console to be reached by a host name: ask the operator to set --public-origin.",
+            )
+        })
     }
 
     /// Ends whatever this browser's session holds: a console session (its record too) or a sign-in

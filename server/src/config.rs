@@ -69,7 +69,7 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Where users reach the console, e.g. https://iam.example.com (cookies, CSRF, WebAuthn).
-    /// Default: http://LISTEN.
+    /// Default: http://LISTEN, or http://localhost:PORT on a loopback address.
     #[arg(long, env = "PORTCULLIS_PUBLIC_ORIGIN", global = true)]
     pub public_origin: Option<String>,
 
@@ -144,6 +144,11 @@ impl Config {
     /// The public origin, checked and without a trailing slash.
     pub fn public_origin(&self, bound: SocketAddr) -> Result<String, BadOrigin> {
         let Some(given) = &self.public_origin else {
+            // On a loopback address the console is http://localhost: a secure context for the
+            // browser, and a host name WebAuthn accepts as its relying party (an IP is refused).
+            if bound.ip().is_loopback() {
+                return Ok(format!("http://localhost:{}", bound.port()));
+            }
             return Ok(format!("http://{bound}"));
         };
         let url = url::Url::parse(given).map_err(|_| BadOrigin(given.clone()))?;
@@ -172,7 +177,9 @@ mod tests {
     #[test]
     fn origins_are_checked() {
         let bound: SocketAddr = "127.0.0.1:3000".parse().unwrap();
-        assert_eq!(config(None).public_origin(bound).unwrap(), "http://127.0.0.1:3000");
+        assert_eq!(config(None).public_origin(bound).unwrap(), "http://localhost:3000");
+        let lan: SocketAddr = "192.0.2.7:3000".parse().unwrap();
+        assert_eq!(config(None).public_origin(lan).unwrap(), "http://192.0.2.7:3000");
         assert_eq!(config(Some("https://iam.example.com/")).public_origin(bound).unwrap(), "https://iam.example.com");
         assert_eq!(
             config(Some("https://iam.example.com:8443")).public_origin(bound).unwrap(),

@@ -1,6 +1,8 @@
 //! The `portcullis` server: configuration, start-up (data folder, secret key, database,
 //! migrations, first-run setup link), the console router with its middleware, and shutdown.
 
+#![recursion_limit = "512"]
+
 pub mod client;
 pub mod config;
 pub mod middleware;
@@ -170,6 +172,13 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         public_origin: public_origin.clone(),
         limits: config.session_limits(),
         sign_in_limiter: Arc::new(app::ssr::ClientLimiter::per_minute(config.sign_in_rate)),
+        webauthn: match app::webauthn::relying_party(&public_origin) {
+            Ok(rp) => Some(Arc::new(rp)),
+            Err(e) => {
+                tracing::warn!(error = %e, "security keys and passkeys are unavailable: set --public-origin to a host name");
+                None
+            }
+        },
     };
     let web = WebConfig {
         public_origin: public_origin.clone(),

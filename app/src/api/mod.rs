@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConsoleError;
 
 mod credentials;
+mod security_keys;
 mod settings;
 mod sign_in;
 
 pub use credentials::*;
+pub use security_keys::*;
 pub use settings::*;
 pub use sign_in::*;
 

@@ -17,6 +17,8 @@ pub struct PendingView {
     pub who: String,
     /// The principal has a virtual (TOTP) MFA device.
     pub has_totp: bool,
+    /// The principal's security keys and passkeys: (serial number, name).
+    pub security_keys: Vec<(String, String)>,
     /// Why the password must change: `reset` (an administrator asked) or `expired`.
     pub reason: String,
     /// The rules a new password must meet, in plain words.
@@ -123,6 +125,14 @@ pub async fn pending_sign_in() -> Result<Option<PendingView>, ConsoleError> {
         },
         who,
         has_totp: devices.iter().any(|d| d.kind == "totp"),
+        security_keys: devices
+            .iter()
+            .filter(|d| d.kind == "webauthn")
+            .map(|d| {
+                let name = d.serial_number.rsplit('/').next().unwrap_or(&d.serial_number).to_owned();
+                (d.serial_number.clone(), name)
+            })
+            .collect(),
         reason: if pending.password_expired { "expired".to_owned() } else { "reset".to_owned() },
         requirements,
     }))

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{
     ChangeMyPassword, CreateMyVirtualMfa, EnableMyVirtualMfa, EndMySession, MfaDeviceView, RemoveMyMfaDevice,
-    SessionView, my_mfa_devices, my_password, my_sessions,
+    SessionView, finish_key_registration, my_mfa_devices, my_password, my_sessions, start_key_registration,
 };
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::password::NewPasswordFields;
@@ -24,6 +24,7 @@ pub fn SecurityCredentialsPage() -> impl IntoView {
         Some("password") => Some("Your password has been changed. Your other console sessions have ended."),
         Some("mfa") => Some("The MFA device is assigned. You will be asked for a code at your next sign-in."),
         Some("mfa-removed") => Some("The MFA device has been removed."),
+        Some("key") => Some("The security key is registered. You can use it at your next sign-in."),
         Some("session") => Some("The session has ended."),
         _ => None,
     };
@@ -93,6 +94,7 @@ fn MfaSection(at: Signal<Option<String>>) -> impl IntoView {
                     }
                 })}
             </Transition>
+            <RegisterKey />
             <details class="form-panel">
                 <summary class="button">"Assign MFA device"</summary>
                 {move || match created() {
@@ -144,6 +146,65 @@ fn MfaSection(at: Signal<Option<String>>) -> impl IntoView {
                 }}
             </details>
         </section>
+    }
+}
+
+/// Registers a security key (U2F or FIDO2) or a passkey: the server's options, the browser's
+/// ceremony, the server's check. The name is the user's.
+#[component]
+fn RegisterKey() -> impl IntoView {
+    let name = NodeRef::<leptos::html::Input>::new();
+    let passkey = NodeRef::<leptos::html::Input>::new();
+    let password = NodeRef::<leptos::html::Input>::new();
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = |input: NodeRef<leptos::html::Input>| input.get().map(|i| i.value()).unwrap_or_default();
+        let (key_name, current) = (value(name), value(password));
+        let kind = if passkey.get().is_some_and(|i| i.checked()) { "passkey" } else { "security_key" };
+        busy.try_set(true);
+        error.try_set(None);
+        leptos::task::spawn_local(async move {
+            let outcome = async {
+                let options =
+                    start_key_registration(key_name, kind.to_owned(), current).await.map_err(|e| e.message)?;
+                let answer = crate::webauthn::ceremony(&options, true).await?;
+                finish_key_registration(answer).await.map_err(|e| e.message)
+            }
+            .await;
+            if let Err(message) = outcome {
+                error.try_set(Some(message));
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <details class="form-panel">
+            <summary class="button">"Register security key or passkey"</summary>
+            {move || error.try_get().flatten().map(|message| view! {
+                <div class="alert error" role="alert"><span>{message}</span></div>
+            })}
+            <form on:submit=submit>
+                <div class="field">
+                    <label for="key_name">"Key name"</label>
+                    <input id="key_name" node_ref=name type="text" required maxlength="64" pattern="[\\w+=,.@-]+"
+                        autocomplete="off" />
+                </div>
+                <fieldset class="choice">
+                    <legend>"Kind"</legend>
+                    <label><input type="radio" name="key_kind" value="security_key" checked=true />
+                        " Security key (U2F or FIDO2): touch it at sign-in"</label>
+                    <label><input type="radio" name="key_kind" value="passkey" node_ref=passkey />
+                        " Passkey: unlock it with a fingerprint, face or PIN at sign-in"</label>
+                </fieldset>
+                <div class="field">
+                    <label for="key_password">"Your password, to register the key"</label>
+                    <input id="key_password" node_ref=password type="password" autocomplete="current-password" required />
+                </div>
+                <button type="submit" class="button primary" disabled=move || busy.try_get().unwrap_or(false)>"Register key"</button>
+            </form>
+        </details>
     }
 }
 

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{CancelSignIn, SignIn, SignInMfa, SignInNewPassword, pending_sign_in};
+use crate::api::{
+    CancelSignIn, SignIn, SignInMfa, SignInNewPassword, finish_key_sign_in, pending_sign_in, start_key_sign_in,
+};
 use crate::pages::password::NewPasswordFields;
 use crate::pages::{ErrorAlert, action_error};
 
@@ -119,6 +121,7 @@ pub fn MfaStepPage() -> impl IntoView {
                                         </button>
                                     </ActionForm>
                                 })}
+                                {(!p.security_keys.is_empty()).then(|| view! { <SecurityKeyChoice keys=p.security_keys.clone() /> })}
                                 <ActionForm action=cancel>
                                     <button type="submit" class="button link">"Cancel and sign in again"</button>
                                 </ActionForm>
@@ -131,6 +134,48 @@ pub fn MfaStepPage() -> impl IntoView {
                 </Transition>
             </div>
         </main>
+    }
+}
+
+/// The principal's security keys and passkeys, one button each: the chosen one is asked to sign.
+#[component]
+fn SecurityKeyChoice(keys: Vec<(String, String)>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let use_key = move |serial: String| {
+        busy.try_set(true);
+        error.try_set(None);
+        leptos::task::spawn_local(async move {
+            let outcome = async {
+                let options = start_key_sign_in(serial).await.map_err(|e| e.message)?;
+                let answer = crate::webauthn::ceremony(&options, false).await?;
+                finish_key_sign_in(answer).await.map_err(|e| e.message)
+            }
+            .await;
+            if let Err(message) = outcome {
+                error.try_set(Some(message));
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <p class="help">"Or use one of your security keys or passkeys:"</p>
+        {move || error.try_get().flatten().map(|message| view! {
+            <div class="alert error" role="alert"><span>{message}</span></div>
+        })}
+        <ul class="links">
+            {keys.into_iter().map(|(serial, name)| {
+                let use_key = use_key.clone();
+                view! {
+                    <li>
+                        <button type="button" class="button wide" disabled=move || busy.try_get().unwrap_or(false)
+                            on:click=move |_| use_key(serial.clone())>
+                            {format!("Use {name}")}
+                        </button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }
 
