@@ -282,7 +282,20 @@ impl RequestScope {
         let session = self.session()?;
         let pending =
             session.get::<PendingSignIn>(PENDING_KEY).await.map_err(|e| internal(&format!("session store: {e}")))?;
-        Ok(pending.filter(|p| now_millis(&self.state).saturating_sub(p.started_at) <= PENDING_MAX_AGE_MS))
+        let Some(pending) =
+            pending.filter(|p| now_millis(&self.state).saturating_sub(p.started_at) <= PENDING_MAX_AGE_MS)
+        else {
+            return Ok(None);
+        };
+        // A password set since the password step (an administrator's reset of a compromised
+        // account, say), or a console password removed since, ends the sign-in in progress.
+        let changed = self.state.iam.password_changed_at(&pending.principal).await?;
+        let current = self.state.iam.current_principal(&pending.principal).await?;
+        if current.is_none() || changed.is_none_or(|at| at.as_millis() > pending.started_at) {
+            self.session()?.remove_value(PENDING_KEY).await.map_err(|e| internal(&format!("session: {e}")))?;
+            return Ok(None);
+        }
+        Ok(Some(pending))
     }
 
     /// Moves the sign-in to its next step: a new session id (the privilege changed), the pending

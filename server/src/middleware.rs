@@ -111,7 +111,11 @@ pub async fn require_sign_in(
     }
     // A sign-in in progress (MFA, or a password that must change) reaches no page but its step.
     if let Ok(Some(pending)) = session.get::<app::ssr::PendingSignIn>(app::ssr::PENDING_KEY).await {
-        return Redirect::to(pending.stage.path()).into_response();
+        let fresh = state.iam.now().as_millis().saturating_sub(pending.started_at) <= app::ssr::PENDING_MAX_AGE_MS;
+        if fresh {
+            return Redirect::to(pending.stage.path()).into_response();
+        }
+        session.remove_value(app::ssr::PENDING_KEY).await.ok();
     }
     let back = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
     let target =

@@ -80,6 +80,8 @@ pub async fn change_my_password(
     }
     let (current, new) = (iam_core::Password::new(current_password), iam_core::Password::new(new_password));
     scope.state.iam.change_password(&caller, &current, &new).await?;
+    // A new password is a privilege change: a new session id too.
+    scope.session()?.cycle_id().await.map_err(|e| crate::ssr::internal(&format!("session: {e}")))?;
     scope.redirect_done("/security-credentials", "password");
     Ok(())
 }

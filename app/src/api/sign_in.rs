@@ -79,10 +79,10 @@ pub async fn sign_in(
         "iam" => SignIn::User { account, user_name, password },
         _ => return Err(ConsoleError::new("ValidationError", "Choose the root user or an IAM user.")),
     };
-    // Whatever this browser was signed in as before ends here.
-    scope.sign_out_quietly().await?;
     let signed_in =
         state.iam.sign_in(&attempt, &scope.sign_in_context()).await.map_err(|e| sign_in_error(&scope, e))?;
+    // Whatever this browser was signed in as before ends here (not on a failed attempt).
+    scope.sign_out_quietly().await?;
     let expires = signed_in.password_expires_at.map(|t| t.as_millis());
     if signed_in.mfa_devices.is_empty() && !signed_in.must_change_password() {
         return scope.establish(signed_in.principal, None, expires, &return_to).await;

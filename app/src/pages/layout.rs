@@ -71,7 +71,11 @@ pub fn ConsoleLayout() -> impl IntoView {
                                 Ok(id) => view! {
                                     {id.password_expires_in_days.map(|days| view! {
                                         <div class="alert warning" role="status">
-                                            {format!("Your password expires in {days} day{}. ", if days == 1 { "" } else { "s" })}
+                                            {match days {
+                                                0 => "Your password has expired. ".to_owned(),
+                                                1 => "Your password expires in 1 day. ".to_owned(),
+                                                n => format!("Your password expires in {n} days. "),
+                                            }}
                                             <a href="/security-credentials">"Change your password"</a>
                                         </div>
                                     })}

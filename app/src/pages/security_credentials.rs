@@ -43,6 +43,8 @@ pub fn SecurityCredentialsPage() -> impl IntoView {
 fn PasswordSection(at: Signal<Option<String>>) -> impl IntoView {
     let facts = Resource::new(move || at.get(), |_| my_password());
     let change = ServerAction::<ChangeMyPassword>::new();
+    // Taken here, not in the suspended view: that may be resolved after the action is gone.
+    let outcome = change.value();
     view! {
         <section class="panel" aria-labelledby="password-heading">
             <h2 id="password-heading">"Console password"</h2>
@@ -53,7 +55,7 @@ fn PasswordSection(at: Signal<Option<String>>) -> impl IntoView {
                             {f.expires.clone().map(|at| view! { <p>"Your password expires at " <time>{at}</time> "."</p> })}
                             <details class="form-panel">
                                 <summary class="button">"Change password"</summary>
-                                {action_error(change.value())}
+                                {action_error(outcome)}
                                 <ActionForm action=change>
                                     <div class="field">
                                         <label for="current_password">"Current password"</label>

@@ -97,6 +97,8 @@ pub fn MfaStepPage() -> impl IntoView {
     let action = ServerAction::<SignInMfa>::new();
     let cancel = ServerAction::<CancelSignIn>::new();
     let pending_submit = action.pending();
+    // Taken here, not in the suspended view: that may be resolved after the action is gone.
+    let outcome = action.value();
     view! {
         <Title text="Multi-factor authentication" />
         <main class="standalone">
@@ -109,7 +111,7 @@ pub fn MfaStepPage() -> impl IntoView {
                                 <p>"Signing in as " <strong>{p.who.clone()}</strong></p>
                                 {p.has_totp.then(|| view! {
                                     <p class="help">"Enter the code shown by your authenticator app or MFA device."</p>
-                                    {action_error(action.value())}
+                                    {action_error(outcome)}
                                     <ActionForm action=action>
                                         <div class="field">
                                             <label for="code">"MFA code"</label>
@@ -185,6 +187,8 @@ pub fn NewPasswordStepPage() -> impl IntoView {
     let pending = Resource::new(|| (), |_| pending_sign_in());
     let action = ServerAction::<SignInNewPassword>::new();
     let cancel = ServerAction::<CancelSignIn>::new();
+    // Taken here, not in the suspended view: that may be resolved after the action is gone.
+    let outcome = action.value();
     view! {
         <Title text="Set a new password" />
         <main class="standalone">
@@ -202,7 +206,7 @@ pub fn NewPasswordStepPage() -> impl IntoView {
                                         "An administrator requires you to set a new password before you continue."
                                     }}
                                 </div>
-                                {action_error(action.value())}
+                                {action_error(outcome)}
                                 <ActionForm action=action>
                                     <div class="field">
                                         <label for="old_password">"Old password"</label>

@@ -131,7 +131,9 @@ impl Iam {
             self.end_console_session(session_ref).await?;
             return Ok(None);
         }
-        if now - seen > TOUCH_EVERY_MS {
+        // Written at most once a minute, or a tenth of the idle timeout when that is shorter, so that
+        // a session in use never looks idle for longer than it was.
+        if now - seen > TOUCH_EVERY_MS.min(limits.idle_ms / 10) {
             sqlx::query("UPDATE console_sessions SET last_seen_at = $2 WHERE session_ref = $1")
                 .bind(session_ref)
                 .bind(now)

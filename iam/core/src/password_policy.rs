@@ -291,7 +291,7 @@ impl Iam {
             let Principal::User { account_id, user_id, user_name, .. } = &caller.principal else {
                 return self.change_root_password(caller, old, new).await;
             };
-            let (arn, policy) = {
+            let (arn, policy, must_change) = {
                 let mut conn = self.store().pool().acquire().await?;
                 // The user as it is now (a session keeps the name it began with; a rename since
                 // would otherwise point the request at a namesake).
@@ -308,13 +308,30 @@ impl Iam {
                     ),
                     None => caller.principal.arn().to_string(),
                 };
-                (arn, load_policy(&mut conn, account_id).await?)
+                let policy = load_policy(&mut conn, account_id).await?;
+                let profile =
+                    sqlx::query("SELECT reset_required, password_changed_at FROM login_profiles WHERE user_id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                let must_change = match profile {
+                    Some(row) => {
+                        let expires =
+                            crate::sign_in::password_expiry(policy.as_ref(), Some(row.try_get("password_changed_at")?));
+                        row.try_get::<i64, _>("reset_required")? != 0 || expires.is_some_and(|at| self.now() >= at)
+                    }
+                    None => false,
+                };
+                (arn, policy, must_change)
             };
             // The account setting grants what a policy would; it is decided with the caller's other
             // policies, so an explicit deny (AWS's quarantine policy for leaked keys denies this) and a
             // permissions boundary still apply, and a refusal is recorded.
+            // A user who must set a new password (an administrator's reset, or an expired password
+            // without HardExpiry) may, as AWS's console grants IAMUserChangePassword then: the
+            // same grant, with the same denies and boundaries over it.
             let mut request = Request::new("iam:ChangePassword", &arn, account_id);
-            if policy.as_ref().is_some_and(|p| p.allow_users_to_change_password) {
+            if must_change || policy.as_ref().is_some_and(|p| p.allow_users_to_change_password) {
                 request.setting_grant = Some(allow_users_to_change_password());
             }
             self.authorize_or_record(caller, request, || serde_json::json!({ "UserName": user_name })).await?;

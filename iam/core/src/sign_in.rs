@@ -32,6 +32,9 @@ use crate::password_policy::{self, PasswordPolicy};
 pub const FREE_FAILURES: i64 = 4;
 /// The longest delay between attempts, however many failures.
 pub const MAX_DELAY_SECONDS: i64 = 30;
+/// Failed MFA steps allowed in a day (each with the growing delays): then the MFA step waits out
+/// the day. Only someone who knows the password reaches that step.
+pub const MAX_MFA_FAILURES: i64 = 100;
 /// Failures are forgotten this long after the last one.
 pub const FAILURE_MEMORY_MS: i64 = 24 * 60 * 60 * 1000;
 /// How long ahead of a password's expiry the console warns (AWS's 15 days).
@@ -166,6 +169,23 @@ fn principal_subject(principal: &Principal) -> String {
     format!("principal:{}", principal.user_id())
 }
 
+/// The failure subject of a principal's MFA step.
+fn mfa_subject(principal: &Principal) -> String {
+    format!("mfa:{}", principal.user_id())
+}
+
+/// [`delay_after`] as SQL over the failure count `column`, for the atomic check.
+fn delay_sql(column: &str) -> String {
+    let mut sql = format!("CASE WHEN {column} <= {FREE_FAILURES} THEN 0");
+    let mut failures = FREE_FAILURES + 1;
+    while delay_after(failures) < MAX_DELAY_SECONDS {
+        sql.push_str(&format!(" WHEN {column} = {failures} THEN {}", delay_after(failures)));
+        failures += 1;
+    }
+    sql.push_str(&format!(" ELSE {MAX_DELAY_SECONDS} END"));
+    sql
+}
+
 /// The failure subject of what was typed when nothing matched: a digest, never the text.
 fn typed_subject(parts: &[&str]) -> String {
     let mut digest = sha2::Sha256::new();
@@ -184,7 +204,9 @@ impl Iam {
     pub async fn sign_in(&self, attempt: &SignIn, context: &SignInContext) -> Result<SignedIn, SignInError> {
         let (candidate, account_id, subject, password) = self.find_candidate(attempt).await?;
         let now = self.now();
-        self.check_delay(&subject, now).await.inspect_err(|e| {
+        // The attempt is counted before the password is checked, atomically: a burst of parallel
+        // attempts cannot all pass the delay before the first failure is written.
+        self.reserve_attempt(&subject, None).await.inspect_err(|e| {
             if let (SignInError::Throttled { .. }, Some(account_id)) = (e, &account_id) {
                 let principal = candidate.as_ref().map(|c| c.principal.clone());
                 self.spawn_failure_event(context, account_id, principal, "Throttled");
@@ -194,13 +216,13 @@ impl Iam {
         let verified = self.hasher().verify(password, stored_hash).await?;
         let known = candidate.as_ref().map(|c| c.principal.clone());
         let (Verified::Yes { rehash }, Some(candidate)) = (verified, candidate) else {
-            self.note_failure(&subject).await?;
             if let Some(account_id) = &account_id {
                 let caller = context.caller(known.unwrap_or_else(|| hidden_principal(account_id)));
                 self.record_attempt(&caller, "Failure", "IncorrectPassword", None).await?;
             }
             return Err(SignInError::Incorrect);
         };
+        self.refund_attempt(&subject).await?;
         self.record_password_use(&candidate.principal, rehash.map(|new| (candidate.hash.clone(), new))).await?;
 
         let policy = match &candidate.principal {
@@ -253,15 +275,17 @@ impl Iam {
         }
     }
 
-    /// Whether the MFA step may be tried now (the same delays as the password step).
+    /// Takes one MFA attempt for `principal`, counted before the code or key is checked: the
+    /// password step's growing delays, on a count of its own (so that failed passwords, which
+    /// anyone can make, never hold up the MFA step of someone who knows the password), and at most
+    /// [`MAX_MFA_FAILURES`] a day: a guessed code is a matter of attempts.
     pub async fn check_mfa_attempt(&self, principal: &Principal) -> Result<(), SignInError> {
-        self.check_delay(&principal_subject(principal), self.now()).await
+        self.reserve_attempt(&mfa_subject(principal), Some(MAX_MFA_FAILURES)).await
     }
 
-    /// Records a failed MFA step (`reason` is for the audit log, e.g. `IncorrectMFACode`,
-    /// `ClonedSecurityKey`) and counts it towards the principal's delays.
+    /// Records a failed MFA step in the audit log (`reason`, e.g. `IncorrectMFACode`,
+    /// `ClonedSecurityKey`); the attempt was counted by [`Iam::check_mfa_attempt`].
     pub async fn fail_mfa(&self, principal: &Principal, context: &SignInContext, reason: &str) -> Result<(), IamError> {
-        self.note_failure(&principal_subject(principal)).await?;
         self.record_attempt(&context.caller(principal.clone()), "Failure", reason, None).await
     }
 
@@ -273,8 +297,9 @@ impl Iam {
         context: &SignInContext,
         mfa_device: Option<&str>,
     ) -> Result<(), IamError> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE subject = $1")
+        sqlx::query("DELETE FROM sign_in_failures WHERE subject IN ($1, $2)")
             .bind(principal_subject(principal))
+            .bind(mfa_subject(principal))
             .execute(self.store().pool())
             .await?;
         self.record_attempt(&context.caller(principal.clone()), "Success", "", mfa_device).await
@@ -285,7 +310,7 @@ impl Iam {
     /// are audited, so that a stolen session is no password oracle.
     pub async fn confirm_password(&self, caller: &Caller, password: &Password) -> Result<(), IamError> {
         let subject = principal_subject(&caller.principal);
-        match self.check_delay(&subject, self.now()).await {
+        match self.reserve_attempt(&subject, None).await {
             Ok(()) => {}
             Err(SignInError::Throttled { retry_after_seconds }) => {
                 return Err(IamError::Throttling(format!(
@@ -311,7 +336,6 @@ impl Iam {
             }
         };
         if self.hasher().verify(password, stored.as_deref()).await? == Verified::No {
-            self.note_failure(&subject).await?;
             let event = Event {
                 action: "portcullis:ConfirmPassword",
                 target: None,
@@ -322,7 +346,27 @@ impl Iam {
             audit::append(&mut conn, caller, self.now(), &event).await?;
             return Err(IamError::InvalidInput("The current password is incorrect.".to_owned()));
         }
+        self.refund_attempt(&subject).await?;
         Ok(())
+    }
+
+    /// When the principal's console password was last set; `None` when it has none (any more).
+    pub async fn password_changed_at(&self, principal: &Principal) -> Result<Option<Timestamp>, IamError> {
+        let changed: Option<i64> = match principal {
+            Principal::Root { account_id } => {
+                sqlx::query_scalar("SELECT root_password_changed_at FROM accounts WHERE account_id = $1")
+                    .bind(account_id)
+                    .fetch_optional(self.store().pool())
+                    .await?
+            }
+            Principal::User { user_id, .. } => {
+                sqlx::query_scalar("SELECT password_changed_at FROM login_profiles WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(self.store().pool())
+                    .await?
+            }
+        };
+        Ok(changed.map(Timestamp::from_millis))
     }
 
     /// When the principal's console password expires under the account's policy, if it does.
@@ -431,37 +475,54 @@ impl Iam {
         }
     }
 
-    async fn check_delay(&self, subject: &str, now: Timestamp) -> Result<(), SignInError> {
+    /// Counts an attempt on `subject` if it may be made now, in one statement (atomic on both
+    /// databases): allowed when the delay owed after the failures so far has passed and, with a
+    /// `cap`, fewer than `cap` failures were made in the last day. A refused attempt answers how
+    /// long to wait. A successful attempt is given back with [`Iam::refund_attempt`].
+    async fn reserve_attempt(&self, subject: &str, cap: Option<i64>) -> Result<(), SignInError> {
+        let now = self.now().as_millis();
+        let forgotten_before = now - FAILURE_MEMORY_MS;
+        let cap = cap.unwrap_or(i64::MAX);
+        let sql = format!(
+            "INSERT INTO sign_in_failures (subject, failures, last_failure_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (subject) DO UPDATE SET \
+             failures = CASE WHEN sign_in_failures.last_failure_at < $3 THEN 1 \
+             ELSE sign_in_failures.failures + 1 END, last_failure_at = $2 \
+             WHERE sign_in_failures.last_failure_at < $3 OR (sign_in_failures.failures < $4 \
+             AND sign_in_failures.last_failure_at + 1000 * ({}) <= $2)",
+            delay_sql("sign_in_failures.failures")
+        );
+        let counted = sqlx::query(&sql)
+            .bind(subject)
+            .bind(now)
+            .bind(forgotten_before)
+            .bind(cap)
+            .execute(self.store().pool())
+            .await?;
+        if counted.rows_affected() > 0 {
+            return Ok(());
+        }
         let row = sqlx::query("SELECT failures, last_failure_at FROM sign_in_failures WHERE subject = $1")
             .bind(subject)
             .fetch_optional(self.store().pool())
             .await?;
-        let Some(row) = row else { return Ok(()) };
-        let failures: i64 = row.try_get("failures")?;
-        let last: i64 = row.try_get("last_failure_at")?;
-        if now.as_millis() - last > FAILURE_MEMORY_MS {
-            return Ok(());
-        }
-        let allowed_at = last + delay_after(failures) * 1000;
-        let wait_ms = allowed_at - now.as_millis();
-        if wait_ms > 0 {
-            // Rounded up: "in 0 seconds" would invite a retry that fails again.
-            return Err(SignInError::Throttled { retry_after_seconds: (wait_ms + 999) / 1000 });
-        }
-        Ok(())
+        let (failures, last): (i64, i64) = match row {
+            Some(r) => (r.try_get("failures")?, r.try_get("last_failure_at")?),
+            None => (0, now),
+        };
+        let allowed_at = if failures >= cap { last + FAILURE_MEMORY_MS } else { last + delay_after(failures) * 1000 };
+        // Rounded up, and at least a second: "in 0 seconds" would invite a retry that fails again.
+        let wait_ms = (allowed_at - now).max(1);
+        Err(SignInError::Throttled { retry_after_seconds: (wait_ms + 999) / 1000 })
     }
 
-    async fn note_failure(&self, subject: &str) -> Result<(), IamError> {
-        let now = self.now().as_millis();
+    /// Gives back an attempt that succeeded (the right password while MFA is still owed, say).
+    async fn refund_attempt(&self, subject: &str) -> Result<(), IamError> {
         sqlx::query(
-            "INSERT INTO sign_in_failures (subject, failures, last_failure_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (subject) DO UPDATE SET \
-             failures = CASE WHEN sign_in_failures.last_failure_at < $3 THEN 1 ELSE sign_in_failures.failures + 1 END, \
-             last_failure_at = $2",
+            "UPDATE sign_in_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END \
+             WHERE subject = $1",
         )
         .bind(subject)
-        .bind(now)
-        .bind(now - FAILURE_MEMORY_MS)
         .execute(self.store().pool())
         .await?;
         Ok(())
@@ -579,7 +640,7 @@ fn hidden_principal(account_id: &str) -> Principal {
 }
 
 /// When a password set at `changed_at` expires under `policy`.
-fn password_expiry(policy: Option<&PasswordPolicy>, changed_at: Option<i64>) -> Option<Timestamp> {
+pub(crate) fn password_expiry(policy: Option<&PasswordPolicy>, changed_at: Option<i64>) -> Option<Timestamp> {
     let days = policy?.max_password_age?;
     Some(Timestamp::from_millis(changed_at? + days * DAY_MS))
 }
@@ -593,6 +654,16 @@ mod tests {
         let delays: Vec<i64> = (0..=12).map(delay_after).collect();
         assert_eq!(delays, [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 30, 30, 30]);
         assert_eq!(delay_after(i64::MAX), MAX_DELAY_SECONDS);
+    }
+
+    #[test]
+    fn the_sql_delays_are_the_same_delays() {
+        let sql = delay_sql("f");
+        assert_eq!(
+            sql,
+            "CASE WHEN f <= 4 THEN 0 WHEN f = 5 THEN 1 WHEN f = 6 THEN 2 WHEN f = 7 THEN 4 WHEN f = 8 THEN 8 \
+             WHEN f = 9 THEN 16 ELSE 30 END"
+        );
     }
 
     #[test]

@@ -115,6 +115,27 @@ on_both!(a_required_reset_leads_to_a_new_password_and_nowhere_else, |server| {
     assert_eq!(location(&done).as_deref(), Some("/"));
     assert_eq!(whoami_code(server, &alice).await, "user:alice");
 
+    // With the default policy (no AllowUsersToChangePassword) a user told to reset is not stuck.
+    server.iam.delete_account_password_policy(&admin).await.unwrap();
+    server.iam.create_user(&admin, CreateUser { user_name: "dave".into(), ..Default::default() }).await.unwrap();
+    server.iam.create_login_profile(&admin, "dave", &Password::new(first), true).await.unwrap();
+    let dave = server.browser();
+    assert_eq!(location(&sign_in_user(server, &dave, "dave", first).await).as_deref(), Some("/signin/change-password"));
+    let fields = [
+        ("old_password", first),
+        ("new_password", "Dave-walks-Quiet-Dunes-5"),
+        ("confirm_password", "Dave-walks-Quiet-Dunes-5"),
+    ];
+    let done = server.call(&dave, "sign_in_new_password", &fields).await;
+    assert_eq!(location(&done).as_deref(), Some("/"), "{:?}", done.headers());
+    // Once changed, the grant is gone: ChangePassword needs a policy again.
+    let again = [
+        ("current_password", "Dave-walks-Quiet-Dunes-5"),
+        ("new_password", "Dave-runs-Loud-Dunes-6"),
+        ("confirm_password", "Dave-runs-Loud-Dunes-6"),
+    ];
+    assert_eq!(json(server.call(&dave, "change_my_password", &again).await).await["code"], "AccessDenied");
+
     // Signed out and in again: straight in, with the new password only.
     server.call(&alice, "sign_out", &[]).await;
     let old = json(sign_in_user(server, &alice, "alice", first).await).await;

@@ -250,3 +250,44 @@ on_both!(root_changes_its_own_password, |db| {
     assert_eq!(db.iam.sign_in(&attempt(crate::harness::ROOT_PASSWORD), &context()).await, Err(SignInError::Incorrect));
     db.iam.sign_in(&attempt("Granite-otter-Lamp-4"), &context()).await.unwrap();
 });
+
+on_both!(a_burst_of_parallel_attempts_is_counted_before_it_is_checked, |db| {
+    let (_, _) = with_alice(db).await;
+    let attempts = (0..12).map(|_| async { db.iam.sign_in(&alice_attempt("Wrong-password-1"), &context()).await });
+    let outcomes = futures::future::join_all(attempts).await;
+    let checked = outcomes.iter().filter(|o| **o == Err(SignInError::Incorrect)).count();
+    let held = outcomes.iter().filter(|o| matches!(o, Err(SignInError::Throttled { .. }))).count();
+    assert_eq!((checked, held), (5, 7), "{outcomes:?}");
+});
+
+on_both!(failed_passwords_never_hold_up_the_mfa_step_which_has_a_daily_cap, |db| {
+    let (root, alice) = with_alice(db).await;
+    let device = db.iam.create_virtual_mfa_device(&root, "alice-phone", None).await.unwrap();
+    let seed = device.base32_string_seed.clone();
+    db.iam
+        .enable_mfa_device(&root, Some("alice"), &device.serial_number, &code(db, &seed, -1), &code(db, &seed, 0))
+        .await
+        .unwrap();
+    // Someone without the password fails ten times; alice, who has it, is held only at the
+    // password step, never at her code.
+    for _ in 0..10 {
+        db.clock.advance_millis(31_000);
+        db.iam.sign_in(&alice_attempt("Wrong-password-1"), &context()).await.unwrap_err();
+    }
+    db.clock.advance_millis(31_000);
+    db.iam.sign_in(&alice_attempt(ALICE_PASSWORD), &context()).await.unwrap();
+    db.iam.sign_in_with_totp(&alice, &code(db, &seed, 0), &context()).await.unwrap();
+
+    // Someone with the password guessing codes: delays, then a day's wait after 100 failures.
+    for _ in 0..iam_core::sign_in::MAX_MFA_FAILURES {
+        db.clock.advance_millis(31_000);
+        assert_eq!(db.iam.sign_in_with_totp(&alice, "000000", &context()).await, Err(SignInError::Incorrect));
+    }
+    db.clock.advance_millis(31_000);
+    let Err(SignInError::Throttled { retry_after_seconds }) =
+        db.iam.sign_in_with_totp(&alice, &code(db, &seed, 0), &context()).await
+    else {
+        panic!("the MFA step is closed for the day");
+    };
+    assert!(retry_after_seconds > 80_000, "{retry_after_seconds}");
+});
