@@ -297,7 +297,7 @@ async fn housekeeping(state: ConsoleState) {
     loop {
         tick.tick().await;
         state.sign_in_limiter.prune();
-        if n % 10 == 0 {
+        if n.is_multiple_of(10) {
             if let Err(e) = state.iam.prune_console_sessions(state.limits).await {
                 tracing::warn!(error = %e, "could not remove timed-out console sessions");
             }

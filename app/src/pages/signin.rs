@@ -167,7 +167,6 @@ fn SecurityKeyChoice(keys: Vec<(String, String)>) -> impl IntoView {
         })}
         <ul class="links">
             {keys.into_iter().map(|(serial, name)| {
-                let use_key = use_key.clone();
                 view! {
                     <li>
                         <button type="button" class="button wide" disabled=move || busy.try_get().unwrap_or(false)
