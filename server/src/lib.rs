@@ -285,6 +285,10 @@ pub async fn serve(
         .await;
     expiry.abort();
     housekeeping.abort();
+    // Awaited, so that its handle on the store is gone before the store closes (a restarted
+    // server on the same SQLite file would otherwise find it still in use).
+    housekeeping.await.ok();
+    expiry.await.ok();
     tokio::time::timeout(Duration::from_secs(10), services.close()).await.ok();
     result
 }

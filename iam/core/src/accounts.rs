@@ -173,6 +173,12 @@ impl Iam {
         }
         // Whoever holds a root session now may be who took the account: every one ends.
         crate::console_sessions::end_sessions_of(&mut tx, &account_id, None).await?;
+        // And the owner signing in next is not held up by the failures that led here.
+        sqlx::query("DELETE FROM sign_in_failures WHERE subject IN ($1, $2)")
+            .bind(format!("principal:{account_id}"))
+            .bind(format!("mfa:{account_id}"))
+            .execute(&mut *tx)
+            .await?;
         let caller = Caller::internal(Principal::Root { account_id: account_id.clone() });
         let event = Event {
             action: "portcullis:RecoverRoot",

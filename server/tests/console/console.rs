@@ -184,7 +184,7 @@ on_both!(cross_site_and_oversized_requests_are_refused, |server| {
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
     let own = plain
         .post(server.url("/api/sign_in"))
-        .header("origin", format!("http://{}", server.addr))
+        .header("origin", format!("http://localhost:{}", server.addr.port()))
         .form(&fields)
         .send()
         .await

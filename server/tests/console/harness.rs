@@ -113,7 +113,10 @@ impl TestServer {
         self.stop().await;
         let database_url = self.postgres.as_ref().map(|(admin, name)| with_database(admin, name));
         let postgres = self.postgres.take();
-        TestServer::start_on(self.data_dir.clone(), database_url, postgres, &[]).await
+        let data_dir = self.data_dir.clone();
+        // With it goes the test's handle on the IAM service, which holds the SQLite file's lock.
+        drop(self);
+        TestServer::start_on(data_dir, database_url, postgres, &[]).await
     }
 
     async fn stop(&mut self) {

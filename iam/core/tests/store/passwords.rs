@@ -45,7 +45,10 @@ on_both!(the_password_policy_governs_every_new_password, |db| {
         db.clock.advance_millis(60_000);
         async move { iam.change_password(&alice, &Password::new(old), &Password::new(new)).await }
     };
+    // A user told to reset may (tested over HTTP); one that is not needs the permission.
+    db.iam.update_login_profile(&root, "alice", None, Some(false)).await.unwrap();
     assert_eq!(change("first-password!", "second-password!").await.unwrap_err().code(), "AccessDenied");
+    db.iam.update_login_profile(&root, "alice", None, Some(true)).await.unwrap();
     let allow = UpdatePasswordPolicy {
         minimum_password_length: Some(12),
         require_symbols: Some(true),
