@@ -254,7 +254,27 @@ impl RequestScope {
             request_id: self.request_id.clone(),
             client_request_id: self.client.client_request_id.clone(),
             secure_transport: self.secure(),
+            device: self.device_cookie(),
         }
+    }
+
+    fn device_cookie_name(&self) -> &'static str {
+        if self.secure() { "__Host-portcullis-device" } else { "portcullis-device" }
+    }
+
+    /// The device cookie this browser sent, if any.
+    fn device_cookie(&self) -> Option<String> {
+        let name = self.device_cookie_name();
+        let parts = self.parts.as_ref()?;
+        parts
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value.to_owned())
     }
 
     /// Takes one sign-in attempt from this client's bucket; a client out of attempts gets HTTP
@@ -331,6 +351,18 @@ impl RequestScope {
             session.set_expiry(Some(tower_sessions::Expiry::AtDateTime(at)));
         }
         session.insert(SESSION_KEY, &record).await.map_err(|e| internal(&format!("session: {e}")))?;
+        // This browser is now known to the principal: its failed attempts will be counted apart
+        // from strangers' (iam-core's device cookies).
+        let cookie = format!(
+            "{}={}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{}",
+            self.device_cookie_name(),
+            self.state.iam.device_cookie(&record.principal),
+            iam_core::sign_in::DEVICE_COOKIE_MAX_AGE_MS / 1000,
+            if self.secure() { "; Secure" } else { "" }
+        );
+        if let (Some(response), Ok(value)) = (&self.response, http::HeaderValue::from_str(&cookie)) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
         tracing::info!(principal = %record.principal.arn(), session = %record.session_ref, "console sign-in");
         self.redirect(crate::api::safe_return_path(return_to).unwrap_or("/"));
         Ok(())

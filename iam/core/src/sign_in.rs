@@ -35,6 +35,8 @@ pub const MAX_DELAY_SECONDS: i64 = 30;
 /// Failed MFA steps allowed in a day (each with the growing delays): then the MFA step waits out
 /// the day. Only someone who knows the password reaches that step.
 pub const MAX_MFA_FAILURES: i64 = 100;
+/// How long a device cookie vouches for a browser (OWASP's "device cookies").
+pub const DEVICE_COOKIE_MAX_AGE_MS: i64 = 180 * DAY_MS;
 /// Failures are forgotten this long after the last one.
 pub const FAILURE_MEMORY_MS: i64 = 24 * 60 * 60 * 1000;
 /// How long ahead of a password's expiry the console warns (AWS's 15 days).
@@ -66,6 +68,8 @@ pub struct SignInContext {
     pub request_id: Option<String>,
     pub client_request_id: Option<String>,
     pub secure_transport: bool,
+    /// The device cookie the browser sent, if any (see [`Iam::device_cookie`]).
+    pub device: Option<String>,
 }
 
 impl SignInContext {
@@ -169,6 +173,11 @@ fn principal_subject(principal: &Principal) -> String {
     format!("principal:{}", principal.user_id())
 }
 
+/// What a device cookie is sealed for: its purpose and its principal.
+fn device_context(principal: &Principal) -> String {
+    format!("device-cookie:v1:{}", principal.user_id())
+}
+
 /// The failure subject of a principal's MFA step.
 fn mfa_subject(principal: &Principal) -> String {
     format!("mfa:{}", principal.user_id())
@@ -203,6 +212,12 @@ impl Iam {
     /// `Incorrect`. A right password answers what must follow: an MFA step, a new password.
     pub async fn sign_in(&self, attempt: &SignIn, context: &SignInContext) -> Result<SignedIn, SignInError> {
         let (candidate, account_id, subject, password) = self.find_candidate(attempt).await?;
+        // A browser this principal signed in from before counts its failures on its own: failures
+        // made elsewhere (anyone can make them with a user name) never hold it up.
+        let subject = match (&candidate, &context.device) {
+            (Some(c), Some(cookie)) => self.device_subject(&c.principal, cookie).unwrap_or(subject),
+            _ => subject,
+        };
         let now = self.now();
         // The attempt is counted before the password is checked, atomically: a burst of parallel
         // attempts cannot all pass the delay before the first failure is written.
@@ -290,15 +305,22 @@ impl Iam {
     }
 
     /// Records a complete sign-in (password, and the MFA device's serial number when one was
-    /// used) and forgets the principal's failures.
+    /// used) and forgets the failures of this browser (its device's, or the principal's).
     pub async fn complete_sign_in(
         &self,
         principal: &Principal,
         context: &SignInContext,
         mfa_device: Option<&str>,
     ) -> Result<(), IamError> {
+        // The failures this browser's attempts were counted under: its device's, or (without a
+        // device cookie) the principal's, which strangers' failures share.
+        let subject = context
+            .device
+            .as_deref()
+            .and_then(|cookie| self.device_subject(principal, cookie))
+            .unwrap_or_else(|| principal_subject(principal));
         sqlx::query("DELETE FROM sign_in_failures WHERE subject IN ($1, $2)")
-            .bind(principal_subject(principal))
+            .bind(subject)
             .bind(mfa_subject(principal))
             .execute(self.store().pool())
             .await?;
@@ -348,6 +370,30 @@ impl Iam {
         }
         self.refund_attempt(&subject).await?;
         Ok(())
+    }
+
+    /// A device cookie for a browser that just completed a sign-in as `principal`: sealed with
+    /// the server's key and bound to the principal, so that it vouches for no one else. Its
+    /// failures are counted apart from failures made elsewhere (OWASP's device cookies against
+    /// lock-outs by strangers). It grants nothing else.
+    pub fn device_cookie(&self, principal: &Principal) -> String {
+        use rand::RngCore as _;
+        let mut id = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut id);
+        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let payload = format!("{}:{id}", self.now().as_millis());
+        self.secret_key().seal(&device_context(principal), payload.as_bytes())
+    }
+
+    /// The failure subject of a valid, fresh device cookie of `principal`.
+    fn device_subject(&self, principal: &Principal, cookie: &str) -> Option<String> {
+        let payload = self.secret_key().open(&device_context(principal), cookie).ok()?;
+        let payload = String::from_utf8(payload).ok()?;
+        let (issued, id) = payload.split_once(':')?;
+        let issued: i64 = issued.parse().ok()?;
+        let age = self.now().as_millis() - issued;
+        ((0..=DEVICE_COOKIE_MAX_AGE_MS).contains(&age) && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| format!("{}:device:{id}", principal_subject(principal)))
     }
 
     /// When the principal's console password was last set; `None` when it has none (any more).

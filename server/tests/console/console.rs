@@ -4,8 +4,14 @@ use serde_json::Value;
 use crate::harness::{Db, ROOT_EMAIL, ROOT_PASSWORD, TestServer};
 use crate::on_both;
 
+/// The session cookie a response sets (there may be a device cookie beside it).
 fn set_cookie(res: &reqwest::Response) -> Option<String> {
-    res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("portcullis=") || c.starts_with("__Host-portcullis="))
+        .map(str::to_owned)
 }
 
 async fn error_of(res: reqwest::Response) -> Value {

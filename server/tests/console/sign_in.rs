@@ -374,3 +374,24 @@ on_both!(inline_scripts_run_only_with_this_response_nonce, |server| {
         assert_ne!(nonce, again, "a new nonce every response");
     }
 });
+
+on_both!(a_browser_that_signed_in_before_is_not_held_up_by_strangers, |server| {
+    let root = server.setup_and_sign_in().await;
+    let stranger = server.browser();
+    for _ in 0..=iam_core::sign_in::FREE_FAILURES {
+        sign_in_root(server, &stranger, "Wrong-password-1").await;
+    }
+    assert_eq!(sign_in_root(server, &stranger, ROOT_PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The root user's own browser carries its device cookie: straight in.
+    server.call(&root, "sign_out", &[]).await;
+    let res = sign_in_root(server, &root, ROOT_PASSWORD).await;
+    assert_eq!(location(&res).as_deref(), Some("/"));
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("portcullis-device="));
+    let cookie = cookie.expect("a device cookie").to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+});

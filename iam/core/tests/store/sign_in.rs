@@ -291,3 +291,33 @@ on_both!(failed_passwords_never_hold_up_the_mfa_step_which_has_a_daily_cap, |db|
     };
     assert!(retry_after_seconds > 80_000, "{retry_after_seconds}");
 });
+
+on_both!(a_known_device_is_not_held_up_by_failures_made_elsewhere, |db| {
+    let (root, alice) = with_alice(db).await;
+    let device = db.iam.device_cookie(&alice);
+    // A stranger who knows alice's user name fails on and on.
+    for _ in 0..10 {
+        db.clock.advance_millis(31_000);
+        db.iam.sign_in(&alice_attempt("Wrong-password-1"), &context()).await.unwrap_err();
+    }
+    // Alice's own browser, which signed in before, is not held up...
+    let mine = SignInContext { device: Some(device.clone()), ..context() };
+    db.iam.sign_in(&alice_attempt(ALICE_PASSWORD), &mine).await.unwrap();
+    // ...while a browser without the cookie waits, as does one with another principal's cookie,
+    // a forged one, or an expired one.
+    db.iam.sign_in(&alice_attempt("Wrong-password-1"), &context()).await.unwrap_err();
+    let held = db.iam.sign_in(&alice_attempt(ALICE_PASSWORD), &context()).await;
+    assert!(matches!(held, Err(SignInError::Throttled { .. })), "{held:?}");
+    for cookie in [db.iam.device_cookie(&root.principal), "v1:forged".to_owned()] {
+        let theirs = SignInContext { device: Some(cookie), ..context() };
+        let held = db.iam.sign_in(&alice_attempt(ALICE_PASSWORD), &theirs).await;
+        assert!(matches!(held, Err(SignInError::Throttled { .. })), "{held:?}");
+    }
+    db.clock.advance_millis(iam_core::sign_in::DEVICE_COOKIE_MAX_AGE_MS + 1);
+    for _ in 0..=FREE_FAILURES {
+        db.iam.sign_in(&alice_attempt("Wrong-password-1"), &context()).await.unwrap_err();
+    }
+    let expired = SignInContext { device: Some(device), ..context() };
+    let held = db.iam.sign_in(&alice_attempt(ALICE_PASSWORD), &expired).await;
+    assert!(matches!(held, Err(SignInError::Throttled { .. })), "an expired cookie vouches for nothing: {held:?}");
+});
