@@ -245,6 +245,7 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(leptos_options)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_sign_in))
+        .layer(axum::middleware::from_fn(middleware::error_status))
         .layer(axum::middleware::from_fn_with_state(web.clone(), middleware::reject_cross_site))
         .layer(session_layer);
 

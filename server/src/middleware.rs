@@ -57,6 +57,45 @@ pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, ne
     res
 }
 
+/// Gives each server-function error the HTTP status its code means. Leptos answers every error
+/// of a server function with 500, which made every wrong password a server fault in monitoring;
+/// the body (the error's code and message, JSON) is kept as it is, and the browser side decodes
+/// an error from any 4xx or 5xx alike.
+pub async fn error_status(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !is_api || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::BODY_LIMIT).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned));
+    if let Some(code) = code {
+        parts.status = status_of(&code);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The HTTP status of a console error code (AWS's, or the console's own).
+fn status_of(code: &str) -> StatusCode {
+    match code {
+        "NotSignedIn" | "SignInFailed" | "SignInExpired" | "PasswordExpired" => StatusCode::UNAUTHORIZED,
+        "AccessDenied" | "InvalidSetupLink" => StatusCode::FORBIDDEN,
+        "NoSuchEntity" => StatusCode::NOT_FOUND,
+        "EntityAlreadyExists" | "LimitExceeded" | "DeleteConflict" | "EntityTemporarilyUnmodifiable" => {
+            StatusCode::CONFLICT
+        }
+        "Throttling" => StatusCode::TOO_MANY_REQUESTS,
+        "ServiceFailure" | "RequestFailed" => StatusCode::INTERNAL_SERVER_ERROR,
+        "WebAuthnUnavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 /// Refuses state-changing requests that a browser sent from another site. Browsers say where a
 /// request comes from in `Sec-Fetch-Site`; older ones only in `Origin`. A request with neither is
 /// not from a browser page and carries no ambient authority worth protecting, but we still refuse
@@ -152,6 +191,16 @@ mod tests {
         for p in ["/", "/users", "/users/alice", "/signin/x"] {
             assert!(!is_public(p), "{p}");
         }
+    }
+
+    #[test]
+    fn error_codes_have_their_statuses() {
+        assert_eq!(status_of("SignInFailed"), StatusCode::UNAUTHORIZED);
+        assert_eq!(status_of("AccessDenied"), StatusCode::FORBIDDEN);
+        assert_eq!(status_of("PasswordPolicyViolation"), StatusCode::BAD_REQUEST);
+        assert_eq!(status_of("DeleteConflict"), StatusCode::CONFLICT);
+        assert_eq!(status_of("Throttling"), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(status_of("ServiceFailure"), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

@@ -148,12 +148,11 @@ on_both!(totp_enrolment_and_sign_in_take_each_code_once, |server| {
     let root = server.setup_and_sign_in().await;
     let who = json(server.call(&root, "whoami", &[]).await).await;
     assert_eq!(who["has_mfa"], false, "the dashboard warns the root user");
-    let wrong = json(
-        server
-            .call(&root, "create_my_virtual_mfa", &[("device_name", "root-phone"), ("current_password", "not-it")])
-            .await,
-    )
-    .await;
+    let wrong = server
+        .call(&root, "create_my_virtual_mfa", &[("device_name", "root-phone"), ("current_password", "not-it")])
+        .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST, "an error has the status its code means, not 500");
+    let wrong = json(wrong).await;
     assert_eq!(wrong["code"], "InvalidInput", "adding a device asks for the password again");
     let secret = assign_mfa(server, &root, "root-phone", ROOT_PASSWORD).await;
     assert_eq!(json(server.call(&root, "whoami", &[]).await).await["has_mfa"], true);
@@ -164,7 +163,9 @@ on_both!(totp_enrolment_and_sign_in_take_each_code_once, |server| {
     let page = b.get(server.url("/")).send().await.unwrap();
     assert_eq!(location(&page).as_deref(), Some("/signin/mfa"));
     assert_eq!(whoami_code(server, &b).await, "NotSignedIn");
-    let bad = json(server.call(&b, "sign_in_mfa", &[("code", "000000")]).await).await;
+    let bad = server.call(&b, "sign_in_mfa", &[("code", "000000")]).await;
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    let bad = json(bad).await;
     assert_eq!(bad["code"], "SignInFailed");
     let next = code(&secret, 1);
     let res = server.call(&b, "sign_in_mfa", &[("code", &next)]).await;
