@@ -130,6 +130,17 @@ pub async fn enable_my_virtual_mfa(serial_number: String, code1: String, code2: 
     Ok(())
 }
 
+/// Resynchronizes one of the principal's virtual devices whose clock drifted, with two
+/// consecutive codes from it (`ResyncMFADevice`).
+#[server(prefix = "/api", endpoint = "resync_my_mfa")]
+pub async fn resync_my_mfa(serial_number: String, code1: String, code2: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    scope.state.iam.resync_mfa_device(&caller, None, &serial_number, code1.trim(), code2.trim()).await?;
+    scope.redirect_done("/security-credentials", "mfa-resynced");
+    Ok(())
+}
+
 /// Removes one of the principal's MFA devices (a virtual one is deleted too), after its password.
 #[server(prefix = "/api", endpoint = "remove_my_mfa_device")]
 pub async fn remove_my_mfa_device(serial_number: String, current_password: String) -> Result<(), ConsoleError> {

@@ -8,7 +8,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{
     ChangeMyPassword, CreateMyVirtualMfa, EnableMyVirtualMfa, EndMySession, MfaDeviceView, RemoveMyMfaDevice,
-    SessionView, finish_key_registration, my_mfa_devices, my_password, my_sessions, start_key_registration,
+    ResyncMyMfa, SessionView, finish_key_registration, my_mfa_devices, my_password, my_sessions,
+    start_key_registration,
 };
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::password::NewPasswordFields;
@@ -24,6 +25,7 @@ pub fn SecurityCredentialsPage() -> impl IntoView {
         Some("password") => Some("Your password has been changed. Your other console sessions have ended."),
         Some("mfa") => Some("The MFA device is assigned. You will be asked for a code at your next sign-in."),
         Some("mfa-removed") => Some("The MFA device has been removed."),
+        Some("mfa-resynced") => Some("The MFA device is resynchronized."),
         Some("key") => Some("The security key is registered. You can use it at your next sign-in."),
         Some("session") => Some("The session has ended."),
         _ => None,
@@ -238,7 +240,33 @@ fn MfaDevicesTable(devices: Vec<MfaDeviceView>) -> impl IntoView {
 #[component]
 fn MfaDeviceRow(device: MfaDeviceView) -> impl IntoView {
     let remove = ServerAction::<RemoveMyMfaDevice>::new();
+    let resync = ServerAction::<ResyncMyMfa>::new();
     let serial = device.serial_number.clone();
+    let is_virtual = device.kind == "Virtual MFA device";
+    let resync_serial = device.serial_number.clone();
+    let resync_form = is_virtual.then(move || {
+        let (first, second) = (format!("resync-1-{resync_serial}"), format!("resync-2-{resync_serial}"));
+        view! {
+            <details>
+                <summary class="button">"Resync"</summary>
+                {action_error(resync.value())}
+                <ActionForm action=resync>
+                    <input type="hidden" name="serial_number" value=resync_serial.clone() />
+                    <div class="field">
+                        <label for=first.clone()>"Resync code 1"</label>
+                        <input id=first name="code1" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6"
+                            autocomplete="one-time-code" required />
+                    </div>
+                    <div class="field">
+                        <label for=second.clone()>"Resync code 2"</label>
+                        <input id=second name="code2" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6"
+                            autocomplete="one-time-code" required />
+                    </div>
+                    <button type="submit" class="button primary">"Resync device"</button>
+                </ActionForm>
+            </details>
+        }
+    });
     let label = format!("Remove {}", device.serial_number);
     view! {
         <tr>
@@ -246,6 +274,7 @@ fn MfaDeviceRow(device: MfaDeviceView) -> impl IntoView {
             <td class="mono">{device.serial_number.clone()}</td>
             <td>{device.enabled.clone()}</td>
             <td>
+                {resync_form}
                 <details>
                     <summary class="button" aria-label=label.clone()>"Remove"</summary>
                     {action_error(remove.value())}

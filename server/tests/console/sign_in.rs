@@ -175,6 +175,16 @@ on_both!(totp_enrolment_and_sign_in_take_each_code_once, |server| {
     let this = sessions.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap();
     assert_eq!(this["mfa"], true);
 
+    // A drifted device is resynchronized with two consecutive codes (later than any used).
+    let serial =
+        json(server.call(&b, "my_mfa_devices", &[]).await).await[0]["serial_number"].as_str().unwrap().to_owned();
+    let bad =
+        server.call(&b, "resync_my_mfa", &[("serial_number", &serial), ("code1", "123456"), ("code2", "654321")]).await;
+    assert_eq!(json(bad).await["code"], "InvalidAuthenticationCode");
+    let fields = [("serial_number", serial.as_str()), ("code1", &code(&secret, 3)), ("code2", &code(&secret, 4))];
+    let resynced = server.call(&b, "resync_my_mfa", &fields).await;
+    assert!(location(&resynced).unwrap().starts_with("/security-credentials?done=mfa-resynced&at="));
+
     // The same code in another browser (or on another server of the same database): refused.
     let c = server.browser();
     assert_eq!(location(&sign_in_root(server, &c, ROOT_PASSWORD).await).as_deref(), Some("/signin/mfa"));
