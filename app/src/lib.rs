@@ -1,6 +1,10 @@
 //! The web management console: routes, pages and the server functions behind them. Built twice:
 //! with `ssr` into the server, with `hydrate` into the browser's wasm. Never both at once.
 
+// The console's view types are deep (Leptos encodes a view's shape in its type); the release
+// builds need more than rustc's default query depth.
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod error;
 mod pages;

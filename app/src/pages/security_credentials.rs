@@ -266,6 +266,8 @@ fn MfaDeviceRow(device: MfaDeviceView) -> impl IntoView {
                 </ActionForm>
             </details>
         }
+        // Type-erased: the row's view type otherwise grows past rustc's query depth in the wasm.
+        .into_any()
     });
     let label = format!("Remove {}", device.serial_number);
     view! {
