@@ -1,7 +1,8 @@
 //! MFA devices: virtual TOTP devices (`CreateVirtualMFADevice`, `EnableMFADevice`,
 //! `ResyncMFADevice`, `DeactivateMFADevice`, `DeleteVirtualMFADevice`, `ListMFADevices`,
 //! `ListVirtualMFADevices`) and WebAuthn security keys (stored here as the credential the server's
-//! WebAuthn ceremony produced), plus the one-time check of a TOTP code at sign-in.
+//! WebAuthn ceremony produced), hardware TOTP tokens (registered by their serial number and the
+//! seed from the vendor's seed file), plus the one-time check of a TOTP code at sign-in.
 //!
 //! TOTP follows AWS: RFC 6238, SHA-1, 6 digits, 30-second steps (totp-rs). Seeds are sealed with
 //! the server's key. Enabling and resynchronising take two consecutive codes, searched within ten
@@ -52,7 +53,7 @@ pub struct MfaDevice {
     pub user_name: String,
     pub serial_number: String,
     pub enable_date: Timestamp,
-    /// `totp` or `webauthn`.
+    /// `totp` (virtual), `hardware` (a hardware TOTP token) or `webauthn` (a security key).
     pub kind: String,
 }
 
@@ -72,6 +73,75 @@ pub enum AssignmentStatus {
     Unassigned,
     #[default]
     Any,
+}
+
+/// How a hardware token's seed is written in its vendor's seed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedEncoding {
+    /// RFC 4648 base32, as authenticator apps show seeds (case, spaces, dashes and padding ignored).
+    Base32,
+    /// Hexadecimal, as many hardware-token seed files list them (case and spaces ignored).
+    Hex,
+}
+
+/// The seed of a hardware TOTP token, at least 128 bits as RFC 4226 requires and at most 512.
+/// Hand-written hex decoding: two characters a byte, no crate needed; base32 is totp-rs's.
+pub fn parse_seed(text: &str, encoding: SeedEncoding) -> Result<Vec<u8>, IamError> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let seed = match encoding {
+        SeedEncoding::Base32 => {
+            let letters = compact.trim_end_matches('=').to_ascii_uppercase();
+            Secret::try_from_base32(letters)
+                .ok()
+                .filter(|_| !compact.is_empty())
+                .map(|s| s.as_bytes().to_vec())
+                .ok_or_else(|| {
+                    IamError::ValidationError(
+                        "The seed is not base32: use the letters A-Z and the digits 2-7.".to_owned(),
+                    )
+                })?
+        }
+        SeedEncoding::Hex => {
+            let not_hex = || {
+                IamError::ValidationError(
+                    "The seed is not hexadecimal: use the digits 0-9 and the letters A-F, two a byte.".to_owned(),
+                )
+            };
+            if compact.is_empty() || compact.len() % 2 != 0 || !compact.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(not_hex());
+            }
+            (0..compact.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&compact[i..i + 2], 16).map_err(|_| not_hex()))
+                .collect::<Result<Vec<u8>, IamError>>()?
+        }
+    };
+    if !(16..=64).contains(&seed.len()) {
+        return Err(IamError::ValidationError(format!(
+            "The seed is {} bits long; a TOTP seed must have 128 to 512 bits (RFC 4226).",
+            seed.len() * 8
+        )));
+    }
+    Ok(seed)
+}
+
+/// A hardware token's serial number, as AWS's `SerialNumber` of `EnableMFADevice`: 9 to 256
+/// characters of `[\w+=/:,.@-]`. An ARN is the serial of a virtual device or security key.
+fn check_hardware_serial(serial: &str) -> Result<(), IamError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c);
+    if !(9..=256).contains(&serial.len()) || !serial.chars().all(allowed) {
+        return Err(IamError::ValidationError(
+            "1 validation error detected: Value at 'serialNumber' failed to satisfy constraint: Member must satisfy \
+             regular expression pattern: [\\w+=/:,.@-]+ and have length between 9 and 256"
+                .to_owned(),
+        ));
+    }
+    if serial.to_ascii_lowercase().starts_with("arn:") {
+        return Err(IamError::ValidationError(
+            "A hardware token's serial number is the one printed on it, not an ARN.".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 fn totp(seed: &[u8]) -> Result<Totp, IamError> {
@@ -309,8 +379,81 @@ impl Iam {
         .await
     }
 
+    /// `iam:EnableMFADevice` for a hardware TOTP token (RFC 6238, SHA-1, six digits, 30-second
+    /// steps). AWS knows its tokens' seeds from their vendors; Portcullis learns one from the
+    /// token's owner: the serial number printed on the token and the seed from the vendor's seed
+    /// file, proven with two consecutive codes. The seed is sealed and never shown again, and
+    /// deactivating the token forgets it. The audit records the serial number, never the seed.
+    pub async fn enable_hardware_mfa_device(
+        &self,
+        caller: &Caller,
+        user_name: Option<&str>,
+        serial_number: &str,
+        seed: &[u8],
+        code1: &str,
+        code2: &str,
+    ) -> Result<(), IamError> {
+        self.record_failures(caller, async move {
+            check_hardware_serial(serial_number)?;
+            check_code_shape("authenticationCode1", code1)?;
+            check_code_shape("authenticationCode2", code2)?;
+            if !(16..=64).contains(&seed.len()) {
+                return Err(IamError::ValidationError("A TOTP seed must have 128 to 512 bits (RFC 4226).".to_owned()));
+            }
+            let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
+            let owner = self.credential_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
+            let account_id = caller.account_id().to_owned();
+            let now = self.now();
+            let step = consecutive(seed, now, code1, code2, i64::MIN)?.ok_or_else(invalid_codes)?;
+            let mut tx = self.begin_write(&account_id).await?;
+            if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
+                return Err(EntityKind::User.no_such(&owner.name));
+            }
+            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
+                .bind(&owner.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if count >= MAX_DEVICES_PER_USER {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
+                )));
+            }
+            let sealed = self.secret_key().seal(&seal_context(&account_id, Some(&owner.id), serial_number), seed);
+            let inserted = sqlx::query(
+                "INSERT INTO mfa_devices (serial_number, account_id, name_key, owner_id, kind, seed_sealed, last_step, \
+                 created_at, enabled_at) VALUES ($1, $2, $3, $4, 'hardware', $5, $6, $7, $7)",
+            )
+            .bind(serial_number)
+            .bind(&account_id)
+            .bind(format!("hardware:{}", serial_number.to_ascii_lowercase()))
+            .bind(&owner.id)
+            .bind(&sealed)
+            .bind(step + 1)
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if crate::error::is_unique_violation(&e) => {
+                    return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
+                }
+                other => other?,
+            };
+            let event = Event {
+                action: "iam:EnableMFADevice",
+                target: Some(&owner.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// `iam:DeactivateMFADevice`: unassigns a virtual device (which stays, unassigned), or removes
-    /// a security key.
+    /// a security key or a hardware token (its seed forgotten).
     pub async fn deactivate_mfa_device(
         &self,
         caller: &Caller,
@@ -461,7 +604,7 @@ impl Iam {
         }
         let rows = sqlx::query(
             "SELECT serial_number, account_id, owner_id, kind, seed_sealed, last_step FROM mfa_devices \
-             WHERE owner_id = $1 AND kind = 'totp' AND enabled_at IS NOT NULL",
+             WHERE owner_id = $1 AND kind IN ('totp', 'hardware') AND enabled_at IS NOT NULL",
         )
         .bind(owner_id)
         .fetch_all(self.store().pool())
@@ -591,7 +734,7 @@ impl Iam {
     ) -> Result<AnyRow, IamError> {
         sqlx::query(
             "SELECT account_id, owner_id, seed_sealed, last_step FROM mfa_devices \
-             WHERE serial_number = $1 AND owner_id = $2 AND kind = 'totp'",
+             WHERE serial_number = $1 AND owner_id = $2 AND kind IN ('totp', 'hardware')",
         )
         .bind(serial_number)
         .bind(owner_id)
@@ -601,15 +744,15 @@ impl Iam {
     }
 
     /// Takes a device from its owner (a row with `account_id`, `owner_id`, `kind`, `seed_sealed`):
-    /// a security key is removed; a virtual device stays, unassigned, its seed re-sealed for no
-    /// owner.
+    /// a security key or hardware token is removed; a virtual device stays, unassigned, its seed
+    /// re-sealed for no owner.
     pub(crate) async fn unassign_mfa_device(
         &self,
         conn: &mut sqlx::AnyConnection,
         serial_number: &str,
         device: &AnyRow,
     ) -> Result<(), IamError> {
-        if device.try_get::<String, _>("kind")? == "webauthn" {
+        if device.try_get::<String, _>("kind")? != "totp" {
             sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *conn).await?;
             sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
                 .bind(serial_number)

@@ -101,3 +101,71 @@ on_both!(security_keys_and_the_root_users_device, |db| {
     let devices = db.iam.list_virtual_mfa_devices(&root, AssignmentStatus::Assigned).await.unwrap();
     assert_eq!(devices[0].user.as_deref(), Some("<root_account>"));
 });
+
+on_both!(hardware_tokens_are_registered_by_serial_and_seed, |db| {
+    use iam_core::mfa::{SeedEncoding, parse_seed};
+    let root = db.with_account().await;
+    let alice =
+        db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    // A seed file's hex seed and the same seed in base32, as a person might paste them.
+    let hex = "3132333435363738393031323334353637383930";
+    let base32 = "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ";
+    let seed = parse_seed(hex, SeedEncoding::Hex).unwrap();
+    assert_eq!(seed, parse_seed(&base32.to_lowercase(), SeedEncoding::Base32).unwrap());
+    assert_eq!(seed, b"12345678901234567890");
+    let b32 = Secret::from(seed.clone()).to_base32();
+    assert_eq!(parse_seed("0x12", SeedEncoding::Hex).unwrap_err().code(), "ValidationError");
+    assert!(parse_seed("ABC1", SeedEncoding::Base32).unwrap_err().message().contains("not base32"));
+    assert!(parse_seed("31323334", SeedEncoding::Hex).unwrap_err().message().contains("32 bits"));
+
+    let serial = "GAHT12345678";
+    let wrong = db.iam.enable_hardware_mfa_device(&root, Some("alice"), serial, &seed, "123456", "654321").await;
+    assert_eq!(wrong.unwrap_err().code(), "InvalidAuthenticationCode");
+    let short = db.iam.enable_hardware_mfa_device(&root, Some("alice"), "GAHT1", &seed, "123456", "654321").await;
+    assert!(short.unwrap_err().message().contains("'serialNumber'"));
+    let arn = format!("arn:aws:iam::{}:mfa/x", root.account_id());
+    let not_hw = db.iam.enable_hardware_mfa_device(&root, Some("alice"), &arn, &seed, "123456", "654321").await;
+    assert_eq!(not_hw.unwrap_err().code(), "ValidationError");
+    let (c1, c2) = (code(db, &b32, -1), code(db, &b32, 0));
+    db.iam.enable_hardware_mfa_device(&root, Some("alice"), serial, &seed, &c1, &c2).await.unwrap();
+    let twice = db.iam.enable_hardware_mfa_device(&root, None, serial, &seed, &c1, &c2).await.unwrap_err();
+    assert_eq!(twice.code(), "EntityAlreadyExists", "one token, one owner");
+
+    let listed = db.iam.list_mfa_devices(&root, Some("alice")).await.unwrap();
+    assert_eq!((listed[0].serial_number.as_str(), listed[0].kind.as_str()), (serial, "hardware"));
+    assert!(db.iam.list_virtual_mfa_devices(&root, AssignmentStatus::Any).await.unwrap().is_empty(), "not virtual");
+    let stored: String = sqlx::query_scalar("SELECT seed_sealed FROM mfa_devices WHERE serial_number = $1")
+        .bind(serial)
+        .fetch_one(db.iam.store().pool())
+        .await
+        .unwrap();
+    assert!(!stored.contains(&b32) && !stored.contains(hex), "sealed at rest");
+    let audit: Vec<String> =
+        sqlx::query_scalar("SELECT parameters FROM audit_events WHERE action = 'iam:EnableMFADevice'")
+            .fetch_all(db.iam.store().pool())
+            .await
+            .unwrap();
+    let audit = audit.join("\n");
+    assert!(audit.contains(serial) && !audit.contains(hex) && !audit.contains(&b32), "{audit}");
+
+    // Sign-in takes its codes once, and resync works as for a virtual device.
+    db.clock.advance_millis(30_000);
+    let now_code = code(db, &b32, 0);
+    assert_eq!(db.iam.verify_totp(&alice.user_id, &now_code).await.unwrap().as_deref(), Some(serial));
+    assert_eq!(db.iam.verify_totp(&alice.user_id, &now_code).await.unwrap(), None, "a replay is refused");
+    db.clock.advance_millis(5 * 30_000);
+    db.iam.resync_mfa_device(&root, Some("alice"), serial, &code(db, &b32, 2), &code(db, &b32, 3)).await.unwrap();
+
+    // Deactivating forgets the seed: the token is registered again from its seed file.
+    db.iam.deactivate_mfa_device(&root, Some("alice"), serial).await.unwrap();
+    assert!(db.iam.list_mfa_devices(&root, Some("alice")).await.unwrap().is_empty());
+    let gone: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM mfa_devices").fetch_one(db.iam.store().pool()).await.unwrap();
+    assert_eq!(gone, 0);
+    db.clock.advance_millis(5 * 30_000);
+    db.iam
+        .enable_hardware_mfa_device(&root, None, serial, &seed, &code(db, &b32, 0), &code(db, &b32, 1))
+        .await
+        .unwrap();
+    assert_eq!(db.iam.get_account_summary(&root).await.unwrap()["AccountMFAEnabled"], 1, "the root user's token");
+});
