@@ -107,7 +107,7 @@ pub fn parse_seed(text: &str, encoding: SeedEncoding) -> Result<Vec<u8>, IamErro
                     "The seed is not hexadecimal: use the digits 0-9 and the letters A-F, two a byte.".to_owned(),
                 )
             };
-            if compact.is_empty() || compact.len() % 2 != 0 || !compact.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if compact.is_empty() || !compact.len().is_multiple_of(2) || !compact.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(not_hex());
             }
             (0..compact.len())
