@@ -107,7 +107,8 @@ pub fn parse_seed(text: &str, encoding: SeedEncoding) -> Result<Vec<u8>, IamErro
                     "The seed is not hexadecimal: use the digits 0-9 and the letters A-F, two a byte.".to_owned(),
                 )
             };
-            if compact.is_empty() || !compact.len().is_multiple_of(2) || !compact.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if compact.is_empty() || !compact.len().is_multiple_of(2) || !compact.bytes().all(|b| b.is_ascii_hexdigit())
+            {
                 return Err(not_hex());
             }
             (0..compact.len())
@@ -482,6 +483,65 @@ impl Iam {
                 outcome: "Success",
             };
             audit::append(&mut tx, caller, self.now(), &event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The console's "Remove" of an MFA device, as AWS's console does it: `DeactivateMFADevice`
+    /// and, for a virtual device, `DeleteVirtualMFADevice`, all or nothing. Both are authorized
+    /// before either is done, so a caller allowed one and not the other changes nothing (the two
+    /// actions one after the other could leave a virtual device unassigned but not deleted).
+    pub async fn remove_mfa_device(
+        &self,
+        caller: &Caller,
+        user_name: Option<&str>,
+        serial_number: &str,
+    ) -> Result<(), IamError> {
+        self.record_failures(caller, async move {
+            let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
+            let owner = self.credential_owner(caller, user_name, "iam:DeactivateMFADevice", parameters).await?;
+            let account_id = caller.account_id().to_owned();
+            let mut tx = self.begin_write(&account_id).await?;
+            let device = sqlx::query(
+                "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices \
+                 WHERE serial_number = $1 AND owner_id = $2",
+            )
+            .bind(serial_number)
+            .bind(&owner.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| no_such_device(serial_number))?;
+            let is_virtual = device.try_get::<String, _>("kind")? == "totp";
+            let only_serial = || serde_json::json!({ "SerialNumber": serial_number });
+            if is_virtual {
+                let request = Request::new("iam:DeleteVirtualMFADevice", serial_number, &account_id);
+                tx = self.authorize_holding(tx, caller, request, only_serial).await?;
+            }
+            let now = self.now();
+            self.unassign_mfa_device(&mut tx, serial_number, &device).await?;
+            let event = Event {
+                action: "iam:DeactivateMFADevice",
+                target: Some(&owner.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
+            if is_virtual {
+                sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
+                    .bind(serial_number)
+                    .execute(&mut *tx)
+                    .await?;
+                let event = Event {
+                    action: "iam:DeleteVirtualMFADevice",
+                    target: Some(serial_number),
+                    parameters: only_serial(),
+                    outcome: "Success",
+                };
+                audit::append(&mut tx, caller, now, &event).await?;
+            }
             tx.commit().await?;
             Ok(())
         })

@@ -169,3 +169,41 @@ on_both!(hardware_tokens_are_registered_by_serial_and_seed, |db| {
         .unwrap();
     assert_eq!(db.iam.get_account_summary(&root).await.unwrap()["AccountMFAEnabled"], 1, "the root user's token");
 });
+
+on_both!(removing_a_device_deactivates_and_deletes_all_or_nothing, |db| {
+    use iam_core::Principal;
+    use iam_core::entities::EntityKind;
+    let root = db.with_account().await;
+    db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    let device = db.iam.create_virtual_mfa_device(&root, "alice-phone", None).await.unwrap();
+    let seed = &device.base32_string_seed;
+    db.iam
+        .enable_mfa_device(&root, Some("alice"), &device.serial_number, &code(db, seed, -1), &code(db, seed, 0))
+        .await
+        .unwrap();
+
+    // A delegate allowed to deactivate but not to delete changes nothing.
+    let bob = db.iam.create_user(&root, CreateUser { user_name: "bob".into(), ..Default::default() }).await.unwrap();
+    let bob = crate::harness::caller(Principal::User {
+        account_id: root.account_id().to_owned(),
+        user_id: bob.user_id,
+        user_name: "bob".into(),
+        path: "/".into(),
+    });
+    let half = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:DeactivateMFADevice","Resource":"*"}]}"#;
+    db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Half", half).await.unwrap();
+    let refused = db.iam.remove_mfa_device(&bob, Some("alice"), &device.serial_number).await.unwrap_err();
+    assert_eq!(refused.code(), "AccessDenied");
+    assert!(refused.message().contains("iam:DeleteVirtualMFADevice"), "{refused}");
+    assert_eq!(db.iam.list_mfa_devices(&root, Some("alice")).await.unwrap().len(), 1, "still assigned");
+
+    db.iam.remove_mfa_device(&root, Some("alice"), &device.serial_number).await.unwrap();
+    assert!(db.iam.list_mfa_devices(&root, Some("alice")).await.unwrap().is_empty());
+    assert!(db.iam.list_virtual_mfa_devices(&root, AssignmentStatus::Any).await.unwrap().is_empty(), "deleted");
+    let events = db.iam.audit_events(&root, None, None, 100).await.unwrap();
+    for action in ["iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice"] {
+        assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
+    }
+    let again = db.iam.remove_mfa_device(&root, Some("alice"), &device.serial_number).await.unwrap_err();
+    assert_eq!(again.code(), "NoSuchEntity");
+});
