@@ -1,16 +1,22 @@
 //! "My security credentials": a principal's own password, MFA devices and console sessions; and an
-//! administrator ending a user's sessions. Adding or removing an MFA device asks for the password
-//! again (iam-core counts wrong answers as failed sign-ins).
+//! administrator's view of a user's: MFA devices assigned and removed, sessions ended. Adding or
+//! removing an MFA device asks for the caller's password again (iam-core counts wrong answers as
+//! failed sign-ins).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConsoleError;
 
+/// How the console names the kinds of MFA device.
+pub const VIRTUAL: &str = "Virtual MFA device";
+pub const HARDWARE: &str = "Hardware TOTP token";
+pub const SECURITY_KEY: &str = "Security key";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MfaDeviceView {
     pub serial_number: String,
-    /// `Virtual MFA device` or `Security key`.
+    /// [`VIRTUAL`], [`HARDWARE`] or [`SECURITY_KEY`].
     pub kind: String,
     pub enabled: String,
 }
@@ -86,28 +92,44 @@ pub async fn change_my_password(
     Ok(())
 }
 
-#[server(prefix = "/api", endpoint = "my_mfa_devices")]
-pub async fn my_mfa_devices() -> Result<Vec<MfaDeviceView>, ConsoleError> {
+/// Whose MFA devices a request is about: a named user (an administrator's request, authorized by
+/// iam-core on that user) or, with no name, the signed-in principal.
+#[cfg(feature = "ssr")]
+fn owner(user_name: &Option<String>) -> Option<&str> {
+    user_name.as_deref().map(str::trim).filter(|n| !n.is_empty())
+}
+
+/// Where a change to `user`'s MFA devices goes back to: the user's page, or one's own credentials.
+#[cfg(feature = "ssr")]
+fn devices_page(user: Option<&str>) -> String {
+    user.map_or_else(|| "/security-credentials".to_owned(), |name| format!("/users/{name}"))
+}
+
+/// The MFA devices of a user, or of the signed-in principal (`ListMFADevices`).
+#[server(prefix = "/api", endpoint = "mfa_devices")]
+pub async fn mfa_devices(user_name: Option<String>) -> Result<Vec<MfaDeviceView>, ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
-    let devices = scope.state.iam.list_mfa_devices(&caller, None).await?;
+    let devices = scope.state.iam.list_mfa_devices(&caller, owner(&user_name)).await?;
     Ok(devices
         .into_iter()
         .map(|d| MfaDeviceView {
-            kind: if d.kind == "totp" { "Virtual MFA device" } else { "Security key" }.to_owned(),
+            kind: match d.kind.as_str() {
+                "totp" => VIRTUAL,
+                "hardware" => HARDWARE,
+                _ => SECURITY_KEY,
+            }
+            .to_owned(),
             serial_number: d.serial_number,
             enabled: d.enable_date.to_iso8601(),
         })
         .collect())
 }
 
-/// Creates a virtual MFA device for the signed-in principal, after its password: the first half
-/// of "Assign MFA device". The device is the principal's once two codes enable it.
-#[server(prefix = "/api", endpoint = "create_my_virtual_mfa")]
-pub async fn create_my_virtual_mfa(
-    device_name: String,
-    current_password: String,
-) -> Result<NewMfaDevice, ConsoleError> {
+/// Creates a virtual MFA device, after the caller's password: the first half of "Assign MFA
+/// device". It is a user's (or the caller's own) once two codes enable it for them.
+#[server(prefix = "/api", endpoint = "create_virtual_mfa")]
+pub async fn create_virtual_mfa(device_name: String, current_password: String) -> Result<NewMfaDevice, ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
@@ -121,43 +143,78 @@ pub async fn create_my_virtual_mfa(
 }
 
 /// Enables a virtual device just created, with two consecutive codes from it.
-#[server(prefix = "/api", endpoint = "enable_my_virtual_mfa")]
-pub async fn enable_my_virtual_mfa(serial_number: String, code1: String, code2: String) -> Result<(), ConsoleError> {
+#[server(prefix = "/api", endpoint = "enable_virtual_mfa")]
+pub async fn enable_virtual_mfa(
+    user_name: Option<String>,
+    serial_number: String,
+    code1: String,
+    code2: String,
+) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
-    scope.state.iam.enable_mfa_device(&caller, None, &serial_number, code1.trim(), code2.trim()).await?;
-    scope.redirect_done("/security-credentials", "mfa");
+    let user = owner(&user_name);
+    scope.state.iam.enable_mfa_device(&caller, user, &serial_number, code1.trim(), code2.trim()).await?;
+    scope.redirect_done(&devices_page(user), "mfa");
     Ok(())
 }
 
-/// Resynchronizes one of the principal's virtual devices whose clock drifted, with two
-/// consecutive codes from it (`ResyncMFADevice`).
-#[server(prefix = "/api", endpoint = "resync_my_mfa")]
-pub async fn resync_my_mfa(serial_number: String, code1: String, code2: String) -> Result<(), ConsoleError> {
-    let scope = crate::ssr::RequestScope::capture()?;
-    let caller = scope.caller().await?;
-    scope.state.iam.resync_mfa_device(&caller, None, &serial_number, code1.trim(), code2.trim()).await?;
-    scope.redirect_done("/security-credentials", "mfa-resynced");
-    Ok(())
-}
-
-/// Removes one of the principal's MFA devices (a virtual one is deleted too), after its password.
-#[server(prefix = "/api", endpoint = "remove_my_mfa_device")]
-pub async fn remove_my_mfa_device(serial_number: String, current_password: String) -> Result<(), ConsoleError> {
+/// Registers a hardware TOTP token by the serial number printed on it and the seed from its
+/// vendor's seed file, with two consecutive codes from it, after the caller's password.
+#[server(prefix = "/api", endpoint = "enable_hardware_mfa")]
+pub async fn enable_hardware_mfa(
+    user_name: Option<String>,
+    serial_number: String,
+    seed: String,
+    seed_encoding: String,
+    code1: String,
+    code2: String,
+    current_password: String,
+) -> Result<(), ConsoleError> {
+    use iam_core::mfa::{SeedEncoding, parse_seed};
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     iam.confirm_password(&caller, &iam_core::Password::new(current_password)).await?;
-    let devices = iam.list_mfa_devices(&caller, None).await?;
-    let device = devices
-        .iter()
-        .find(|d| d.serial_number == serial_number)
-        .ok_or_else(|| ConsoleError::new("NoSuchEntity", "This MFA device is not assigned to you."))?;
-    iam.deactivate_mfa_device(&caller, None, &serial_number).await?;
-    if device.kind == "totp" {
-        iam.delete_virtual_mfa_device(&caller, &serial_number).await?;
-    }
-    scope.redirect_done("/security-credentials", "mfa-removed");
+    let encoding = if seed_encoding == "hex" { SeedEncoding::Hex } else { SeedEncoding::Base32 };
+    let seed = parse_seed(&seed, encoding)?;
+    let user = owner(&user_name);
+    iam.enable_hardware_mfa_device(&caller, user, serial_number.trim(), &seed, code1.trim(), code2.trim()).await?;
+    scope.redirect_done(&devices_page(user), "hardware");
+    Ok(())
+}
+
+/// Resynchronizes a virtual device or hardware token whose clock drifted, with two consecutive
+/// codes from it (`ResyncMFADevice`).
+#[server(prefix = "/api", endpoint = "resync_mfa")]
+pub async fn resync_mfa(
+    user_name: Option<String>,
+    serial_number: String,
+    code1: String,
+    code2: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let user = owner(&user_name);
+    scope.state.iam.resync_mfa_device(&caller, user, &serial_number, code1.trim(), code2.trim()).await?;
+    scope.redirect_done(&devices_page(user), "mfa-resynced");
+    Ok(())
+}
+
+/// Removes an MFA device (a virtual one is deleted too, in the same change), after the caller's
+/// password.
+#[server(prefix = "/api", endpoint = "remove_mfa_device")]
+pub async fn remove_mfa_device(
+    user_name: Option<String>,
+    serial_number: String,
+    current_password: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    iam.confirm_password(&caller, &iam_core::Password::new(current_password)).await?;
+    let user = owner(&user_name);
+    iam.remove_mfa_device(&caller, user, &serial_number).await?;
+    scope.redirect_done(&devices_page(user), "mfa-removed");
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 pub mod account_settings;
 pub mod dashboard;
 pub mod layout;
+pub mod mfa_devices;
 pub mod password;
 pub mod security_credentials;
 pub mod setup;

@@ -10,6 +10,7 @@ use crate::api::{
     user_sessions,
 };
 use crate::pages::layout::Breadcrumbs;
+use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
 use crate::pages::{ErrorAlert, action_error};
 
@@ -193,12 +194,13 @@ pub fn UserDetailPage() -> impl IntoView {
     // After a change the server sends the page here again with `done` and a fresh `at`: reload.
     let query = use_query_map();
     let done = move || query.try_with(|q| q.get("done")).flatten();
-    let at = move || query.try_with(|q| q.get("at")).flatten();
-    let user = Resource::new(move || (name(), at()), |(name, _)| get_user(name));
+    let at = Signal::derive(move || query.try_with(|q| q.get("at")).flatten());
+    let user = Resource::new(move || (name(), at.get()), |(name, _)| get_user(name));
     let notice = move || match done().as_deref() {
         Some("sessions") => Some("The user's console sessions have ended."),
         Some("password") => Some("The console password is reset. The user's console sessions have ended."),
-        _ => None,
+        Some(other) => mfa_notice(other, false),
+        None => None,
     };
     view! {
         <Title text=name />
@@ -208,7 +210,7 @@ pub fn UserDetailPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading user…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(user) => view! { <UserDetails user /> }.into_any(),
+                    Ok(user) => view! { <UserDetails user at /> }.into_any(),
                     Err(error) => view! { <ErrorAlert error /> }.into_any(),
                 }
             })}
@@ -217,7 +219,7 @@ pub fn UserDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn UserDetails(user: UserView) -> impl IntoView {
+fn UserDetails(user: UserView, at: Signal<Option<String>>) -> impl IntoView {
     let delete = ServerAction::<DeleteUser>::new();
     let pending = delete.pending();
     let tags_empty = user.tags.is_empty();
@@ -260,6 +262,7 @@ fn UserDetails(user: UserView) -> impl IntoView {
             <ConsolePasswordPanel user_name=user.user_name.clone() />
             <UserSessionsPanel user_name=user.user_name.clone() />
         })}
+        <MfaDevicesPanel user=Some(user.user_name.clone()) at />
         <section class="panel danger">
             <h2>"Delete user"</h2>
             <p>"Deleting the user also removes its console password. This cannot be undone."</p>

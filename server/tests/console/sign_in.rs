@@ -54,15 +54,14 @@ async fn whoami_code(server: &TestServer, client: &reqwest::Client) -> String {
 
 /// Assigns a virtual MFA device to whoever `client` is signed in as; answers its secret.
 async fn assign_mfa(server: &TestServer, client: &reqwest::Client, name: &str, password: &str) -> String {
-    let created = json(
-        server.call(client, "create_my_virtual_mfa", &[("device_name", name), ("current_password", password)]).await,
-    )
-    .await;
+    let created =
+        json(server.call(client, "create_virtual_mfa", &[("device_name", name), ("current_password", password)]).await)
+            .await;
     let secret = created["secret"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
     let serial = created["serial_number"].as_str().unwrap().to_owned();
     assert!(created["qr_png"].as_str().unwrap().len() > 100, "a QR code comes with it");
     let fields = [("serial_number", serial.as_str()), ("code1", &code(&secret, -1)), ("code2", &code(&secret, 0))];
-    let enabled = server.call(client, "enable_my_virtual_mfa", &fields).await;
+    let enabled = server.call(client, "enable_virtual_mfa", &fields).await;
     assert!(location(&enabled).unwrap().starts_with("/security-credentials?done=mfa&at="));
     secret
 }
@@ -149,7 +148,7 @@ on_both!(totp_enrolment_and_sign_in_take_each_code_once, |server| {
     let who = json(server.call(&root, "whoami", &[]).await).await;
     assert_eq!(who["has_mfa"], false, "the dashboard warns the root user");
     let wrong = server
-        .call(&root, "create_my_virtual_mfa", &[("device_name", "root-phone"), ("current_password", "not-it")])
+        .call(&root, "create_virtual_mfa", &[("device_name", "root-phone"), ("current_password", "not-it")])
         .await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST, "an error has the status its code means, not 500");
     let wrong = json(wrong).await;
@@ -176,13 +175,12 @@ on_both!(totp_enrolment_and_sign_in_take_each_code_once, |server| {
     assert_eq!(this["mfa"], true);
 
     // A drifted device is resynchronized with two consecutive codes (later than any used).
-    let serial =
-        json(server.call(&b, "my_mfa_devices", &[]).await).await[0]["serial_number"].as_str().unwrap().to_owned();
+    let serial = json(server.call(&b, "mfa_devices", &[]).await).await[0]["serial_number"].as_str().unwrap().to_owned();
     let bad =
-        server.call(&b, "resync_my_mfa", &[("serial_number", &serial), ("code1", "123456"), ("code2", "654321")]).await;
+        server.call(&b, "resync_mfa", &[("serial_number", &serial), ("code1", "123456"), ("code2", "654321")]).await;
     assert_eq!(json(bad).await["code"], "InvalidAuthenticationCode");
     let fields = [("serial_number", serial.as_str()), ("code1", &code(&secret, 3)), ("code2", &code(&secret, 4))];
-    let resynced = server.call(&b, "resync_my_mfa", &fields).await;
+    let resynced = server.call(&b, "resync_mfa", &fields).await;
     assert!(location(&resynced).unwrap().starts_with("/security-credentials?done=mfa-resynced&at="));
 
     // The same code in another browser (or on another server of the same database): refused.
@@ -212,7 +210,7 @@ on_both!(the_mfa_gated_policy_opens_only_after_mfa, |server| {
     assert_eq!(location(&sign_in_user(server, &bob, "bob", password).await).as_deref(), Some("/"));
     let users = json(server.call(&bob, "list_users", &[]).await).await;
     assert_eq!(users["code"], "AccessDenied", "without MFA: {users}");
-    let devices = json(server.call(&bob, "my_mfa_devices", &[]).await).await;
+    let devices = json(server.call(&bob, "mfa_devices", &[]).await).await;
     assert_eq!(devices, serde_json::json!([]), "but may see and set up MFA");
     let secret = assign_mfa(server, &bob, "bob-phone", password).await;
     // The session that set it up still has no MFA; a new one with a code has its normal access.
@@ -223,6 +221,77 @@ on_both!(the_mfa_gated_policy_opens_only_after_mfa, |server| {
     assert_eq!(location(&res).as_deref(), Some("/"));
     let users = json(server.call(&bob, "list_users", &[]).await).await;
     assert!(users["users"].as_array().is_some_and(|u| u.len() == 1), "with MFA: {users}");
+});
+
+on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
+    let root = server.setup_and_sign_in().await;
+    let admin = admin(server, &root).await;
+    server.iam.create_user(&admin, CreateUser { user_name: "carol".into(), ..Default::default() }).await.unwrap();
+    let password = "Carol-rides-Camels-58";
+    server.iam.create_login_profile(&admin, "carol", &Password::new(password), false).await.unwrap();
+
+    // A virtual device, created after the administrator's own password and enabled for carol.
+    let made = [("device_name", "carol-phone"), ("current_password", ROOT_PASSWORD)];
+    let created = json(server.call(&root, "create_virtual_mfa", &made).await).await;
+    let (secret, serial) = (created["secret"].as_str().unwrap(), created["serial_number"].as_str().unwrap());
+    let fields =
+        [("user_name", "carol"), ("serial_number", serial), ("code1", &code(secret, -1)), ("code2", &code(secret, 0))];
+    let enabled = server.call(&root, "enable_virtual_mfa", &fields).await;
+    assert!(location(&enabled).unwrap().starts_with("/users/carol?done=mfa&at="), "back to the user's page");
+    assert!(json(server.call(&root, "mfa_devices", &[]).await).await.as_array().unwrap().is_empty(), "not root's");
+
+    // A hardware token, by serial number and a hex seed from its seed file.
+    let hex = "3132333435363738393031323334353637383930";
+    let b32 = Secret::from(b"12345678901234567890".to_vec()).to_base32();
+    let token = |c1: String, c2: String, seed: &str, password: &str| {
+        let fields = [
+            ("user_name", "carol".to_owned()),
+            ("serial_number", "GAHT12345678".to_owned()),
+            ("seed", seed.to_owned()),
+            ("seed_encoding", "hex".to_owned()),
+            ("code1", c1),
+            ("code2", c2),
+            ("current_password", password.to_owned()),
+        ];
+        let root = root.clone();
+        async move { root.post(server.url("/api/enable_hardware_mfa")).form(&fields).send().await.unwrap() }
+    };
+    let refused = json(token(code(&b32, -1), code(&b32, 0), hex, "not-it").await).await;
+    assert_eq!(refused["code"], "InvalidInput", "the administrator's password first");
+    let refused = json(token(code(&b32, -1), code(&b32, 0), "31323", ROOT_PASSWORD).await).await;
+    assert_eq!(refused["code"], "ValidationError");
+    assert!(refused["message"].as_str().unwrap().contains("not hexadecimal"), "{refused}");
+    let added = token(code(&b32, -1), code(&b32, 0), hex, ROOT_PASSWORD).await;
+    assert!(location(&added).unwrap().starts_with("/users/carol?done=hardware&at="));
+    let devices = json(server.call(&root, "mfa_devices", &[("user_name", "carol")]).await).await;
+    let kinds: Vec<&str> = devices.as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Virtual MFA device", "Hardware TOTP token"]);
+    let audit = server.iam.audit_events(&admin, None, None, 200).await.unwrap();
+    assert!(!format!("{audit:?}").contains(hex), "the seed is never recorded");
+
+    // Carol signs in with a code from the token.
+    let carol = server.browser();
+    assert_eq!(location(&sign_in_user(server, &carol, "carol", password).await).as_deref(), Some("/signin/mfa"));
+    let res = server.call(&carol, "sign_in_mfa", &[("code", &code(&b32, 1))]).await;
+    assert_eq!(location(&res).as_deref(), Some("/"));
+    // She may not manage another user's devices (no IAM permissions at all).
+    server.iam.create_user(&admin, CreateUser { user_name: "dave".into(), ..Default::default() }).await.unwrap();
+    let theirs = json(server.call(&carol, "mfa_devices", &[("user_name", "dave")]).await).await;
+    assert_eq!(theirs["code"], "AccessDenied");
+
+    // The administrator removes both: the virtual one is deleted, not left unassigned.
+    for serial in [serial, "GAHT12345678"] {
+        let fields = [("user_name", "carol"), ("serial_number", serial), ("current_password", ROOT_PASSWORD)];
+        let removed = server.call(&root, "remove_mfa_device", &fields).await;
+        assert!(location(&removed).unwrap().starts_with("/users/carol?done=mfa-removed&at="));
+    }
+    assert!(
+        json(server.call(&root, "mfa_devices", &[("user_name", "carol")]).await).await.as_array().unwrap().is_empty()
+    );
+    let all = server.iam.list_virtual_mfa_devices(&admin, iam_core::mfa::AssignmentStatus::Any).await.unwrap();
+    assert!(all.is_empty(), "{all:?}");
+    let page = root.get(server.url("/users/carol")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Register hardware TOTP token") && page.contains("Assign MFA device"), "on the user page");
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
