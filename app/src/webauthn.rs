@@ -30,6 +30,21 @@ mod server {
     }
 
     impl StoredKey {
+        /// The signature counter stored with the key (0: the key keeps none). webauthn-rs shows
+        /// it only behind its `danger-credential-internals` feature, so it is read from the key's
+        /// serialized form (`cred.counter`), which is also what the database holds.
+        pub fn counter(&self) -> u32 {
+            let value = match self {
+                StoredKey::SecurityKey { credential } => serde_json::to_value(credential),
+                StoredKey::Passkey { credential } => serde_json::to_value(credential),
+            };
+            value
+                .ok()
+                .and_then(|v| v["cred"]["counter"].as_u64())
+                .and_then(|c| u32::try_from(c).ok())
+                .unwrap_or_default()
+        }
+
         pub fn credential_id(&self) -> String {
             let id = match self {
                 StoredKey::SecurityKey { credential } => credential.cred_id(),

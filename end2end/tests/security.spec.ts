@@ -147,6 +147,49 @@ test.describe.serial('sign-in security', () => {
     await expect(page.getByText('The MFA device has been removed.')).toBeVisible();
   });
 
+  test('an administrator registers a hardware token for a user, who signs in with its code', async ({ page }) => {
+    // The RFC 6238 test seed, as a vendor's seed file lists it in hexadecimal.
+    const seedHex = '3132333435363738393031323334353637383930';
+    const secret = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+    await signInAsRoot(page);
+    await nav(page, 'Users');
+    await page.getByRole('link', { name: 'e2e-bob' }).click();
+    await expect(page.getByRole('heading', { name: 'Multi-factor authentication (MFA)' })).toBeVisible();
+    await hydrated(page);
+    await page.getByText('Register hardware TOTP token', { exact: true }).click();
+    await page.getByLabel('Serial number').fill('GAHT-E2E-0001');
+    await page.getByLabel('Seed', { exact: true }).fill(seedHex);
+    await page.getByLabel('Seed format').selectOption({ label: 'Hexadecimal (digits 0-9 and letters A-F)' });
+    await page.getByLabel('Token code 1').fill(totp(secret, -1));
+    await page.getByLabel('Token code 2').fill(totp(secret, 0));
+    await page.getByLabel('Your password, to register the token').fill('not-my-password');
+    await page.getByRole('button', { name: 'Register token' }).click();
+    await expect(page.getByRole('alert')).toContainText('password');
+    await page.getByLabel('Your password, to register the token').fill(rootPassword);
+    await page.getByRole('button', { name: 'Register token' }).click();
+    await expect(page.getByText('The hardware token is assigned.')).toBeVisible();
+    await expect(page.getByRole('row').filter({ hasText: 'GAHT-E2E-0001' })).toContainText('Hardware TOTP token');
+    await signOut(page);
+
+    await signInAsUser(page, 'e2e-bob', bobPassword);
+    await expect(page).toHaveURL(/\/signin\/mfa$/);
+    await hydrated(page);
+    await page.getByLabel('MFA code').fill(totp(secret, 1));
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await signOut(page);
+
+    // The administrator removes it again, after their password.
+    await signInAsRoot(page);
+    await page.goto('/users/e2e-bob');
+    await hydrated(page);
+    await page.getByRole('row').filter({ hasText: 'GAHT-E2E-0001' }).getByText('Remove', { exact: true }).click();
+    await page.getByLabel('Your password, to remove this device').fill(rootPassword);
+    await page.getByRole('button', { name: 'Remove device' }).click();
+    await expect(page.getByText('The MFA device has been removed.')).toBeVisible();
+    await expect(page.getByRole('row').filter({ hasText: 'GAHT-E2E-0001' })).toHaveCount(0);
+  });
+
   test('a session ended from another browser is signed out at its next page', async ({ page, browser }) => {
     const other = await browser.newContext();
     const elsewhere = await other.newPage();

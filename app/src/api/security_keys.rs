@@ -13,6 +13,14 @@ fn ceremony_failed(what: &str) -> ConsoleError {
 }
 
 #[cfg(feature = "ssr")]
+fn cloned_key() -> ConsoleError {
+    ConsoleError::new(
+        "SignInFailed",
+        "This security key may have been copied: the sign-in is refused. Ask an administrator to check it.",
+    )
+}
+
+#[cfg(feature = "ssr")]
 fn session_error(e: impl std::fmt::Display) -> ConsoleError {
     crate::ssr::internal(&format!("session: {e}"))
 }
@@ -188,31 +196,41 @@ pub async fn finish_key_sign_in(credential: String) -> Result<(), ConsoleError> 
         Err(WebauthnError::CredentialPossibleCompromise) => {
             iam.fail_mfa(&principal, &context, "ClonedSecurityKey").await?;
             tracing::warn!(principal = %principal.arn(), device = %ceremony.serial_number, "security key counter went back: possible clone, sign-in refused");
-            return Err(ConsoleError::new(
-                "SignInFailed",
-                "This security key may have been copied: the sign-in is refused. Ask an administrator to check it.",
-            ));
+            return Err(cloned_key());
         }
         Err(_) => {
             iam.fail_mfa(&principal, &context, "IncorrectSecurityKey").await?;
             return Err(ConsoleError::new("SignInFailed", iam_core::sign_in::SignInError::Incorrect.to_string()));
         }
     };
-    // The key's new signature counter, kept for the next sign-in.
-    let stored = iam
-        .security_keys(principal.user_id())
-        .await?
-        .into_iter()
-        .find(|(serial, _)| *serial == ceremony.serial_number)
-        .and_then(|(_, stored)| serde_json::from_str::<StoredKey>(&stored).ok());
-    if let Some(mut key) = stored {
+    // The key's new signature counter, kept for the next sign-in. The ceremony checked it against
+    // the counter stored when it began; another sign-in with this key may have moved it since, so
+    // it is checked again against the stored one and saved only over what was read (three tries).
+    for _ in 0..3 {
+        let Some((_, previous)) = iam
+            .security_keys(principal.user_id())
+            .await?
+            .into_iter()
+            .find(|(serial, _)| *serial == ceremony.serial_number)
+        else {
+            break;
+        };
+        let Ok(mut key) = serde_json::from_str::<StoredKey>(&previous) else { break };
+        if result.counter() > 0 && result.counter() <= key.counter() {
+            iam.fail_mfa(&principal, &context, "ClonedSecurityKey").await?;
+            tracing::warn!(principal = %principal.arn(), device = %ceremony.serial_number, "security key counter used twice: possible clone, sign-in refused");
+            return Err(cloned_key());
+        }
         let changed = match &mut key {
             StoredKey::SecurityKey { credential } => credential.update_credential(&result),
             StoredKey::Passkey { credential } => credential.update_credential(&result),
         };
-        if changed == Some(true) {
-            let text = serde_json::to_string(&key).map_err(|e| crate::ssr::internal(&e.to_string()))?;
-            iam.update_security_key(&ceremony.serial_number, &text).await?;
+        if changed != Some(true) {
+            break;
+        }
+        let text = serde_json::to_string(&key).map_err(|e| crate::ssr::internal(&e.to_string()))?;
+        if iam.update_security_key(&ceremony.serial_number, &previous, &text).await? {
+            break;
         }
     }
     iam.complete_sign_in(&principal, &context, Some(&ceremony.serial_number)).await?;

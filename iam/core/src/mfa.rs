@@ -776,14 +776,24 @@ impl Iam {
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
-    /// Saves a security key's credential after an authentication (its signature counter moved).
-    pub async fn update_security_key(&self, serial_number: &str, credential: &str) -> Result<(), IamError> {
-        sqlx::query("UPDATE mfa_devices SET credential = $2 WHERE serial_number = $1 AND kind = 'webauthn'")
-            .bind(serial_number)
-            .bind(credential)
-            .execute(self.store().pool())
-            .await?;
-        Ok(())
+    /// Saves a security key's credential after an authentication (its signature counter moved),
+    /// if it is still `previous`: a compare-and-swap, so that two sign-ins racing with one counter
+    /// value (what a copied key does) cannot both save it. Answers whether it was saved.
+    pub async fn update_security_key(
+        &self,
+        serial_number: &str,
+        previous: &str,
+        credential: &str,
+    ) -> Result<bool, IamError> {
+        let saved = sqlx::query(
+            "UPDATE mfa_devices SET credential = $2 WHERE serial_number = $1 AND kind = 'webauthn' AND credential = $3",
+        )
+        .bind(serial_number)
+        .bind(credential)
+        .bind(previous)
+        .execute(self.store().pool())
+        .await?;
+        Ok(saved.rows_affected() == 1)
     }
 
     async fn owned_totp_device(

@@ -87,7 +87,9 @@ on_both!(security_keys_and_the_root_users_device, |db| {
     let dup = db.iam.register_security_key(&root, Some("alice"), "other", "cred-1", "{}").await.unwrap_err();
     assert_eq!(dup.code(), "EntityAlreadyExists", "a credential id belongs to one device");
     assert_eq!(db.iam.security_keys(&alice.user_id).await.unwrap(), [(serial.clone(), r#"{"cred":1}"#.to_owned())]);
-    db.iam.update_security_key(&serial, r#"{"cred":2}"#).await.unwrap();
+    assert!(db.iam.update_security_key(&serial, r#"{"cred":1}"#, r#"{"cred":2}"#).await.unwrap());
+    let stale = db.iam.update_security_key(&serial, r#"{"cred":1}"#, r#"{"cred":3}"#).await.unwrap();
+    assert!(!stale, "saved only over the credential the sign-in read");
     assert_eq!(db.iam.security_keys(&alice.user_id).await.unwrap()[0].1, r#"{"cred":2}"#);
     assert_eq!(db.iam.list_mfa_devices(&root, Some("alice")).await.unwrap()[0].kind, "webauthn");
     db.iam.deactivate_mfa_device(&root, Some("alice"), &serial).await.unwrap();
