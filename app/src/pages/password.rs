@@ -15,6 +15,19 @@ pub fn NewPasswordFields(
     requirements: Vec<String>,
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
+    // The server rates what was typed once typing pauses (150 ms), not on every keystroke.
+    let keystrokes = StoredValue::new(0_u64);
+    let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        let this = keystrokes.get_value().wrapping_add(1);
+        keystrokes.set_value(this);
+        let settle = move || {
+            if keystrokes.try_get_value() == Some(this) {
+                typed.try_set(value);
+            }
+        };
+        set_timeout(settle, std::time::Duration::from_millis(150));
+    };
     let check = LocalResource::new(move || {
         let password = typed.get();
         async move { if password.is_empty() { None } else { check_password(password).await.ok() } }
@@ -26,7 +39,7 @@ pub fn NewPasswordFields(
             <label for="new_password">"New password"</label>
             <input id="new_password" name="new_password" type="password" autocomplete="new-password" required
                 maxlength="128" aria-describedby="password-rules password-strength"
-                on:input=move |ev| typed.set(event_target_value(&ev)) />
+                on:input=on_input />
         </div>
         <div id="password-strength" class="strength" role="status" aria-live="polite">
             {move || rated().map(|c| view! {
