@@ -32,17 +32,14 @@ mod server {
     impl StoredKey {
         /// The signature counter stored with the key (0: the key keeps none). webauthn-rs shows
         /// it only behind its `danger-credential-internals` feature, so it is read from the key's
-        /// serialized form (`cred.counter`), which is also what the database holds.
-        pub fn counter(&self) -> u32 {
+        /// serialized form (`cred.counter`), which is also what the database holds. `None` if
+        /// that form changed: the caller refuses the sign-in rather than skip the clone check.
+        pub fn counter(&self) -> Option<u32> {
             let value = match self {
                 StoredKey::SecurityKey { credential } => serde_json::to_value(credential),
                 StoredKey::Passkey { credential } => serde_json::to_value(credential),
             };
-            value
-                .ok()
-                .and_then(|v| v["cred"]["counter"].as_u64())
-                .and_then(|c| u32::try_from(c).ok())
-                .unwrap_or_default()
+            value.ok().and_then(|v| v["cred"]["counter"].as_u64()).and_then(|c| u32::try_from(c).ok())
         }
 
         pub fn credential_id(&self) -> String {

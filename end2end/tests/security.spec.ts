@@ -158,7 +158,7 @@ test.describe.serial('sign-in security', () => {
     await hydrated(page);
     await page.getByText('Register hardware TOTP token', { exact: true }).click();
     await page.getByLabel('Serial number').fill('GAHT-E2E-0001');
-    await page.getByLabel('Seed', { exact: true }).fill(seedHex);
+    await page.getByLabel("Seed, from the vendor's seed file").fill(seedHex);
     await page.getByLabel('Seed format').selectOption({ label: 'Hexadecimal (digits 0-9 and letters A-F)' });
     await page.getByLabel('Token code 1').fill(totp(secret, -1));
     await page.getByLabel('Token code 2').fill(totp(secret, 0));

@@ -175,7 +175,11 @@ pub async fn enable_hardware_mfa(
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     iam.confirm_password(&caller, &iam_core::Password::new(current_password)).await?;
-    let encoding = if seed_encoding == "hex" { SeedEncoding::Hex } else { SeedEncoding::Base32 };
+    let encoding = match seed_encoding.as_str() {
+        "base32" => SeedEncoding::Base32,
+        "hex" => SeedEncoding::Hex,
+        _ => return Err(ConsoleError::new("ValidationError", "The seed format is base32 or hex.")),
+    };
     let seed = parse_seed(&seed, encoding)?;
     let user = owner(&user_name);
     iam.enable_hardware_mfa_device(&caller, user, serial_number.trim(), &seed, code1.trim(), code2.trim()).await?;

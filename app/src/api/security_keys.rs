@@ -205,7 +205,10 @@ pub async fn finish_key_sign_in(credential: String) -> Result<(), ConsoleError> 
     };
     // The key's new signature counter, kept for the next sign-in. The ceremony checked it against
     // the counter stored when it began; another sign-in with this key may have moved it since, so
-    // it is checked again against the stored one and saved only over what was read (three tries).
+    // it is checked again against the stored one and saved only over what was read. The sign-in
+    // goes on only once that holds: a key removed meanwhile, a credential that does not read, or
+    // three lost races refuse it.
+    let mut kept = false;
     for _ in 0..3 {
         let Some((_, previous)) = iam
             .security_keys(principal.user_id())
@@ -215,8 +218,9 @@ pub async fn finish_key_sign_in(credential: String) -> Result<(), ConsoleError> 
         else {
             break;
         };
-        let Ok(mut key) = serde_json::from_str::<StoredKey>(&previous) else { break };
-        if result.counter() > 0 && result.counter() <= key.counter() {
+        let Some(mut key) = serde_json::from_str::<StoredKey>(&previous).ok() else { break };
+        let Some(stored) = key.counter() else { break };
+        if result.counter() > 0 && result.counter() <= stored {
             iam.fail_mfa(&principal, &context, "ClonedSecurityKey").await?;
             tracing::warn!(principal = %principal.arn(), device = %ceremony.serial_number, "security key counter used twice: possible clone, sign-in refused");
             return Err(cloned_key());
@@ -226,12 +230,19 @@ pub async fn finish_key_sign_in(credential: String) -> Result<(), ConsoleError> 
             StoredKey::Passkey { credential } => credential.update_credential(&result),
         };
         if changed != Some(true) {
+            kept = changed.is_some();
             break;
         }
         let text = serde_json::to_string(&key).map_err(|e| crate::ssr::internal(&e.to_string()))?;
         if iam.update_security_key(&ceremony.serial_number, &previous, &text).await? {
+            kept = true;
             break;
         }
+    }
+    if !kept {
+        iam.fail_mfa(&principal, &context, "IncorrectSecurityKey").await?;
+        tracing::warn!(principal = %principal.arn(), device = %ceremony.serial_number, "security key removed or unreadable during its sign-in, or its counter contended: sign-in refused");
+        return Err(ConsoleError::new("SignInFailed", iam_core::sign_in::SignInError::Incorrect.to_string()));
     }
     iam.complete_sign_in(&principal, &context, Some(&ceremony.serial_number)).await?;
     if pending.must_change_password {

@@ -124,7 +124,7 @@ pub async fn pending_sign_in() -> Result<Option<PendingView>, ConsoleError> {
             PendingStage::ChangePassword => "change_password".to_owned(),
         },
         who,
-        has_totp: devices.iter().any(|d| d.kind == "totp"),
+        has_totp: devices.iter().any(|d| matches!(d.kind.as_str(), "totp" | "hardware")),
         security_keys: devices
             .iter()
             .filter(|d| d.kind == "webauthn")

@@ -172,8 +172,11 @@ fn RegisterHardware(user: Option<String>) -> impl IntoView {
                         pattern="[\\w+=/:,.@-]+" autocomplete="off" />
                 </div>
                 <div class="field">
-                    <label for="hw_seed">"Seed"</label>
-                    <input id="hw_seed" name="seed" type="password" required autocomplete="off" spellcheck="false" />
+                    <label for="hw_seed">"Seed, from the vendor's seed file"</label>
+                    // Text, not a password field: a password manager would offer to save the seed
+                    // as the administrator's password.
+                    <input id="hw_seed" name="seed" type="text" required autocomplete="off" spellcheck="false"
+                        autocapitalize="off" />
                 </div>
                 <div class="field">
                     <label for="hw_encoding">"Seed format"</label>

@@ -258,6 +258,17 @@ on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
     };
     let refused = json(token(code(&b32, -1), code(&b32, 0), hex, "not-it").await).await;
     assert_eq!(refused["code"], "InvalidInput", "the administrator's password first");
+    let fields = [
+        ("user_name", "carol"),
+        ("serial_number", "GAHT12345678"),
+        ("seed", hex),
+        ("seed_encoding", "octal"),
+        ("code1", "123456"),
+        ("code2", "654321"),
+        ("current_password", ROOT_PASSWORD),
+    ];
+    let refused = json(server.call(&root, "enable_hardware_mfa", &fields).await).await;
+    assert_eq!(refused["message"], "The seed format is base32 or hex.");
     let refused = json(token(code(&b32, -1), code(&b32, 0), "31323", ROOT_PASSWORD).await).await;
     assert_eq!(refused["code"], "ValidationError");
     assert!(refused["message"].as_str().unwrap().contains("not hexadecimal"), "{refused}");
@@ -269,9 +280,26 @@ on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
     let audit = server.iam.audit_events(&admin, None, None, 200).await.unwrap();
     assert!(!format!("{audit:?}").contains(hex), "the seed is never recorded");
 
-    // Carol signs in with a code from the token.
+    // The administrator removes the virtual one: it is deleted, not left unassigned.
+    let remove = |serial: String| {
+        let fields = [
+            ("user_name", "carol".to_owned()),
+            ("serial_number", serial),
+            ("current_password", ROOT_PASSWORD.to_owned()),
+        ];
+        let root = root.clone();
+        async move { root.post(server.url("/api/remove_mfa_device")).form(&fields).send().await.unwrap() }
+    };
+    let removed = remove(serial.to_owned()).await;
+    assert!(location(&removed).unwrap().starts_with("/users/carol?done=mfa-removed&at="));
+    let all = server.iam.list_virtual_mfa_devices(&admin, iam_core::mfa::AssignmentStatus::Any).await.unwrap();
+    assert!(all.is_empty(), "{all:?}");
+
+    // Carol, with the token alone, is asked for a code and signs in with one from it.
     let carol = server.browser();
     assert_eq!(location(&sign_in_user(server, &carol, "carol", password).await).as_deref(), Some("/signin/mfa"));
+    let step = json(server.call(&carol, "pending_sign_in", &[]).await).await;
+    assert_eq!(step["has_totp"], true, "the code field is offered for a hardware token: {step}");
     let res = server.call(&carol, "sign_in_mfa", &[("code", &code(&b32, 1))]).await;
     assert_eq!(location(&res).as_deref(), Some("/"));
     // She may not manage another user's devices (no IAM permissions at all).
@@ -279,17 +307,11 @@ on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
     let theirs = json(server.call(&carol, "mfa_devices", &[("user_name", "dave")]).await).await;
     assert_eq!(theirs["code"], "AccessDenied");
 
-    // The administrator removes both: the virtual one is deleted, not left unassigned.
-    for serial in [serial, "GAHT12345678"] {
-        let fields = [("user_name", "carol"), ("serial_number", serial), ("current_password", ROOT_PASSWORD)];
-        let removed = server.call(&root, "remove_mfa_device", &fields).await;
-        assert!(location(&removed).unwrap().starts_with("/users/carol?done=mfa-removed&at="));
-    }
+    let removed = remove("GAHT12345678".to_owned()).await;
+    assert!(location(&removed).unwrap().starts_with("/users/carol?done=mfa-removed&at="));
     assert!(
         json(server.call(&root, "mfa_devices", &[("user_name", "carol")]).await).await.as_array().unwrap().is_empty()
     );
-    let all = server.iam.list_virtual_mfa_devices(&admin, iam_core::mfa::AssignmentStatus::Any).await.unwrap();
-    assert!(all.is_empty(), "{all:?}");
     let page = root.get(server.url("/users/carol")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Register hardware TOTP token") && page.contains("Assign MFA device"), "on the user page");
 });
