@@ -39,7 +39,10 @@ mod server {
                 StoredKey::SecurityKey { credential } => serde_json::to_value(credential),
                 StoredKey::Passkey { credential } => serde_json::to_value(credential),
             };
-            value.ok().and_then(|v| v["cred"]["counter"].as_u64()).and_then(|c| u32::try_from(c).ok())
+            value
+                .ok()
+                .and_then(|v| v.pointer("/cred/counter").and_then(serde_json::Value::as_u64))
+                .and_then(|c| u32::try_from(c).ok())
         }
 
         pub fn credential_id(&self) -> String {
