@@ -181,6 +181,7 @@ test.describe.serial('sign-in security', () => {
 
     // The administrator removes it again, after their password.
     await signInAsRoot(page);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     await page.goto('/users/e2e-bob');
     await hydrated(page);
     await page.getByRole('row').filter({ hasText: 'GAHT-E2E-0001' }).getByText('Remove', { exact: true }).click();
