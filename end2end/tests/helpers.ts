@@ -64,12 +64,21 @@ export function totp(secret: string, steps = 0): string {
  *  the release console die at `WebAssembly.Table.set()`) shows here first. */
 export function failOnPageErrors() {
   const pageErrors = new WeakMap<Page, string[]>();
+  // The console's errors say what a wasm panic was (the page error itself says only `unreachable`);
+  // they do not fail a test alone: a refused request is logged there too.
+  const consoleErrors = new WeakMap<Page, string[]>();
   test.beforeEach(async ({ page }) => {
     const errors: string[] = [];
+    const logged: string[] = [];
     pageErrors.set(page, errors);
+    consoleErrors.set(page, logged);
     page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') logged.push(message.text());
+    });
   });
   test.afterEach(async ({ page }) => {
-    expect(pageErrors.get(page), 'uncaught errors in the page').toEqual([]);
+    const logged = (consoleErrors.get(page) ?? []).join('\n');
+    expect(pageErrors.get(page), `uncaught errors in the page; the console said:\n${logged}`).toEqual([]);
   });
 }

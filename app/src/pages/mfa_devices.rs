@@ -34,7 +34,7 @@ pub fn mfa_notice(done: &str, own: bool) -> Option<&'static str> {
 pub fn MfaDevicesPanel(user: Option<String>, at: Signal<Option<String>>) -> impl IntoView {
     let devices = {
         let user = user.clone();
-        Resource::new(move || at.get(), move |_| mfa_devices(user.clone()))
+        Resource::new(move || at.try_get().flatten(), move |_| mfa_devices(user.clone()))
     };
     let own = user.is_none();
     let help = if own {
@@ -96,8 +96,8 @@ fn AssignVirtual(user: Option<String>) -> impl IntoView {
     let enable = ServerAction::<EnableVirtualMfa>::new();
     let creating = create.pending();
     // Step 2 until the device is enabled; then step 1 again, for another device.
-    let enabled = move || matches!(enable.value().get(), Some(Ok(())));
-    let created = move || create.value().get().and_then(Result::ok).filter(|_| !enabled());
+    let enabled = move || matches!(enable.value().try_get().flatten(), Some(Ok(())));
+    let created = move || create.value().try_get().flatten().and_then(Result::ok).filter(|_| !enabled());
     let step1 = if user.is_some() {
         "Step 1: name the device and confirm your own password. The user then scans the QR code."
     } else {

@@ -19,8 +19,8 @@ pub fn NewPasswordFields(
     let keystrokes = StoredValue::new(0_u64);
     let on_input = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
-        let this = keystrokes.get_value().wrapping_add(1);
-        keystrokes.set_value(this);
+        let Some(this) = keystrokes.try_get_value().map(|n| n.wrapping_add(1)) else { return };
+        keystrokes.try_set_value(this);
         let settle = move || {
             if keystrokes.try_get_value() == Some(this) {
                 typed.try_set(value);
@@ -29,7 +29,7 @@ pub fn NewPasswordFields(
         set_timeout(settle, std::time::Duration::from_millis(150));
     };
     let check = LocalResource::new(move || {
-        let password = typed.get();
+        let password = typed.try_get().unwrap_or_default();
         async move { if password.is_empty() { None } else { check_password(password).await.ok() } }
     });
     // `try_get`: read inside suspended views, which server-side rendering may resolve late.

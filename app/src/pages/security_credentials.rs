@@ -37,7 +37,7 @@ pub fn SecurityCredentialsPage() -> impl IntoView {
 
 #[component]
 fn PasswordSection(at: Signal<Option<String>>) -> impl IntoView {
-    let facts = Resource::new(move || at.get(), |_| my_password());
+    let facts = Resource::new(move || at.try_get().flatten(), |_| my_password());
     let change = ServerAction::<ChangeMyPassword>::new();
     // Taken here, not in the suspended view: that may be resolved after the action is gone.
     let outcome = change.value();
@@ -74,7 +74,7 @@ fn PasswordSection(at: Signal<Option<String>>) -> impl IntoView {
 
 #[component]
 fn SessionsSection(at: Signal<Option<String>>) -> impl IntoView {
-    let sessions = Resource::new(move || at.get(), |_| my_sessions());
+    let sessions = Resource::new(move || at.try_get().flatten(), |_| my_sessions());
     view! {
         <section class="panel" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Console sessions"</h2>

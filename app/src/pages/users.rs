@@ -195,7 +195,7 @@ pub fn UserDetailPage() -> impl IntoView {
     let query = use_query_map();
     let done = move || query.try_with(|q| q.get("done")).flatten();
     let at = Signal::derive(move || query.try_with(|q| q.get("at")).flatten());
-    let user = Resource::new(move || (name(), at.get()), |(name, _)| get_user(name));
+    let user = Resource::new(move || (name(), at.try_get().flatten()), |(name, _)| get_user(name));
     let notice = move || match done().as_deref() {
         Some("sessions") => Some("The user's console sessions have ended."),
         Some("password") => Some("The console password is reset. The user's console sessions have ended."),

@@ -461,32 +461,7 @@ impl Iam {
         user_name: Option<&str>,
         serial_number: &str,
     ) -> Result<(), IamError> {
-        self.record_failures(caller, async move {
-            let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
-            let owner = self.credential_owner(caller, user_name, "iam:DeactivateMFADevice", parameters).await?;
-            let account_id = caller.account_id().to_owned();
-            let mut tx = self.begin_write(&account_id).await?;
-            let device = sqlx::query(
-                "SELECT account_id, owner_id, kind, seed_sealed FROM mfa_devices \
-                 WHERE serial_number = $1 AND owner_id = $2",
-            )
-            .bind(serial_number)
-            .bind(&owner.id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| no_such_device(serial_number))?;
-            self.unassign_mfa_device(&mut tx, serial_number, &device).await?;
-            let event = Event {
-                action: "iam:DeactivateMFADevice",
-                target: Some(&owner.arn),
-                parameters: parameters(),
-                outcome: "Success",
-            };
-            audit::append(&mut tx, caller, self.now(), &event).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-        .await
+        self.take_mfa_device(caller, user_name, serial_number, false).await
     }
 
     /// The console's "Remove" of an MFA device, as AWS's console does it: `DeactivateMFADevice`
@@ -498,6 +473,17 @@ impl Iam {
         caller: &Caller,
         user_name: Option<&str>,
         serial_number: &str,
+    ) -> Result<(), IamError> {
+        self.take_mfa_device(caller, user_name, serial_number, true).await
+    }
+
+    /// Deactivates a device and, with `delete_virtual`, deletes it if it is a virtual one.
+    async fn take_mfa_device(
+        &self,
+        caller: &Caller,
+        user_name: Option<&str>,
+        serial_number: &str,
+        delete_virtual: bool,
     ) -> Result<(), IamError> {
         self.record_failures(caller, async move {
             let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
@@ -513,7 +499,7 @@ impl Iam {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| no_such_device(serial_number))?;
-            let is_virtual = device.try_get::<String, _>("kind")? == "totp";
+            let is_virtual = delete_virtual && device.try_get::<String, _>("kind")? == "totp";
             let only_serial = || serde_json::json!({ "SerialNumber": serial_number });
             if is_virtual {
                 let request = Request::new("iam:DeleteVirtualMFADevice", serial_number, &account_id);
