@@ -114,7 +114,7 @@ fn AssignVirtual(user: Option<String>) -> impl IntoView {
                         <div class="field">
                             <label for="device_name">"Device name"</label>
                             <input id="device_name" name="device_name" type="text" required maxlength="226"
-                                pattern="[\\w+=,.@-]+" autocomplete="off" />
+                                pattern="[\\w+=,.@\\-]+" autocomplete="off" />
                         </div>
                         <div class="field">
                             <label for="mfa_current_password">"Your password, to confirm it is you"</label>
@@ -169,7 +169,7 @@ fn RegisterHardware(user: Option<String>) -> impl IntoView {
                 <div class="field">
                     <label for="hw_serial">"Serial number"</label>
                     <input id="hw_serial" name="serial_number" type="text" required minlength="9" maxlength="256"
-                        pattern="[\\w+=/:,.@-]+" autocomplete="off" />
+                        pattern="[\\w+=\\/:,.@\\-]+" autocomplete="off" />
                 </div>
                 <div class="field">
                     <label for="hw_seed">"Seed, from the vendor's seed file"</label>
@@ -235,7 +235,7 @@ fn RegisterKey() -> impl IntoView {
             <form on:submit=submit>
                 <div class="field">
                     <label for="key_name">"Key name"</label>
-                    <input id="key_name" node_ref=name type="text" required maxlength="64" pattern="[\\w+=,.@-]+"
+                    <input id="key_name" node_ref=name type="text" required maxlength="64" pattern="[\\w+=,.@\\-]+"
                         autocomplete="off" />
                 </div>
                 <fieldset class="choice">

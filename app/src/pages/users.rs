@@ -210,18 +210,25 @@ pub fn UserDetailPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading user…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(user) => view! { <UserDetails user at /> }.into_any(),
+                    Ok(user) => view! { <UserDetails user /> }.into_any(),
                     Err(error) => view! { <ErrorAlert error /> }.into_any(),
                 }
             })}
         </Transition>
+        // Outside the suspended details: a resource made inside them once broke hydration here
+        // (tachys "unreachable"), while the same panel on My security credentials never did.
+        {move || {
+            let user_name = name();
+            view! {
+                <MfaDevicesPanel user=Some(user_name.clone()) at />
+                <DeleteUserPanel user_name />
+            }
+        }}
     }
 }
 
 #[component]
-fn UserDetails(user: UserView, at: Signal<Option<String>>) -> impl IntoView {
-    let delete = ServerAction::<DeleteUser>::new();
-    let pending = delete.pending();
+fn UserDetails(user: UserView) -> impl IntoView {
     let tags_empty = user.tags.is_empty();
     view! {
         <section class="panel">
@@ -262,16 +269,24 @@ fn UserDetails(user: UserView, at: Signal<Option<String>>) -> impl IntoView {
             <ConsolePasswordPanel user_name=user.user_name.clone() />
             <UserSessionsPanel user_name=user.user_name.clone() />
         })}
-        <MfaDevicesPanel user=Some(user.user_name.clone()) at />
+    }
+}
+
+/// Deletes the user and everything it has, after the name is typed, as AWS's console does.
+#[component]
+fn DeleteUserPanel(user_name: String) -> impl IntoView {
+    let delete = ServerAction::<DeleteUser>::new();
+    let pending = delete.pending();
+    view! {
         <section class="panel danger">
             <h2>"Delete user"</h2>
             <p>"Deleting the user also removes its console password. This cannot be undone."</p>
             {action_error(delete.value())}
             <ActionForm action=delete>
-                <input type="hidden" name="user_name" value=user.user_name.clone() />
+                <input type="hidden" name="user_name" value=user_name.clone() />
                 <div class="field">
                     <label for="confirmation">"To confirm deletion, enter the user name."</label>
-                    <input id="confirmation" name="confirmation" type="text" autocomplete="off" placeholder=user.user_name.clone() />
+                    <input id="confirmation" name="confirmation" type="text" autocomplete="off" placeholder=user_name.clone() />
                 </div>
                 <button type="submit" class="button danger" disabled=move || pending.try_get().unwrap_or(false)>"Delete"</button>
             </ActionForm>
