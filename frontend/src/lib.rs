@@ -1,4 +1,6 @@
 //! The browser's entry point: hydrates the server-rendered console.
+// The console's view types are deep; the release wasm build computes their layouts here too.
+#![recursion_limit = "512"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

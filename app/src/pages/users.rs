@@ -219,10 +219,12 @@ pub fn UserDetailPage() -> impl IntoView {
         // (tachys "unreachable"), while the same panel on My security credentials never did.
         {move || {
             let user_name = name();
+            // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
             view! {
                 <MfaDevicesPanel user=Some(user_name.clone()) at />
                 <DeleteUserPanel user_name />
             }
+            .into_any()
         }}
     }
 }
