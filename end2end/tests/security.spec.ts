@@ -148,6 +148,12 @@ test.describe.serial('sign-in security', () => {
   });
 
   test('an administrator registers a hardware token for a user, who signs in with its code', async ({ page }) => {
+    // KNOWN DEFECT, open in issue 9: when an action on the user page sends the browser back to it
+    // (`?done=…`, a full load), its hydration panics (tachys hydration.rs "unreachable"), so the
+    // page-error check after this test fails. Every step below passes (the forms work without the
+    // wasm). `test.fail` keeps this visible: once hydration is fixed this reports "expected to
+    // fail", and this line goes.
+    test.fail(true, 'the user page does not hydrate after an MFA change redirects back to it');
     // The RFC 6238 test seed, as a vendor's seed file lists it in hexadecimal.
     const seedHex = '3132333435363738393031323334353637383930';
     const secret = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';

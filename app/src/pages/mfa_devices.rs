@@ -65,9 +65,11 @@ pub fn MfaDevicesPanel(user: Option<String>, at: Signal<Option<String>>) -> impl
     }
 }
 
-/// The owner's name as a hidden field, when the panel is about a user rather than oneself.
-fn user_field(user: &Option<String>) -> Option<AnyView> {
-    user.clone().map(|name| view! { <input type="hidden" name="user_name" value=name /> }.into_any())
+/// The owner's name as a hidden field: empty for oneself, which the server reads as no user. Always
+/// the same element, never an optional view: the page hydrates the same markup whoever it is for.
+fn user_field(user: &Option<String>) -> impl IntoView + use<> {
+    let name = user.clone().unwrap_or_default();
+    view! { <input type="hidden" name="user_name" value=name /> }
 }
 
 /// Two code fields, labelled `label 1` and `label 2`, with ids from `prefix`.

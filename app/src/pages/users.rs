@@ -215,8 +215,7 @@ pub fn UserDetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        // Outside the suspended details: a resource made inside them once broke hydration here
-        // (tachys "unreachable"), while the same panel on My security credentials never did.
+        // Outside the suspended details: they load on their own, as on My security credentials.
         {move || {
             let user_name = name();
             // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
