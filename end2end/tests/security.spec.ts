@@ -1,5 +1,15 @@
 import { expect, test, type Page } from '@playwright/test';
-import { failOnPageErrors, hydrated, incorrect, rootPassword, signInAsRoot, signInAsUser, signOut, totp } from './helpers';
+import {
+  failOnPageErrors,
+  hydrated,
+  incorrect,
+  knownPageError,
+  rootPassword,
+  signInAsRoot,
+  signInAsUser,
+  signOut,
+  totp,
+} from './helpers';
 
 // Runs after console.spec.ts (one server, specs in file order): the account exists.
 failOnPageErrors();
@@ -148,12 +158,11 @@ test.describe.serial('sign-in security', () => {
   });
 
   test('an administrator registers a hardware token for a user, who signs in with its code', async ({ page }) => {
-    // KNOWN DEFECT, open in issue 9: when an action on the user page sends the browser back to it
-    // (`?done=…`, a full load), its hydration panics (tachys hydration.rs "unreachable"), so the
-    // page-error check after this test fails. Every step below passes (the forms work without the
-    // wasm). `test.fail` keeps this visible: once hydration is fixed this reports "expected to
-    // fail", and this line goes.
-    test.fail(true, 'the user page does not hydrate after an MFA change redirects back to it');
+    // KNOWN DEFECT, open in issue 9: when an MFA change on the user page sends the browser back to
+    // it (`?done=…`, a full load), its hydration can panic (tachys hydration.rs "unreachable").
+    // Every step below still passes (the forms work without the wasm); only that panic is let
+    // through, so any other page error fails this test. Remove this line with the fix.
+    knownPageError(page, /^unreachable$/);
     // The RFC 6238 test seed, as a vendor's seed file lists it in hexadecimal.
     const seedHex = '3132333435363738393031323334353637383930';
     const secret = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
