@@ -197,6 +197,26 @@ pub(crate) fn legacy_seal_context(serial: &str) -> String {
     format!("mfa-seed:{serial}")
 }
 
+/// Whether `owner` may be given one more MFA device, under the account's write lock: the user still
+/// exists (it may have been deleted since it was looked up; the root user cannot be), and has
+/// fewer than AWS's 8 devices of any kind.
+async fn may_take_device(conn: &mut sqlx::AnyConnection, owner: &entities::CredentialOwner) -> Result<(), IamError> {
+    if !owner.is_root && !crate::access_keys::user_exists(&mut *conn, &owner.id).await? {
+        return Err(EntityKind::User.no_such(&owner.name));
+    }
+    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
+        .bind(&owner.id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    if count >= MAX_DEVICES_PER_USER {
+        return Err(IamError::LimitExceeded(format!(
+            "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
+        )));
+    }
+    Ok(())
+}
+
 fn invalid_codes() -> IamError {
     IamError::InvalidAuthenticationCode("Authentication code for device is not valid.".to_owned())
 }
@@ -300,20 +320,7 @@ impl Iam {
             if device.try_get::<Option<String>, _>("owner_id")?.is_some() {
                 return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
             }
-            // The user may have been deleted since it was looked up (the root user cannot be).
-            if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
-                return Err(EntityKind::User.no_such(&owner.name));
-            }
-            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
-                .bind(&owner.id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            if count >= MAX_DEVICES_PER_USER {
-                return Err(IamError::LimitExceeded(format!(
-                    "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
-                )));
-            }
+            may_take_device(&mut tx, &owner).await?;
             let seed = self.open_seed(serial_number, &device)?;
             let step = consecutive(&seed, now, code1, code2, i64::MIN)?.ok_or_else(invalid_codes)?;
             let sealed = self.secret_key().seal(&seal_context(&account_id, Some(&owner.id), serial_number), &seed);
@@ -407,19 +414,7 @@ impl Iam {
             let now = self.now();
             let step = consecutive(seed, now, code1, code2, i64::MIN)?.ok_or_else(invalid_codes)?;
             let mut tx = self.begin_write(&account_id).await?;
-            if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
-                return Err(EntityKind::User.no_such(&owner.name));
-            }
-            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
-                .bind(&owner.id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            if count >= MAX_DEVICES_PER_USER {
-                return Err(IamError::LimitExceeded(format!(
-                    "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
-                )));
-            }
+            may_take_device(&mut tx, &owner).await?;
             let sealed = self.secret_key().seal(&seal_context(&account_id, Some(&owner.id), serial_number), seed);
             let inserted = sqlx::query(
                 "INSERT INTO mfa_devices (serial_number, account_id, name_key, owner_id, kind, seed_sealed, last_step, \
@@ -700,19 +695,7 @@ impl Iam {
                     .to_string();
             let now = self.now();
             let mut tx = self.begin_write(&account_id).await?;
-            if !owner.is_root && !crate::access_keys::user_exists(&mut tx, &owner.id).await? {
-                return Err(EntityKind::User.no_such(&owner.name));
-            }
-            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM mfa_devices WHERE owner_id = $1")
-                .bind(&owner.id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            if count >= MAX_DEVICES_PER_USER {
-                return Err(IamError::LimitExceeded(format!(
-                    "Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}"
-                )));
-            }
+            may_take_device(&mut tx, &owner).await?;
             let inserted = sqlx::query(
             "INSERT INTO mfa_devices (serial_number, account_id, name_key, owner_id, kind, credential, credential_id, \
              created_at, enabled_at) VALUES ($1, $2, $3, $4, 'webauthn', $5, $6, $7, $7)",

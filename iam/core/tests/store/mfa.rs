@@ -217,3 +217,24 @@ on_both!(removing_a_device_deactivates_and_deletes_all_or_nothing, |db| {
     let again = db.iam.remove_mfa_device(&root, Some("alice"), &device.serial_number).await.unwrap_err();
     assert_eq!(again.code(), "NoSuchEntity");
 });
+
+on_both!(a_user_has_at_most_eight_devices_of_any_kind, |db| {
+    let root = db.with_account().await;
+    db.iam.create_user(&root, CreateUser { user_name: "alice".into(), ..Default::default() }).await.unwrap();
+    for n in 0..8 {
+        let (name, id) = (format!("key-{n}"), format!("cred-{n}"));
+        db.iam.register_security_key(&root, Some("alice"), &name, &id, "{}").await.unwrap();
+    }
+    let ninth = db.iam.register_security_key(&root, Some("alice"), "key-8", "cred-8", "{}").await.unwrap_err();
+    assert_eq!(ninth.message(), "Cannot exceed quota for MFADevicesPerUser: 8");
+    let seed = b"12345678901234567890";
+    let b32 = Secret::from(seed.to_vec()).to_base32();
+    let (c1, c2) = (code(db, &b32, -1), code(db, &b32, 0));
+    let token = db.iam.enable_hardware_mfa_device(&root, Some("alice"), "GAHT12345678", seed, &c1, &c2).await;
+    assert_eq!(token.unwrap_err().code(), "LimitExceeded", "a hardware token counts too");
+    let device = db.iam.create_virtual_mfa_device(&root, "alice-phone", None).await.unwrap();
+    let s = &device.base32_string_seed;
+    let app =
+        db.iam.enable_mfa_device(&root, Some("alice"), &device.serial_number, &code(db, s, -1), &code(db, s, 0)).await;
+    assert_eq!(app.unwrap_err().code(), "LimitExceeded", "and a virtual device");
+});
