@@ -15,11 +15,15 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 args=(--listen "127.0.0.1:$port" --data-dir "$work/data" --sign-in-rate 600)
 
 db=""
+# Where the specs may reach the database, to move a stored time back (a password's age): the
+# server has no test clock, and should not have one.
+database="$work/data/portcullis.db"
 if [ "$backend" = postgres ]; then
   : "${PORTCULLIS_TEST_DATABASE_URL:?PORTCULLIS_TEST_DATABASE_URL names the PostgreSQL server for this suite}"
   db="portcullis_e2e_$(date +%s)_$$"
   psql "$PORTCULLIS_TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
-  args+=(--database-url "${PORTCULLIS_TEST_DATABASE_URL%/*}/$db")
+  database="${PORTCULLIS_TEST_DATABASE_URL%/*}/$db"
+  args+=(--database-url "$database")
 fi
 
 pid=""
@@ -50,7 +54,7 @@ link=$(grep -o "http://[^ ]*/setup?token=[A-Za-z0-9_-]*" "$work/stdout" || true)
 
 cd end2end
 status=0
-PORTCULLIS_BASE_URL="http://localhost:$port" PORTCULLIS_SETUP_LINK="$link" npx playwright test || status=$?
+PORTCULLIS_BASE_URL="http://localhost:$port" PORTCULLIS_SETUP_LINK="$link" PORTCULLIS_E2E_DATABASE="$database" npx playwright test || status=$?
 # A panic on the server is a failure even when every page looked right (a page cut short, say).
 if grep -q "panicked" "$work/stderr"; then
   echo "--- the server panicked ---" >&2

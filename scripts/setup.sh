@@ -78,5 +78,9 @@ if [ "$want" = test ]; then
   if ! command -v psql >/dev/null; then
     apt_install postgresql-client
   fi
+  # The browser specs age a stored password in the SQLite database (end2end/tests/helpers.ts).
+  if ! command -v sqlite3 >/dev/null; then
+    apt_install sqlite3
+  fi
   npm_ci_once end2end
 fi

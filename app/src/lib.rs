@@ -6,6 +6,7 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+mod components;
 pub mod error;
 mod pages;
 #[cfg(feature = "ssr")]

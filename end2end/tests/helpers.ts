@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
 
@@ -32,6 +33,24 @@ export async function signOut(page: Page) {
   await page.getByTestId('identity').click();
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/signin$/);
+}
+
+/** Moves the time `userName`'s password was set `days` back, in the server's database (a SQLite
+ *  file or a PostgreSQL URL, from scripts/e2e.sh), as if it had been set that long ago: the server
+ *  has no test clock. The user name is the suite's own, never typed by a person. */
+export function agePassword(userName: string, days: number) {
+  const database = process.env.PORTCULLIS_E2E_DATABASE ?? '';
+  if (!/^[\w+=,.@-]+$/.test(userName) || !Number.isInteger(days)) throw new Error('agePassword: bad arguments');
+  const sql =
+    `UPDATE login_profiles SET password_changed_at = password_changed_at - ${days * 86_400_000} ` +
+    `WHERE user_id IN (SELECT user_id FROM users WHERE user_name = '${userName}')`;
+  if (database.startsWith('postgres')) {
+    execFileSync('psql', [database, '-v', 'ON_ERROR_STOP=1', '-qc', sql]);
+  } else if (database) {
+    execFileSync('sqlite3', ['-cmd', '.timeout 10000', database, sql]);
+  } else {
+    throw new Error('PORTCULLIS_E2E_DATABASE is not set: run the suite through scripts/e2e.sh');
+  }
 }
 
 /** RFC 4648 base32, as authenticator apps read a secret key. */

@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import {
+  agePassword,
   failOnPageErrors,
   hydrated,
   incorrect,
@@ -20,6 +21,55 @@ const bobPassword = 'Bob-Prefers-Quiet-Harbors-9!';
 async function nav(page: Page, name: string) {
   await page.getByRole('navigation', { name: 'Identity and Access Management' }).getByRole('link', { name }).click();
 }
+
+/** Root (signed in) creates a user with a console password that need not be reset. */
+async function createConsoleUser(page: Page, userName: string, password: string) {
+  await nav(page, 'Users');
+  await page.getByRole('link', { name: 'Create user' }).first().click();
+  await hydrated(page);
+  await page.getByLabel('User name').fill(userName);
+  await page.getByLabel(/Provide user access to the console/).check();
+  await page.getByLabel('Console password').fill(password);
+  await page.getByLabel(/Users must create a new password at next sign-in/).uncheck();
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await expect(page).toHaveURL(new RegExp(`/users/${userName}$`));
+}
+
+/** Saves the password policy with "Password expiration requires administrator reset" as `hard`. */
+async function setHardExpiry(page: Page, hard: boolean) {
+  await nav(page, 'Account settings');
+  await hydrated(page);
+  await page.getByLabel('Password expiration requires administrator reset').setChecked(hard);
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByText('The password policy is saved.')).toBeVisible();
+}
+
+/** AWS's documented "BlockMostAccessUnlessSignedInWithMFA" policy, plus reading users. */
+const mfaGated = JSON.stringify(
+  {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'AllowViewAccountInfo', Effect: 'Allow', Action: ['iam:GetAccountPasswordPolicy', 'iam:ListVirtualMFADevices'], Resource: '*' },
+      { Sid: 'AllowManageOwnVirtualMFADevice', Effect: 'Allow', Action: ['iam:CreateVirtualMFADevice'], Resource: 'arn:aws:iam::*:mfa/*' },
+      {
+        Sid: 'AllowManageOwnUserMFA',
+        Effect: 'Allow',
+        Action: ['iam:DeactivateMFADevice', 'iam:EnableMFADevice', 'iam:GetUser', 'iam:GetMFADevice', 'iam:ListMFADevices', 'iam:ResyncMFADevice'],
+        Resource: 'arn:aws:iam::*:user/${aws:username}',
+      },
+      {
+        Sid: 'DenyAllExceptListedIfNoMFA',
+        Effect: 'Deny',
+        NotAction: ['iam:CreateVirtualMFADevice', 'iam:EnableMFADevice', 'iam:GetUser', 'iam:GetMFADevice', 'iam:ListMFADevices', 'iam:ListVirtualMFADevices', 'iam:ResyncMFADevice', 'sts:GetSessionToken'],
+        Resource: '*',
+        Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+      },
+      { Sid: 'ReadUsers', Effect: 'Allow', Action: ['iam:ListUsers', 'iam:GetUser'], Resource: '*' },
+    ],
+  },
+  null,
+  2,
+);
 
 test.describe.serial('sign-in security', () => {
   test('root edits the password policy, and every rule is enforced in plain words', async ({ page }) => {
@@ -227,5 +277,103 @@ test.describe.serial('sign-in security', () => {
     await elsewhere.goto('/users');
     await expect(elsewhere).toHaveURL(/\/signin\?return_to=/);
     await other.close();
+  });
+
+  test('an expired password is changed at sign-in; after a hard expiry only an administrator helps', async ({ page }) => {
+    const first = 'Eve-Plants-Figs-42!';
+    const second = 'Eve-Grows-Olives-73!';
+    const third = 'Eve-Picks-Lemons-19!';
+    await signInAsRoot(page);
+    await createConsoleUser(page, 'e2e-eve', first);
+    await signOut(page);
+
+    // The policy's 10 days have passed.
+    agePassword('e2e-eve', 11);
+    await signInAsUser(page, 'e2e-eve', first);
+    await expect(page).toHaveURL(/\/signin\/change-password$/);
+    await expect(page.getByText('Your password has expired. Choose a new one to continue.')).toBeVisible();
+    await page.goto('/users');
+    await expect(page).toHaveURL(/\/signin\/change-password$/);
+    await hydrated(page);
+    await page.getByLabel('Old password').fill(first);
+    await page.getByLabel('New password', { exact: true }).fill(second);
+    await page.getByLabel('Confirm new password').fill(second);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await expect(page.getByText('Your password expires in 10 days.')).toBeVisible();
+    await signOut(page);
+
+    // With a hard expiry, an expired password opens nothing, not even the change page.
+    await signInAsRoot(page);
+    await setHardExpiry(page, true);
+    await signOut(page);
+    agePassword('e2e-eve', 11);
+    await signInAsUser(page, 'e2e-eve', second);
+    await expect(page.getByRole('alert')).toContainText('Your password has expired. Ask an administrator of the account to set a new one.');
+    await expect(page).toHaveURL(/\/signin/);
+
+    // An administrator sets a new one; the user signs in with it.
+    await signInAsRoot(page);
+    await page.goto('/users/e2e-eve');
+    await hydrated(page);
+    await page.getByText('Reset console password', { exact: true }).click();
+    await page.getByLabel('New password', { exact: true }).fill(third);
+    await page.getByLabel('Confirm new password').fill(third);
+    await page.getByLabel('User must create a new password at next sign-in').uncheck();
+    await page.getByRole('button', { name: 'Reset password' }).click();
+    await expect(page.getByText('The console password is reset.')).toBeVisible();
+    await setHardExpiry(page, false);
+    await signOut(page);
+    await signInAsUser(page, 'e2e-eve', third);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+  });
+
+  test('a policy that requires MFA grants access only once the user signs in with MFA', async ({ page }) => {
+    const password = 'Mia-Draws-Maps-of-Coves-8!';
+    await signInAsRoot(page);
+    await createConsoleUser(page, 'e2e-mia', password);
+    // The administrator gives mia AWS's documented policy, as an inline policy, in the JSON editor.
+    await hydrated(page);
+    await page.getByText('Create inline policy', { exact: true }).click();
+    await page.getByLabel('Policy name').fill('RequireMFA');
+    const editor = page.getByLabel('Policy document (JSON)');
+    const problems = page.getByRole('status').filter({ hasText: 'in the policy' });
+    await editor.fill('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers"}]}');
+    await expect(problems).toContainText('1 error in the policy');
+    await editor.fill(mfaGated);
+    await expect(problems).toContainText('No errors in the policy.');
+    await page.getByRole('button', { name: 'Create policy' }).click();
+    await expect(page.getByText('The inline policy is saved.')).toBeVisible();
+    await expect(page.getByRole('row').filter({ hasText: 'RequireMFA' })).toContainText('Customer inline');
+    await signOut(page);
+
+    // Without MFA: the users list is refused; setting up MFA is allowed.
+    await signInAsUser(page, 'e2e-mia', password);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await nav(page, 'Users');
+    await expect(page.getByRole('alert')).toContainText('AccessDenied');
+    await nav(page, 'My security credentials');
+    await hydrated(page);
+    await page.getByText('Assign MFA device', { exact: true }).click();
+    await page.getByLabel('Device name').fill('e2e-mia-phone');
+    await page.getByLabel('Your password, to confirm it is you').fill(password);
+    await page.getByRole('button', { name: 'Next' }).click();
+    const secret = (await page.getByLabel('Secret key').innerText()).trim();
+    await page.getByLabel('MFA code 1').fill(totp(secret, -1));
+    await page.getByLabel('MFA code 2').fill(totp(secret, 0));
+    await page.getByRole('button', { name: 'Add MFA' }).click();
+    await expect(page.getByText('The MFA device is assigned.')).toBeVisible();
+    await signOut(page);
+
+    // With MFA: the normal access.
+    await signInAsUser(page, 'e2e-mia', password);
+    await expect(page).toHaveURL(/\/signin\/mfa$/);
+    await hydrated(page);
+    await page.getByLabel('MFA code').fill(totp(secret, 1));
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await nav(page, 'Users');
+    await expect(page.getByRole('link', { name: 'e2e-mia' })).toBeVisible();
+    await expect(page.getByRole('alert')).toHaveCount(0);
   });
 });

@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConsoleError;
 
 mod credentials;
+mod permissions;
 mod security_keys;
 mod settings;
 mod sign_in;
 
 pub use credentials::*;
+pub use permissions::*;
 pub use security_keys::*;
 pub use settings::*;
 pub use sign_in::*;

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod layout;
 pub mod mfa_devices;
 pub mod password;
+pub mod permissions;
 pub mod security_credentials;
 pub mod setup;
 pub mod signin;

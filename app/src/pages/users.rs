@@ -12,6 +12,7 @@ use crate::api::{
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
+use crate::pages::permissions::{InlinePoliciesPanel, permissions_notice};
 use crate::pages::{ErrorAlert, action_error};
 
 #[component]
@@ -199,7 +200,7 @@ pub fn UserDetailPage() -> impl IntoView {
     let notice = move || match done().as_deref() {
         Some("sessions") => Some("The user's console sessions have ended."),
         Some("password") => Some("The console password is reset. The user's console sessions have ended."),
-        Some(other) => mfa_notice(other, false),
+        Some(other) => mfa_notice(other, false).or_else(|| permissions_notice(other)),
         None => None,
     };
     view! {
@@ -220,6 +221,7 @@ pub fn UserDetailPage() -> impl IntoView {
             let user_name = name();
             // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
             view! {
+                <InlinePoliciesPanel kind="user" entity=user_name.clone() at />
                 <MfaDevicesPanel user=Some(user_name.clone()) at />
                 <DeleteUserPanel user_name />
             }

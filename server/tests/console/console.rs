@@ -291,6 +291,59 @@ on_both!(iam_users_see_access_denied, |server| {
     assert_eq!(error_of(server.call(&carol, "whoami", &[]).await).await["code"], "NotSignedIn");
 });
 
+on_both!(inline_policies_are_created_edited_and_removed_from_the_console, |server| {
+    let root = server.setup_and_sign_in().await;
+    server.call(&root, "create_user", &[("user_name", "dana")]).await;
+    let allow = |action: &str| {
+        format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#)
+    };
+    let put = |name: &'static str, document: String, create: bool| {
+        let root = root.clone();
+        async move {
+            let mut fields = vec![
+                ("entity_kind", "user".to_owned()),
+                ("entity_name", "dana".to_owned()),
+                ("policy_name", name.to_owned()),
+                ("policy_document", document),
+            ];
+            if create {
+                fields.push(("create", "on".to_owned()));
+            }
+            root.post(server.url("/api/put_inline_policy")).form(&fields).send().await.unwrap()
+        }
+    };
+    let res = put("read", allow("iam:GetUser"), true).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
+    assert!(back.starts_with("/users/dana?done=policy-saved&at="), "back to the user's page: {back}");
+
+    // A new policy never overwrites one of the same name; an edit does.
+    let dup = error_of(put("READ", allow("iam:ListUsers"), true).await).await;
+    assert_eq!(dup["code"], "EntityAlreadyExists");
+    assert_eq!(put("read", allow("iam:ListUsers"), false).await.status(), StatusCode::OK);
+    // AWS's messages for a bad document, and the sum of a user's inline policies.
+    let malformed = error_of(put("bad", r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned(), true).await).await;
+    assert_eq!(malformed["code"], "MalformedPolicyDocument");
+    let big = allow(&format!("iam:{}", "A".repeat(2_000)));
+    let too_big = error_of(put("big", big, true).await).await;
+    assert_eq!(too_big["code"], "LimitExceeded", "{too_big}");
+
+    let fields = [("entity_kind", "user"), ("entity_name", "dana")];
+    let listed: Value = server.call(&root, "inline_policies", &fields).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["policy_name"], "read");
+    assert!(listed[0]["document"].as_str().unwrap().contains("iam:ListUsers"), "the edit was kept");
+    let odd = error_of(server.call(&root, "inline_policies", &[("entity_kind", "bucket"), ("entity_name", "x")]).await);
+    assert_eq!(odd.await["code"], "ValidationError");
+
+    let removed = [("entity_kind", "user"), ("entity_name", "dana"), ("policy_name", "read")];
+    assert_eq!(server.call(&root, "delete_inline_policy", &removed).await.status(), StatusCode::OK);
+    let again = error_of(server.call(&root, "delete_inline_policy", &removed).await).await;
+    assert_eq!(again["code"], "NoSuchEntity");
+    let listed: Value = server.call(&root, "inline_policies", &fields).await.json().await.unwrap();
+    assert_eq!(listed, serde_json::json!([]));
+});
+
 /// Sends only the head of a POST with a large Content-Length and reads the status line.
 async fn raw_post_status(addr: std::net::SocketAddr, path: &str, length: usize) -> u16 {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

@@ -1,0 +1,94 @@
+//! The permissions of a user, group or role, as the AWS console's Permissions tab shows them: for
+//! now the inline policies (list, view, create, edit, delete). Each call is the matching IAM action
+//! (`ListUserPolicies`, `GetUserPolicy`, `PutUserPolicy`, `DeleteUserPolicy`, and the group and role
+//! forms), which iam-core authorizes.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConsoleError;
+
+/// An inline policy with its document, as stored (the text the author wrote).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlinePolicyView {
+    pub policy_name: String,
+    pub document: String,
+}
+
+/// The kinds of entity that hold policies, as the forms name them (`user`, `group`, `role`).
+#[cfg(feature = "ssr")]
+fn entity_kind(kind: &str) -> Result<iam_core::entities::EntityKind, ConsoleError> {
+    iam_core::entities::EntityKind::parse(kind)
+        .ok_or_else(|| ConsoleError::new("ValidationError", format!("There is no kind of entity named `{kind}`.")))
+}
+
+/// The console page of an entity, where a change sends the browser back.
+pub fn entity_page(kind: &str, name: &str) -> String {
+    let folder = match kind {
+        "group" => "groups",
+        "role" => "roles",
+        _ => "users",
+    };
+    // Only reached after iam-core accepted the name: `[\w+=,.@-]+`, all safe in a path.
+    format!("/{folder}/{name}")
+}
+
+#[server(prefix = "/api", endpoint = "inline_policies")]
+pub async fn inline_policies(entity_kind: String, entity_name: String) -> Result<Vec<InlinePolicyView>, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let kind = self::entity_kind(&entity_kind)?;
+    let names = iam.list_inline_policies(&caller, kind, &entity_name).await?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let policy = iam.get_inline_policy(&caller, kind, &entity_name, &name).await?;
+        out.push(InlinePolicyView { policy_name: policy.policy_name, document: policy.document });
+    }
+    Ok(out)
+}
+
+/// Creates an inline policy (`create` is `on`) or replaces one (`PutUserPolicy` and its group and
+/// role forms). A new policy never silently overwrites another of the same name: AWS's console
+/// refuses that too. (Two administrators creating one name at the same moment: the later wins, as
+/// with PutUserPolicy itself.)
+#[server(prefix = "/api", endpoint = "put_inline_policy")]
+pub async fn put_inline_policy(
+    entity_kind: String,
+    entity_name: String,
+    policy_name: String,
+    policy_document: String,
+    #[server(default)] create: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let kind = self::entity_kind(&entity_kind)?;
+    let policy_name = policy_name.trim();
+    if create == "on" {
+        let existing = iam.list_inline_policies(&caller, kind, &entity_name).await?;
+        if existing.iter().any(|n| n.eq_ignore_ascii_case(policy_name)) {
+            return Err(ConsoleError::new(
+                "EntityAlreadyExists",
+                format!("A policy called {policy_name} already exists. Duplicate names are not allowed."),
+            ));
+        }
+    }
+    iam.put_inline_policy(&caller, kind, &entity_name, policy_name, &policy_document).await?;
+    scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policy-saved");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "delete_inline_policy")]
+pub async fn delete_inline_policy(
+    entity_kind: String,
+    entity_name: String,
+    policy_name: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let kind = self::entity_kind(&entity_kind)?;
+    scope.state.iam.delete_inline_policy(&caller, kind, &entity_name, &policy_name).await?;
+    scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policy-deleted");
+    Ok(())
+}

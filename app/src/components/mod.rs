@@ -1,0 +1,3 @@
+//! Console pieces written once and used by every page that needs them.
+
+pub mod policy_editor;

@@ -1,0 +1,175 @@
+//! The permissions panel of a user, group or role page: its inline policies, each viewed, edited
+//! in the policy editor and removed, and a new one created. iam-core authorizes each step
+//! (`ListUserPolicies`, `GetUserPolicy`, `PutUserPolicy`, `DeleteUserPolicy` and their group and
+//! role forms).
+
+use iam_policy::PolicyKind;
+use leptos::prelude::*;
+
+use crate::api::{DeleteInlinePolicy, InlinePolicyView, PutInlinePolicy, inline_policies};
+use crate::components::policy_editor::{NEW_POLICY, PolicyEditor};
+use crate::pages::{ErrorAlert, action_error};
+
+/// The notice for a finished change to inline policies (`done` of the page's query).
+pub fn permissions_notice(done: &str) -> Option<&'static str> {
+    match done {
+        "policy-saved" => Some("The inline policy is saved. It applies from the next request."),
+        "policy-deleted" => Some("The inline policy is removed."),
+        _ => None,
+    }
+}
+
+/// The sum of an entity's inline documents that AWS allows, in characters without whitespace
+/// (iam-core's `EntityKind::inline_quota`, which the browser's build cannot reach).
+fn inline_quota(kind: &str) -> usize {
+    match kind {
+        "group" => 5_120,
+        "role" => 10_240,
+        _ => 2_048,
+    }
+}
+
+/// `kind` is `user`, `group` or `role`; `at` changes after each change, to reload.
+#[component]
+pub fn InlinePoliciesPanel(kind: &'static str, entity: String, at: Signal<Option<String>>) -> impl IntoView {
+    let policies = {
+        let entity = entity.clone();
+        Resource::new(move || at.try_get().flatten(), move |_| inline_policies(kind.to_owned(), entity.clone()))
+    };
+    // One action each for the table's edit and remove forms, made here, outside the suspended
+    // table: the errors show above it.
+    let save = ServerAction::<PutInlinePolicy>::new();
+    let remove = ServerAction::<DeleteInlinePolicy>::new();
+    let table_entity = entity.clone();
+    view! {
+        <section class="panel" aria-labelledby="permissions-heading">
+            <h2 id="permissions-heading">"Permissions policies"</h2>
+            <p class="help">
+                "Inline policies belong to this " {kind} " alone and are deleted with it. Their sizes together may be at most "
+                {inline_quota(kind)} " characters, not counting whitespace."
+            </p>
+            {action_error(save.value())}
+            {action_error(remove.value())}
+            <Transition fallback=|| view! { <p class="loading">"Loading policies…"</p> }>
+                {move || {
+                    let entity = table_entity.clone();
+                    Suspend::new(async move {
+                        match policies.await {
+                            Ok(list) => view! { <InlinePoliciesTable policies=list kind entity save remove /> }.into_any(),
+                            Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+            <CreateInlinePolicy kind entity />
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn InlinePoliciesTable(
+    policies: Vec<InlinePolicyView>,
+    kind: &'static str,
+    entity: String,
+    save: ServerAction<PutInlinePolicy>,
+    remove: ServerAction<DeleteInlinePolicy>,
+) -> impl IntoView {
+    if policies.is_empty() {
+        return view! { <p class="empty">"No inline policies. Create one to grant this " {kind} " permissions of its own."</p> }
+            .into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">"Policy name"</th>
+                        <th scope="col">"Type"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {policies
+                        .into_iter()
+                        .map(|policy| view! { <InlinePolicyRow policy kind entity=entity.clone() save remove /> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn InlinePolicyRow(
+    policy: InlinePolicyView,
+    kind: &'static str,
+    entity: String,
+    save: ServerAction<PutInlinePolicy>,
+    remove: ServerAction<DeleteInlinePolicy>,
+) -> impl IntoView {
+    let name = policy.policy_name.clone();
+    let editor_id = format!("policy-{name}");
+    let (edit_label, remove_label) = (format!("Edit {name}"), format!("Remove {name}"));
+    let document_label = format!("Policy document of {name}");
+    let question = format!("Remove {name}? The {kind} loses the permissions it grants at once.");
+    // Each form's children own their copies.
+    let (edit_entity, edit_name) = (entity.clone(), name.clone());
+    view! {
+        <tr>
+            <th scope="row" class="mono">{name.clone()}</th>
+            <td>"Customer inline"</td>
+            <td>
+                <details>
+                    <summary class="button" aria-label=edit_label>"Edit"</summary>
+                    <ActionForm action=save>
+                        <input type="hidden" name="entity_kind" value=kind />
+                        <input type="hidden" name="entity_name" value=edit_entity />
+                        <input type="hidden" name="policy_name" value=edit_name />
+                        <PolicyEditor id=editor_id name="policy_document" label=document_label
+                            initial=policy.document kind=PolicyKind::Identity max_chars=inline_quota(kind) />
+                        <button type="submit" class="button primary">"Save changes"</button>
+                    </ActionForm>
+                </details>
+                <details>
+                    <summary class="button" aria-label=remove_label>"Remove"</summary>
+                    <p>{question}</p>
+                    <ActionForm action=remove>
+                        <input type="hidden" name="entity_kind" value=kind />
+                        <input type="hidden" name="entity_name" value=entity />
+                        <input type="hidden" name="policy_name" value=name />
+                        <button type="submit" class="button danger">"Remove policy"</button>
+                    </ActionForm>
+                </details>
+            </td>
+        </tr>
+    }
+    .into_any()
+}
+
+/// A new inline policy: its name and its document in the JSON editor.
+#[component]
+fn CreateInlinePolicy(kind: &'static str, entity: String) -> impl IntoView {
+    let create = ServerAction::<PutInlinePolicy>::new();
+    let pending = create.pending();
+    view! {
+        <details class="form-panel">
+            <summary class="button">"Create inline policy"</summary>
+            {action_error(create.value())}
+            <ActionForm action=create>
+                <input type="hidden" name="entity_kind" value=kind />
+                <input type="hidden" name="entity_name" value=entity />
+                <input type="hidden" name="create" value="on" />
+                <div class="field">
+                    <label for="new_policy_name">"Policy name"</label>
+                    <input id="new_policy_name" name="policy_name" type="text" required maxlength="128"
+                        pattern="[\\w+=,.@\\-]+" autocomplete="off" />
+                </div>
+                <PolicyEditor id="new_policy_document".to_owned() name="policy_document" label="Policy document (JSON)".to_owned()
+                    initial=NEW_POLICY.to_owned() kind=PolicyKind::Identity max_chars=inline_quota(kind) />
+                <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>"Create policy"</button>
+            </ActionForm>
+        </details>
+    }
+}
