@@ -81,13 +81,6 @@ export function totp(secret: string, steps = 0): string {
 
 /** Every uncaught error in a page fails its test: a wasm that cannot start (a bad wasm-opt once made
  *  the release console die at `WebAssembly.Table.set()`) shows here first. */
-/** Page errors a test knows of and names (an open defect, with its issue): matched by text, they do
- *  not fail it; any other error still does. */
-const knownErrors = new WeakMap<Page, RegExp[]>();
-export function knownPageError(page: Page, pattern: RegExp) {
-  knownErrors.set(page, [...(knownErrors.get(page) ?? []), pattern]);
-}
-
 export function failOnPageErrors() {
   const pageErrors = new WeakMap<Page, string[]>();
   // The console's errors say what a wasm panic was (the page error itself says only `unreachable`);
@@ -105,8 +98,7 @@ export function failOnPageErrors() {
   });
   test.afterEach(async ({ page }) => {
     const logged = (consoleErrors.get(page) ?? []).join('\n');
-    const known = knownErrors.get(page) ?? [];
-    const errors = (pageErrors.get(page) ?? []).filter((e) => !known.some((k) => k.test(e)));
+    const errors = pageErrors.get(page) ?? [];
     expect(errors, `uncaught errors in the page; the console said:\n${logged}`).toEqual([]);
   });
 }

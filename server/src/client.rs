@@ -47,6 +47,9 @@ impl TrustedProxies {
     /// trust wrote it). Only the configured header is read.
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.trusts(peer) {
+            if self.proxies.is_empty() && (peer.is_loopback() || is_private(peer)) && forwards(headers) {
+                warn_untrusted_proxy_once(peer);
+            }
             return peer;
         }
         let lines = |name| headers.get_all(name).into_iter().filter_map(|v: &axum::http::HeaderValue| v.to_str().ok());
@@ -99,6 +102,35 @@ fn client_request_id(headers: &HeaderMap) -> Option<String> {
         && id.len() <= MAX_CLIENT_REQUEST_ID
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     ok.then(|| id.to_owned())
+}
+
+/// Whether a request carries either forwarding header.
+fn forwards(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED)
+}
+
+/// A private (RFC 1918, or IPv6 unique local) address: where a reverse proxy usually is.
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private(),
+        IpAddr::V6(v6) => (v6.segments().first().copied().unwrap_or(0) & 0xfe00) == 0xfc00,
+    }
+}
+
+/// Says once per process that a reverse proxy seems to be in front while none is trusted: then
+/// every client has the proxy's address, so one per-client sign-in bucket is shared by everyone
+/// behind it (a few failures from anyone slow everyone down), and `aws:SourceIp` conditions and
+/// the audit log see only the proxy.
+fn warn_untrusted_proxy_once(peer: IpAddr) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            %peer,
+            "a request from a local or private address carries a forwarding header, but no proxy is trusted: \
+             if Portcullis runs behind a reverse proxy, set --trusted-proxies to its address, or every client \
+             shares the proxy's address (one sign-in throttle for all, aws:SourceIp and the audit log see only the proxy)"
+        );
+    }
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {

@@ -68,24 +68,28 @@ pub fn ConsoleLayout() -> impl IntoView {
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match identity.await {
-                                Ok(id) => view! {
-                                    {id.password_expires_in_days.map(|days| view! {
-                                        <div class="alert warning" role="status">
-                                            {match days {
-                                                0 => "Your password has expired. ".to_owned(),
-                                                1 => "Your password expires in 1 day. ".to_owned(),
-                                                n => format!("Your password expires in {n} days. "),
-                                            }}
-                                            <a href="/security-credentials">"Change your password"</a>
-                                        </div>
-                                    })}
-                                    <Outlet />
-                                }
+                                Ok(id) => id.password_expires_in_days.map(|days| view! {
+                                    <div class="alert warning" role="status">
+                                        {match days {
+                                            0 => "Your password has expired. ".to_owned(),
+                                            1 => "Your password expires in 1 day. ".to_owned(),
+                                            n => format!("Your password expires in {n} days. "),
+                                        }}
+                                        <a href="/security-credentials">"Change your password"</a>
+                                    </div>
+                                })
                                 .into_any(),
                                 Err(error) => view! { <ErrorAlert error /> }.into_any(),
                             }
                         })}
                     </Transition>
+                    // The page stands outside every suspended view, so that it makes its resources
+                    // while the browser hydrates, in the server's order, and reads the server's
+                    // data. Made inside one, a page's resources came after hydration, found no
+                    // data, and their own suspense met the server's content with its fallback
+                    // (tachys "unreachable": the page's wasm died). Its sections are also streamed
+                    // as chunks of their own, not nested in the identity's.
+                    <Outlet />
                 </main>
             </div>
         </div>

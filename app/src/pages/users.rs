@@ -9,6 +9,7 @@ use crate::api::{
     CreateUser, DeleteUser, EndUserSessions, ResetUserPassword, UserView, get_user, list_users, my_password,
     user_sessions,
 };
+use crate::error::ConsoleError;
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
@@ -216,13 +217,18 @@ pub fn UserDetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        // Outside the suspended details: they load on their own, as on My security credentials.
+        // The panels stand outside the suspended details and make their resources as they are
+        // built, never inside a suspended view: a resource made there after hydration has begun
+        // finds no server data, so its own suspense hydrates the fallback against the server's
+        // content (tachys "unreachable": the page dies).
         {move || {
             let user_name = name();
             // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
             view! {
                 <InlinePoliciesPanel kind="user" entity=user_name.clone() at />
+                <ConsolePasswordPanel user_name=user_name.clone() user />
                 <MfaDevicesPanel user=Some(user_name.clone()) at />
+                <UserSessionsPanel user_name=user_name.clone() at />
                 <DeleteUserPanel user_name />
             }
             .into_any()
@@ -268,10 +274,6 @@ fn UserDetails(user: UserView) -> impl IntoView {
                 }.into_any()
             }}
         </section>
-        {user.console_access.then(|| view! {
-            <ConsolePasswordPanel user_name=user.user_name.clone() />
-            <UserSessionsPanel user_name=user.user_name.clone() />
-        })}
     }
 }
 
@@ -299,43 +301,54 @@ fn DeleteUserPanel(user_name: String) -> impl IntoView {
 
 /// An administrator sets a user's console password (the only way back after a hard expiry).
 #[component]
-fn ConsolePasswordPanel(user_name: String) -> impl IntoView {
+fn ConsolePasswordPanel(user_name: String, user: Resource<Result<UserView, ConsoleError>>) -> impl IntoView {
     let reset = ServerAction::<ResetUserPassword>::new();
     let requirements = Resource::new(|| (), |_| my_password());
     view! {
         <section class="panel" aria-labelledby="console-password-heading">
             <h2 id="console-password-heading">"Console password"</h2>
-            <details class="form-panel">
-                <summary class="button">"Reset console password"</summary>
-                {action_error(reset.value())}
-                <ActionForm action=reset>
-                    <input type="hidden" name="user_name" value=user_name.clone() />
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            let rules = requirements.await.map(|f| f.requirements).unwrap_or_default();
-                            view! { <NewPasswordFields requirements=rules /> }
-                        })}
-                    </Transition>
-                    <div class="field checkbox">
-                        <label>
-                            <input type="checkbox" name="require_reset" value="on" checked=true />
-                            " User must create a new password at next sign-in"
-                        </label>
-                    </div>
-                    <button type="submit" class="button primary">"Reset password"</button>
-                </ActionForm>
-            </details>
+            <Transition fallback=|| ()>
+                {move || {
+                    let user_name = user_name.clone();
+                    Suspend::new(async move {
+                        let console_access = matches!(user.await, Ok(u) if u.console_access);
+                        let rules = requirements.await.map(|f| f.requirements).unwrap_or_default();
+                        if !console_access {
+                            return view! { <p class="empty">"This user has no console password, so cannot sign in to the console."</p> }
+                                .into_any();
+                        }
+                        view! {
+                            <details class="form-panel">
+                                <summary class="button">"Reset console password"</summary>
+                                {action_error(reset.value())}
+                                <ActionForm action=reset>
+                                    <input type="hidden" name="user_name" value=user_name />
+                                    <NewPasswordFields requirements=rules />
+                                    <div class="field checkbox">
+                                        <label>
+                                            <input type="checkbox" name="require_reset" value="on" checked=true />
+                                            " User must create a new password at next sign-in"
+                                        </label>
+                                    </div>
+                                    <button type="submit" class="button primary">"Reset password"</button>
+                                </ActionForm>
+                            </details>
+                        }
+                        .into_any()
+                    })
+                }}
+            </Transition>
         </section>
     }
 }
 
 /// The user's console sessions, and ending them all.
 #[component]
-fn UserSessionsPanel(user_name: String) -> impl IntoView {
+fn UserSessionsPanel(user_name: String, at: Signal<Option<String>>) -> impl IntoView {
     let end = ServerAction::<EndUserSessions>::new();
     let sessions = {
         let name = user_name.clone();
-        Resource::new(move || name.clone(), user_sessions)
+        Resource::new(move || at.try_get().flatten(), move |_| user_sessions(name.clone()))
     };
     view! {
         <section class="panel" aria-labelledby="user-sessions-heading">

@@ -408,6 +408,12 @@ impl Iam {
             if !(16..=64).contains(&seed.len()) {
                 return Err(IamError::ValidationError("A TOTP seed must have 128 to 512 bits (RFC 4226).".to_owned()));
             }
+            // A seed of one repeated byte (all zeros, say) is a misread or placeholder seed file.
+            if seed.windows(2).all(|w| w.first() == w.get(1)) {
+                return Err(IamError::ValidationError(
+                    "This seed repeats one byte: it is not a real token's seed. Check the seed file.".to_owned(),
+                ));
+            }
             let parameters = || serde_json::json!({ "UserName": user_name, "SerialNumber": serial_number });
             let owner = self.credential_owner(caller, user_name, "iam:EnableMFADevice", parameters).await?;
             let account_id = caller.account_id().to_owned();
@@ -429,6 +435,8 @@ impl Iam {
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await;
+            // A token's serial is unique across every account, as in AWS (a token belongs to one
+            // person): the clash can only be learnt by someone who proved they hold the seed.
             match inserted {
                 Err(e) if crate::error::is_unique_violation(&e) => {
                     return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));

@@ -128,6 +128,8 @@ on_both!(hardware_tokens_are_registered_by_serial_and_seed, |db| {
     let arn = format!("arn:aws:iam::{}:mfa/x", root.account_id());
     let not_hw = db.iam.enable_hardware_mfa_device(&root, Some("alice"), &arn, &seed, "123456", "654321").await;
     assert_eq!(not_hw.unwrap_err().code(), "ValidationError");
+    let zeros = db.iam.enable_hardware_mfa_device(&root, Some("alice"), serial, &[0; 20], "123456", "654321").await;
+    assert!(zeros.unwrap_err().message().contains("repeats one byte"), "a placeholder seed file");
     let (c1, c2) = (code(db, &b32, -1), code(db, &b32, 0));
     db.iam.enable_hardware_mfa_device(&root, Some("alice"), serial, &seed, &c1, &c2).await.unwrap();
     let twice = db.iam.enable_hardware_mfa_device(&root, None, serial, &seed, &c1, &c2).await.unwrap_err();
