@@ -179,6 +179,19 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_is_looked_for_on_local_and_private_addresses_only() {
+        for private in ["10.1.2.3", "172.16.0.1", "192.168.1.1", "fd00::1", "fc12::9"] {
+            assert!(is_private(ip(private)), "{private}");
+        }
+        for public in ["203.0.113.9", "172.32.0.1", "2001:db8::1", "fe80::1"] {
+            assert!(!is_private(ip(public)), "{public}");
+        }
+        assert!(forwards(&headers(&[("x-forwarded-for", "203.0.113.9")])));
+        assert!(forwards(&headers(&[("forwarded", "for=203.0.113.9")])));
+        assert!(!forwards(&HeaderMap::new()));
+    }
+
+    #[test]
     fn forwarding_headers_count_only_from_trusted_proxies() {
         let trusted = proxies(&["10.0.0.0/8", "2001:db8:ffff::/48"]);
         let spoofed = headers(&[("x-forwarded-for", "203.0.113.9")]);
