@@ -41,16 +41,19 @@ export async function signOut(page: Page) {
 export function agePassword(userName: string, days: number) {
   const database = process.env.PORTCULLIS_E2E_DATABASE ?? '';
   if (!/^[\w+=,.@-]+$/.test(userName) || !Number.isInteger(days)) throw new Error('agePassword: bad arguments');
-  const sql =
+  const update =
     `UPDATE login_profiles SET password_changed_at = password_changed_at - ${days * 86_400_000} ` +
     `WHERE user_id IN (SELECT user_id FROM users WHERE user_name = '${userName}')`;
+  let changed: string;
   if (database.startsWith('postgres')) {
-    execFileSync('psql', [database, '-v', 'ON_ERROR_STOP=1', '-qc', sql]);
+    const sql = `WITH aged AS (${update} RETURNING 1) SELECT count(*) FROM aged`;
+    changed = execFileSync('psql', [database, '-v', 'ON_ERROR_STOP=1', '-tAc', sql], { encoding: 'utf8' });
   } else if (database) {
-    execFileSync('sqlite3', ['-cmd', '.timeout 10000', database, sql]);
+    changed = execFileSync('sqlite3', ['-cmd', '.timeout 10000', database, `${update}; SELECT changes();`], { encoding: 'utf8' });
   } else {
     throw new Error('PORTCULLIS_E2E_DATABASE is not set: run the suite through scripts/e2e.sh');
   }
+  if (changed.trim() !== '1') throw new Error(`agePassword: ${changed.trim()} login profiles changed for ${userName}, not 1`);
 }
 
 /** RFC 4648 base32, as authenticator apps read a secret key. */

@@ -47,8 +47,14 @@ impl TrustedProxies {
     /// trust wrote it). Only the configured header is read.
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.trusts(peer) {
-            if self.proxies.is_empty() && (peer.is_loopback() || is_private(peer)) && forwards(headers) {
-                warn_untrusted_proxy_once(peer);
+            // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
+            let peer_v4 = peer.to_canonical();
+            if self.proxies.is_empty()
+                && (peer_v4.is_loopback() || is_private(peer_v4))
+                && (peer.is_loopback() || is_private(peer))
+                && forwards(headers)
+            {
+                warn_untrusted_proxy_once(peer_v4);
             }
             return peer;
         }
@@ -189,6 +195,7 @@ mod tests {
         assert!(forwards(&headers(&[("x-forwarded-for", "203.0.113.9")])));
         assert!(forwards(&headers(&[("forwarded", "for=203.0.113.9")])));
         assert!(!forwards(&HeaderMap::new()));
+        assert!(is_private(ip("::ffff:10.0.0.5").to_canonical()), "a dual-stack listener's IPv4 peer");
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub async fn my_password() -> Result<PasswordFacts, ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
-    let (requirements, _) = iam.password_requirements(caller.account_id(), None, &[]).await?;
+    let requirements = iam.password_requirements(caller.account_id(), None, &[]).await?.rules;
     let expires = iam.password_expires_at(&caller.principal).await?;
     Ok(PasswordFacts { requirements, expires: expires.map(|t| t.to_iso8601()) })
 }

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConsoleError;
 
-/// An inline policy with its document, as stored (the text the author wrote).
+/// An inline policy with its document, as stored (the text the author wrote), or why the caller
+/// cannot read it (`iam:GetUserPolicy` denied while the names may be listed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InlinePolicyView {
     pub policy_name: String,
-    pub document: String,
+    pub document: Result<String, ConsoleError>,
 }
 
 /// The kinds of entity that hold policies, as the forms name them (`user`, `group`, `role`).
@@ -23,7 +24,8 @@ fn entity_kind(kind: &str) -> Result<iam_core::entities::EntityKind, ConsoleErro
 }
 
 /// The console page of an entity, where a change sends the browser back.
-pub fn entity_page(kind: &str, name: &str) -> String {
+#[cfg(feature = "ssr")]
+fn entity_page(kind: &str, name: &str) -> String {
     let folder = match kind {
         "group" => "groups",
         "role" => "roles",
@@ -41,40 +43,38 @@ pub async fn inline_policies(entity_kind: String, entity_name: String) -> Result
     let kind = self::entity_kind(&entity_kind)?;
     let names = iam.list_inline_policies(&caller, kind, &entity_name).await?;
     let mut out = Vec::with_capacity(names.len());
+    // One read per policy, as AWS's console does: a document the caller may not read is shown as
+    // that refusal beside its name, and one deleted meanwhile is left out.
     for name in names {
-        let policy = iam.get_inline_policy(&caller, kind, &entity_name, &name).await?;
-        out.push(InlinePolicyView { policy_name: policy.policy_name, document: policy.document });
+        let document = match iam.get_inline_policy(&caller, kind, &entity_name, &name).await {
+            Ok(policy) => Ok(policy.document),
+            Err(iam_core::IamError::NoSuchEntity(_)) => continue,
+            Err(e) => Err(ConsoleError::from(e)),
+        };
+        out.push(InlinePolicyView { policy_name: name, document });
     }
     Ok(out)
 }
 
-/// Creates an inline policy (`create` is `on`) or replaces one (`PutUserPolicy` and its group and
-/// role forms). A new policy never silently overwrites another of the same name: AWS's console
-/// refuses that too. (Two administrators creating one name at the same moment: the later wins, as
-/// with PutUserPolicy itself.)
+/// Creates an inline policy (`create`: refused if one of that name exists, as AWS's console does)
+/// or replaces one (`PutUserPolicy` and its group and role forms).
 #[server(prefix = "/api", endpoint = "put_inline_policy")]
 pub async fn put_inline_policy(
     entity_kind: String,
     entity_name: String,
     policy_name: String,
     policy_document: String,
-    #[server(default)] create: String,
+    #[server(default)] create: bool,
 ) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     let kind = self::entity_kind(&entity_kind)?;
-    let policy_name = policy_name.trim();
-    if create == "on" {
-        let existing = iam.list_inline_policies(&caller, kind, &entity_name).await?;
-        if existing.iter().any(|n| n.eq_ignore_ascii_case(policy_name)) {
-            return Err(ConsoleError::new(
-                "EntityAlreadyExists",
-                format!("A policy called {policy_name} already exists. Duplicate names are not allowed."),
-            ));
-        }
+    if create {
+        iam.create_inline_policy(&caller, kind, &entity_name, &policy_name, &policy_document).await?;
+    } else {
+        iam.put_inline_policy(&caller, kind, &entity_name, &policy_name, &policy_document).await?;
     }
-    iam.put_inline_policy(&caller, kind, &entity_name, policy_name, &policy_document).await?;
     scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policy-saved");
     Ok(())
 }

@@ -117,7 +117,7 @@ pub async fn pending_sign_in() -> Result<Option<PendingView>, ConsoleError> {
         }
     };
     let devices = state.iam.sign_in_mfa_devices(&pending.principal).await?;
-    let (requirements, _) = state.iam.password_requirements(pending.principal.account_id(), None, &[]).await?;
+    let requirements = state.iam.password_requirements(pending.principal.account_id(), None, &[]).await?.rules;
     Ok(Some(PendingView {
         stage: match pending.stage {
             PendingStage::Mfa => "mfa".to_owned(),
@@ -225,8 +225,8 @@ pub async fn check_password(password: String) -> Result<PasswordCheck, ConsoleEr
     }
     let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let password = iam_core::Password::new(password);
-    let (_, unmet) = state.iam.password_requirements(principal.account_id(), Some(&password), &inputs).await?;
-    let strength = iam_core::password::strength(&password, &inputs);
+    let rated = state.iam.password_requirements(principal.account_id(), Some(&password), &inputs).await?;
+    let (unmet, strength) = (rated.unmet, rated.strength);
     let label = match strength.score {
         0 => "Very weak",
         1 => "Weak",

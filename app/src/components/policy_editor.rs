@@ -1,6 +1,8 @@
-//! The JSON policy editor: a text area whose document is checked on every keystroke, in the
-//! browser, by `iam-policy`, the crate the server checks it with. The messages are AWS's and the
-//! server's own, each with its place in the document, so what the editor accepts the server does.
+//! The JSON policy editor: a text area whose document is checked as one types (once typing pauses),
+//! in the browser, by `iam-policy`, the crate the server checks it with. The messages are AWS's
+//! and the server's own, each with its place in the document: what the editor refuses, the server
+//! refuses. (The server also counts what other policies take of a shared quota at the moment it
+//! writes; the editor knows the room there was when the page loaded.)
 
 use iam_policy::{PolicyKind, parse_policy, validate, validate::check_size};
 use leptos::prelude::*;
@@ -18,10 +20,11 @@ pub const NEW_POLICY: &str = r#"{
 }"#;
 
 /// What is wrong with `text` as a policy of `kind` of at most `max_chars` characters (whitespace not
-/// counted), in the document's order; empty when the server will accept it.
-pub fn problems(text: &str, kind: PolicyKind, max_chars: usize) -> Vec<String> {
-    if let Err(e) = check_size(text, max_chars) {
-        return vec![e.to_string()];
+/// counted; past them, `too_large` is the whole answer, as the server words it), in the document's
+/// order; empty when the server's checks of the document alone pass.
+pub fn problems(text: &str, kind: PolicyKind, max_chars: usize, too_large: &str) -> Vec<String> {
+    if check_size(text, max_chars).is_err() {
+        return vec![too_large.to_owned()];
     }
     match parse_policy(text) {
         Err(e) => vec![e.to_string()],
@@ -29,7 +32,9 @@ pub fn problems(text: &str, kind: PolicyKind, max_chars: usize) -> Vec<String> {
     }
 }
 
-/// A labelled JSON editor posting its text as the form field `name`; `id` must be unique on the page.
+/// A labelled JSON editor posting its text as the form field `name`; `id` must be unique on the
+/// page. `max_chars` is the room the document has (for an inline policy: the entity's quota less
+/// its other policies), `too_large` the server's words for a document past it.
 #[component]
 pub fn PolicyEditor(
     id: String,
@@ -38,16 +43,30 @@ pub fn PolicyEditor(
     initial: String,
     kind: PolicyKind,
     max_chars: usize,
+    too_large: String,
 ) -> impl IntoView {
     let text = RwSignal::new(initial.clone());
-    let found = Memo::new(move |_| text.with(|t| problems(t, kind, max_chars)));
+    // Checked once typing pauses (250 ms): the list below is a live region, read out on change.
+    let keystrokes = StoredValue::new(0_u64);
+    let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        let Some(this) = keystrokes.try_get_value().map(|n| n.wrapping_add(1)) else { return };
+        keystrokes.try_set_value(this);
+        let settle = move || {
+            if keystrokes.try_get_value() == Some(this) {
+                text.try_set(value);
+            }
+        };
+        set_timeout(settle, std::time::Duration::from_millis(250));
+    };
+    let found = Memo::new(move |_| text.with(|t| problems(t, kind, max_chars, &too_large)));
+    let invalid = move || found.try_with(|f| !f.is_empty()).unwrap_or(false).to_string();
     let status_id = format!("{id}-problems");
     view! {
         <div class="field policy-editor">
             <label for=id.clone()>{label}</label>
             <textarea id=id name=name class="mono" rows="16" spellcheck="false" autocomplete="off"
-                autocapitalize="off" aria-describedby=status_id.clone()
-                on:input=move |ev| { text.try_set(event_target_value(&ev)); }>
+                autocapitalize="off" aria-describedby=status_id.clone() aria-invalid=invalid on:input=on_input>
                 {initial}
             </textarea>
             <div id=status_id class="policy-problems" role="status" aria-live="polite">
@@ -78,7 +97,8 @@ mod tests {
             problems(
                 r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#,
                 PolicyKind::Identity,
-                2048
+                2048,
+                "too large"
             ),
             Vec::<String>::new()
         );
@@ -86,14 +106,22 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers"}]}"#,
             PolicyKind::Identity,
             2048,
+            "too large",
         );
         assert_eq!(bad.len(), 1, "{bad:?}");
-        assert!(problems("{", PolicyKind::Identity, 2048)[0].contains("not valid JSON"));
+        assert!(problems("{", PolicyKind::Identity, 2048, "too large")[0].contains("not valid JSON"));
         let long = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iam:{}","Resource":"*"}}]}}"#,
             "A".repeat(2100)
         );
-        assert_eq!(problems(&long, PolicyKind::Identity, 2048).len(), 1, "too large, said once");
-        assert!(!problems(NEW_POLICY, PolicyKind::Identity, 2048).is_empty(), "the template is to be filled in");
+        assert_eq!(
+            problems(&long, PolicyKind::Identity, 2048, "too large"),
+            ["too large"],
+            "as the server says it, once"
+        );
+        assert!(
+            !problems(NEW_POLICY, PolicyKind::Identity, 2048, "too large").is_empty(),
+            "the template is to be filled in"
+        );
     }
 }

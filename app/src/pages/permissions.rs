@@ -4,6 +4,7 @@
 //! role forms).
 
 use iam_policy::PolicyKind;
+use iam_policy::validate::size_without_whitespace;
 use leptos::prelude::*;
 
 use crate::api::{DeleteInlinePolicy, InlinePolicyView, PutInlinePolicy, inline_policies};
@@ -79,7 +80,12 @@ fn InlinePoliciesTable(
         return view! { <p class="empty">"No inline policies. Create one to grant this " {kind} " permissions of its own."</p> }
             .into_any();
     }
+    // What each document takes of the entity's quota, as AWS counts it (whitespace not counted).
+    let sizes: Vec<usize> = policies.iter().map(|p| p.document.as_deref().map_or(0, size_without_whitespace)).collect();
+    let used: usize = sizes.iter().sum();
+    let quota = inline_quota(kind);
     view! {
+        <p class="help">{format!("Together these policies use {used} of the {quota} characters allowed.")}</p>
         <div class="table-wrap">
             <table class="data">
                 <thead>
@@ -92,7 +98,13 @@ fn InlinePoliciesTable(
                 <tbody>
                     {policies
                         .into_iter()
-                        .map(|policy| view! { <InlinePolicyRow policy kind entity=entity.clone() save remove /> })
+                        .zip(sizes)
+                        .enumerate()
+                        .map(|(row, (policy, size))| {
+                            // The room this document may grow into: the quota less the others.
+                            let room = quota.saturating_sub(used - size);
+                            view! { <InlinePolicyRow policy row room kind entity=entity.clone() save remove /> }
+                        })
                         .collect_view()}
                 </tbody>
             </table>
@@ -104,34 +116,45 @@ fn InlinePoliciesTable(
 #[component]
 fn InlinePolicyRow(
     policy: InlinePolicyView,
+    /// The row's index: element ids are made from it, never from the name.
+    row: usize,
+    room: usize,
     kind: &'static str,
     entity: String,
     save: ServerAction<PutInlinePolicy>,
     remove: ServerAction<DeleteInlinePolicy>,
 ) -> impl IntoView {
     let name = policy.policy_name.clone();
-    let editor_id = format!("policy-{name}");
     let (edit_label, remove_label) = (format!("Edit {name}"), format!("Remove {name}"));
-    let document_label = format!("Policy document of {name}");
     let question = format!("Remove {name}? The {kind} loses the permissions it grants at once.");
-    // Each form's children own their copies.
-    let (edit_entity, edit_name) = (entity.clone(), name.clone());
+    let edit = match policy.document {
+        Ok(document) => {
+            let (entity, name) = (entity.clone(), name.clone());
+            let document_label = format!("Policy document of {name}");
+            let too_large = too_large(kind, &entity);
+            view! {
+                <details>
+                    <summary class="button" aria-label=edit_label>"Edit"</summary>
+                    <ActionForm action=save>
+                        <input type="hidden" name="entity_kind" value=kind />
+                        <input type="hidden" name="entity_name" value=entity />
+                        <input type="hidden" name="policy_name" value=name />
+                        <PolicyEditor id=format!("inline-policy-{row}") name="policy_document" label=document_label
+                            initial=document kind=PolicyKind::Identity max_chars=room too_large />
+                        <button type="submit" class="button primary">"Save changes"</button>
+                    </ActionForm>
+                </details>
+            }
+            .into_any()
+        }
+        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+    };
     view! {
         <tr>
             <th scope="row" class="mono">{name.clone()}</th>
             <td>"Customer inline"</td>
             <td>
-                <details>
-                    <summary class="button" aria-label=edit_label>"Edit"</summary>
-                    <ActionForm action=save>
-                        <input type="hidden" name="entity_kind" value=kind />
-                        <input type="hidden" name="entity_name" value=edit_entity />
-                        <input type="hidden" name="policy_name" value=edit_name />
-                        <PolicyEditor id=editor_id name="policy_document" label=document_label
-                            initial=policy.document kind=PolicyKind::Identity max_chars=inline_quota(kind) />
-                        <button type="submit" class="button primary">"Save changes"</button>
-                    </ActionForm>
-                </details>
+                {edit}
                 <details>
                     <summary class="button" aria-label=remove_label>"Remove"</summary>
                     <p>{question}</p>
@@ -148,10 +171,16 @@ fn InlinePolicyRow(
     .into_any()
 }
 
+/// The server's refusal of a document past the entity's quota, word for word (iam-core's).
+fn too_large(kind: &str, entity: &str) -> String {
+    format!("Maximum policy size of {} bytes exceeded for {kind} {entity}", inline_quota(kind))
+}
+
 /// A new inline policy: its name and its document in the JSON editor.
 #[component]
 fn CreateInlinePolicy(kind: &'static str, entity: String) -> impl IntoView {
     let create = ServerAction::<PutInlinePolicy>::new();
+    let entity_field = entity.clone();
     let pending = create.pending();
     view! {
         <details class="form-panel">
@@ -159,15 +188,16 @@ fn CreateInlinePolicy(kind: &'static str, entity: String) -> impl IntoView {
             {action_error(create.value())}
             <ActionForm action=create>
                 <input type="hidden" name="entity_kind" value=kind />
-                <input type="hidden" name="entity_name" value=entity />
-                <input type="hidden" name="create" value="on" />
+                <input type="hidden" name="entity_name" value=entity_field />
+                <input type="hidden" name="create" value="true" />
                 <div class="field">
                     <label for="new_policy_name">"Policy name"</label>
                     <input id="new_policy_name" name="policy_name" type="text" required maxlength="128"
                         pattern="[\\w+=,.@\\-]+" autocomplete="off" />
                 </div>
                 <PolicyEditor id="new_policy_document".to_owned() name="policy_document" label="Policy document (JSON)".to_owned()
-                    initial=NEW_POLICY.to_owned() kind=PolicyKind::Identity max_chars=inline_quota(kind) />
+                    initial=NEW_POLICY.to_owned() kind=PolicyKind::Identity max_chars=inline_quota(kind)
+                    too_large=too_large(kind, &entity) />
                 <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>"Create policy"</button>
             </ActionForm>
         </details>

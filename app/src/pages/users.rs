@@ -311,11 +311,15 @@ fn ConsolePasswordPanel(user_name: String, user: Resource<Result<UserView, Conso
                 {move || {
                     let user_name = user_name.clone();
                     Suspend::new(async move {
-                        let console_access = matches!(user.await, Ok(u) if u.console_access);
                         let rules = requirements.await.map(|f| f.requirements).unwrap_or_default();
-                        if !console_access {
-                            return view! { <p class="empty">"This user has no console password, so cannot sign in to the console."</p> }
-                                .into_any();
+                        match user.await {
+                            Ok(u) if u.console_access => {}
+                            Ok(_) => {
+                                return view! { <p class="empty">"This user has no console password, so cannot sign in to the console."</p> }
+                                    .into_any();
+                            }
+                            // The user's details say why above (a refusal, or no such user).
+                            Err(_) => return ().into_any(),
                         }
                         view! {
                             <details class="form-panel">

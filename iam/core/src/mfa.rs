@@ -435,8 +435,10 @@ impl Iam {
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await;
-            // A token's serial is unique across every account, as in AWS (a token belongs to one
-            // person): the clash can only be learnt by someone who proved they hold the seed.
+            // KNOWN GAP (issue 9's note): the serial is the table's key, so it is unique across every
+            // account, as in AWS. But AWS knows each token's seed from its vendor; here the seed is
+            // the caller's, so anyone who may enable their own device can learn that a serial is
+            // taken in another account, or take it first. To be keyed by (account, serial).
             match inserted {
                 Err(e) if crate::error::is_unique_violation(&e) => {
                     return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));

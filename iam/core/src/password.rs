@@ -46,6 +46,11 @@ pub fn check_default_rules(password: &Password) -> Result<(), IamError> {
 
 /// AWS's default rules that `password` does not meet, in plain words, then ours.
 pub fn default_rules_unmet(password: &Password, user_inputs: &[&str]) -> Vec<String> {
+    default_rules_unmet_rated(password, &strength(password, user_inputs))
+}
+
+/// [`default_rules_unmet`], with zxcvbn's estimate already made (it is the costly part).
+pub(crate) fn default_rules_unmet_rated(password: &Password, rated: &Strength) -> Vec<String> {
     let p = password.expose();
     let mut unmet = Vec::new();
     if p.chars().count() < 8 {
@@ -64,7 +69,7 @@ pub fn default_rules_unmet(password: &Password, user_inputs: &[&str]) -> Vec<Str
                 .to_owned(),
         );
     }
-    unmet.extend(guessable(password, user_inputs));
+    unmet.extend(guessable(password, rated));
     unmet
 }
 
@@ -124,11 +129,10 @@ pub fn strength(password: &Password, user_inputs: &[&str]) -> Strength {
 /// How the rule against guessable passwords is named, first in its refusal.
 pub const HARD_TO_GUESS: &str = "to be harder to guess";
 
-/// The rule a guessable password breaks, if it is one.
-pub(crate) fn guessable(password: &Password, user_inputs: &[&str]) -> Option<String> {
-    let strength = strength(password, user_inputs);
+/// The rule a guessable password breaks, if it is one, from its estimate.
+pub(crate) fn guessable(password: &Password, strength: &Strength) -> Option<String> {
     ((strength.score < MINIMUM_SCORE || strength.common) && !password.expose().is_empty()).then(|| {
-        match strength.warning {
+        match &strength.warning {
             Some(w) => format!("{HARD_TO_GUESS} ({})", w.trim_end_matches('.').to_lowercase()),
             None => format!("{HARD_TO_GUESS} (it is a common password, or close to one)"),
         }

@@ -12,7 +12,7 @@ use crate::caller::{Caller, Principal};
 use crate::clock::Timestamp;
 use crate::entities::{self, EntityKind};
 use crate::error::IamError;
-use crate::password::{self, Password, SYMBOLS, Verified};
+use crate::password::{self, Password, SYMBOLS, Strength, Verified};
 use crate::users::LoginProfile;
 
 /// Every field of AWS's password policy.
@@ -119,8 +119,13 @@ pub fn check_password_for(
 /// The rules of `policy` (AWS's defaults without one) that `password` does not meet, in plain
 /// words, for the refusal and for the console's checklist.
 pub fn unmet_rules(policy: Option<&PasswordPolicy>, password: &Password, user_inputs: &[&str]) -> Vec<String> {
+    unmet_rules_rated(policy, password, &password::strength(password, user_inputs))
+}
+
+/// [`unmet_rules`], with zxcvbn's estimate already made (it is the costly part).
+fn unmet_rules_rated(policy: Option<&PasswordPolicy>, password: &Password, rated: &Strength) -> Vec<String> {
     let Some(policy) = policy else {
-        return password::default_rules_unmet(password, user_inputs);
+        return password::default_rules_unmet_rated(password, rated);
     };
     let p = password.expose();
     let mut unmet = Vec::new();
@@ -136,8 +141,18 @@ pub fn unmet_rules(policy: Option<&PasswordPolicy>, password: &Password, user_in
     unmet.extend(
         rules.iter().filter(|(required, present, _)| *required && !present).map(|(_, _, what)| (*what).to_owned()),
     );
-    unmet.extend(password::guessable(password, user_inputs));
+    unmet.extend(password::guessable(password, rated));
     unmet
+}
+
+/// An account's password rules in plain words, and how a candidate password fares against them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordRequirements {
+    pub rules: Vec<String>,
+    /// The rules the candidate does not meet yet (empty without one).
+    pub unmet: Vec<String>,
+    /// zxcvbn's estimate of the candidate (of an empty one without), for a strength meter.
+    pub strength: Strength,
 }
 
 pub(crate) async fn load_policy(
@@ -501,21 +516,25 @@ impl Iam {
         check_password_for(policy.as_ref(), password, user_inputs)
     }
 
-    /// The rules a new password must meet in `account_id`, in plain words, and what `password`
-    /// (if given) does not meet yet: the console's checklist beside a password field. Not an IAM
-    /// action: the rules are what any refusal would say.
+    /// The rules a new password must meet in `account_id`, in plain words, and how `password` (if
+    /// given) fares: the rules it does not meet yet and zxcvbn's estimate, made once. The
+    /// console's checklist and meter beside a password field. Not an IAM action: the rules are what
+    /// any refusal would say.
     pub async fn password_requirements(
         &self,
         account_id: &str,
         password: Option<&Password>,
         user_inputs: &[&str],
-    ) -> Result<(Vec<String>, Vec<String>), IamError> {
+    ) -> Result<PasswordRequirements, IamError> {
         let mut conn = self.store().pool().acquire().await?;
         let policy = load_policy(&mut conn, account_id).await?;
-        let mut all = unmet_rules(policy.as_ref(), &Password::new(""), &[]);
-        all.push(password::HARD_TO_GUESS.to_owned());
-        let unmet = password.map(|p| unmet_rules(policy.as_ref(), p, user_inputs)).unwrap_or_default();
-        Ok((all, unmet))
+        let mut rules = unmet_rules(policy.as_ref(), &Password::new(""), &[]);
+        rules.push(password::HARD_TO_GUESS.to_owned());
+        let candidate = password.cloned().unwrap_or_else(|| Password::new(""));
+        let strength = password::strength(&candidate, user_inputs);
+        let unmet =
+            if password.is_some() { unmet_rules_rated(policy.as_ref(), &candidate, &strength) } else { Vec::new() };
+        Ok(PasswordRequirements { rules, unmet, strength })
     }
 
     /// Sets a user's console password after the policy and reuse checks, keeping the old hash in

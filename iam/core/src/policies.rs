@@ -1055,6 +1055,32 @@ impl Iam {
         policy_name: &str,
         policy_document: &str,
     ) -> Result<(), IamError> {
+        self.put_inline(caller, (kind, entity_name), policy_name, policy_document, true).await
+    }
+
+    /// The console's "Create inline policy": `iam:PutUserPolicy` (and its group and role forms),
+    /// refused with `EntityAlreadyExists` when the entity already has a policy of that name (names
+    /// compared as IAM compares them, ignoring case), as AWS's console refuses it. Checked in the
+    /// same transaction as the write, after authorization, and audited like any refusal.
+    pub async fn create_inline_policy(
+        &self,
+        caller: &Caller,
+        kind: EntityKind,
+        entity_name: &str,
+        policy_name: &str,
+        policy_document: &str,
+    ) -> Result<(), IamError> {
+        self.put_inline(caller, (kind, entity_name), policy_name, policy_document, false).await
+    }
+
+    async fn put_inline(
+        &self,
+        caller: &Caller,
+        (kind, entity_name): (EntityKind, &str),
+        policy_name: &str,
+        policy_document: &str,
+        replace: bool,
+    ) -> Result<(), IamError> {
         self.record_failures(caller, async move {
             let name = kind.parse_name(entity_name)?;
             let policy = PolicyName::parse(policy_name)?;
@@ -1066,6 +1092,18 @@ impl Iam {
             let size = inline_document(policy_document)?;
             let tx = self.begin_write(&account_id).await?;
             let (mut tx, entity) = self.write_entity(tx, caller, (kind, &name), &action, |r| r, parameters).await?;
+            if !replace {
+                let taken = sqlx::query("SELECT 1 FROM inline_policies WHERE entity_id = $1 AND name_key = $2")
+                    .bind(&entity.id)
+                    .bind(policy.key())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if taken.is_some() {
+                    return Err(IamError::EntityAlreadyExists(format!(
+                        "A policy called {policy} already exists. Duplicate names are not allowed."
+                    )));
+                }
+            }
             // The quota sums the entity's other inline documents, measured as AWS measures them.
             let others: usize =
                 sqlx::query("SELECT document FROM inline_policies WHERE entity_id = $1 AND name_key <> $2")

@@ -54,6 +54,18 @@ on_both!(inline_self_service_policies_use_the_user_name, |db| {
         ("alice", "SelfService", own.as_str())
     );
     assert_eq!(db.iam.list_inline_policies(&root, EntityKind::User, "alice").await.unwrap(), ["SelfService"]);
+    // The console's "Create inline policy" never replaces one of the same name (case aside); the
+    // refusal is audited as PutUserPolicy's.
+    let taken = db.iam.create_inline_policy(&root, EntityKind::User, "alice", "SELFSERVICE", &own).await.unwrap_err();
+    assert_eq!(
+        (taken.code(), taken.message()),
+        ("EntityAlreadyExists", "A policy called SELFSERVICE already exists. Duplicate names are not allowed.".into())
+    );
+    let events = db.iam.audit_events(&root, None, None, 5).await.unwrap();
+    let refused = events.iter().find(|e| e.action == "iam:PutUserPolicy").unwrap();
+    assert_eq!(refused.outcome, "EntityAlreadyExists", "the latest PutUserPolicy, refused");
+    db.iam.create_inline_policy(&root, EntityKind::User, "alice", "Other", &own).await.unwrap();
+    db.iam.delete_inline_policy(&root, EntityKind::User, "alice", "Other").await.unwrap();
     db.iam.delete_inline_policy(&root, EntityKind::User, "alice", "SelfService").await.unwrap();
     assert_eq!(db.iam.get_user(&alice, "alice").await.unwrap_err().code(), "AccessDenied", "revoked at once");
     let gone = db.iam.delete_inline_policy(&root, EntityKind::User, "alice", "SelfService").await.unwrap_err();
