@@ -326,13 +326,14 @@ impl Iam {
             let sealed = self.secret_key().seal(&seal_context(&account_id, Some(&owner.id), serial_number), &seed);
             sqlx::query(
                 "UPDATE mfa_devices SET owner_id = $2, enabled_at = $3, last_step = $4, seed_sealed = $5 \
-                 WHERE serial_number = $1",
+                 WHERE serial_number = $1 AND account_id = $6",
             )
             .bind(serial_number)
             .bind(&owner.id)
             .bind(now.as_millis())
             .bind(step + 1)
             .bind(&sealed)
+            .bind(&account_id)
             .execute(&mut *tx)
             .await?;
             let event = Event {
@@ -369,9 +370,10 @@ impl Iam {
             let seed = self.open_seed(serial_number, &device)?;
             let last: i64 = device.try_get("last_step")?;
             let step = consecutive(&seed, now, code1, code2, last)?.ok_or_else(invalid_codes)?;
-            sqlx::query("UPDATE mfa_devices SET last_step = $2 WHERE serial_number = $1")
+            sqlx::query("UPDATE mfa_devices SET last_step = $2 WHERE serial_number = $1 AND owner_id = $3")
                 .bind(serial_number)
                 .bind(step + 1)
+                .bind(&owner.id)
                 .execute(&mut *tx)
                 .await?;
             let event = Event {
@@ -435,10 +437,11 @@ impl Iam {
             .bind(now.as_millis())
             .execute(&mut *tx)
             .await;
-            // KNOWN GAP (issue 9's note): the serial is the table's key, so it is unique across every
-            // account, as in AWS. But AWS knows each token's seed from its vendor; here the seed is
-            // the caller's, so anyone who may enable their own device can learn that a serial is
-            // taken in another account, or take it first. To be keyed by (account, serial).
+            // A serial is unique within its account only (the table's key is the account and the
+            // serial). AWS keeps a token's serial unique across AWS because it knows each token's
+            // seed from the vendor; here the seed is the caller's, so a global key would let anyone
+            // who may enable their own device learn that a serial is taken in another account, or
+            // take it first.
             match inserted {
                 Err(e) if crate::error::is_unique_violation(&e) => {
                     return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
@@ -521,8 +524,9 @@ impl Iam {
             audit::append(&mut tx, caller, now, &event).await?;
             if is_virtual {
                 sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
+                sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1 AND account_id = $2")
                     .bind(serial_number)
+                    .bind(&account_id)
                     .execute(&mut *tx)
                     .await?;
                 let event = Event {
@@ -559,8 +563,9 @@ impl Iam {
                 return Err(IamError::DeleteConflict("MFA device is still in use.".to_owned()));
             }
             sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
+            sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1 AND account_id = $2")
                 .bind(serial_number)
+                .bind(&account_id)
                 .execute(&mut *tx)
                 .await?;
             let event = Event {
@@ -673,12 +678,14 @@ impl Iam {
             };
             // Only a later step than the last accepted: a replayed code, even racing on another
             // server, updates nothing.
-            let accepted =
-                sqlx::query("UPDATE mfa_devices SET last_step = $2 WHERE serial_number = $1 AND last_step < $2")
-                    .bind(&serial)
-                    .bind(step)
-                    .execute(self.store().pool())
-                    .await?;
+            let accepted = sqlx::query(
+                "UPDATE mfa_devices SET last_step = $2 WHERE serial_number = $1 AND owner_id = $3 AND last_step < $2",
+            )
+            .bind(&serial)
+            .bind(step)
+            .bind(owner_id)
+            .execute(self.store().pool())
+            .await?;
             return Ok((accepted.rows_affected() == 1).then_some(serial));
         }
         Ok(None)
@@ -801,22 +808,29 @@ impl Iam {
         serial_number: &str,
         device: &AnyRow,
     ) -> Result<(), IamError> {
+        let account_id: String = device.try_get("account_id")?;
         if device.try_get::<String, _>("kind")? != "totp" {
-            sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial_number).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1")
+            sqlx::query("DELETE FROM tags WHERE entity_id = $1 AND account_id = $2")
                 .bind(serial_number)
+                .bind(&account_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1 AND account_id = $2")
+                .bind(serial_number)
+                .bind(&account_id)
                 .execute(&mut *conn)
                 .await?;
             return Ok(());
         }
-        let account_id: String = device.try_get("account_id")?;
         let seed = self.open_seed(serial_number, device)?;
         let sealed = self.secret_key().seal(&seal_context(&account_id, None, serial_number), &seed);
         sqlx::query(
-            "UPDATE mfa_devices SET owner_id = NULL, enabled_at = NULL, seed_sealed = $2 WHERE serial_number = $1",
+            "UPDATE mfa_devices SET owner_id = NULL, enabled_at = NULL, seed_sealed = $2 \
+             WHERE serial_number = $1 AND account_id = $3",
         )
         .bind(serial_number)
         .bind(&sealed)
+        .bind(&account_id)
         .execute(&mut *conn)
         .await?;
         Ok(())

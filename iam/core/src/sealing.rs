@@ -135,9 +135,10 @@ async fn rebind_legacy_secrets(conn: &mut AnyConnection, key: &SecretKey) -> Res
         let seed = key
             .open(&crate::mfa::legacy_seal_context(&serial), &sealed)
             .map_err(|_| KeyCheckError::LegacySecret(format!("MFA device {serial}")))?;
-        sqlx::query("UPDATE mfa_devices SET seed_sealed = $2 WHERE serial_number = $1")
+        sqlx::query("UPDATE mfa_devices SET seed_sealed = $2 WHERE serial_number = $1 AND account_id = $3")
             .bind(&serial)
             .bind(key.seal(&context, &seed))
+            .bind(row.try_get::<String, _>("account_id")?)
             .execute(&mut *conn)
             .await?;
     }

@@ -2,7 +2,7 @@ use iam_core::mfa::AssignmentStatus;
 use iam_core::users::CreateUser;
 use totp_rs::{Builder, Secret};
 
-use crate::harness::TestDb;
+use crate::harness::{TestDb, root as root_of};
 use crate::on_both;
 
 /// The code a device with this seed shows `steps_from_now` steps from the test clock's now.
@@ -134,6 +134,8 @@ on_both!(hardware_tokens_are_registered_by_serial_and_seed, |db| {
     db.iam.enable_hardware_mfa_device(&root, Some("alice"), serial, &seed, &c1, &c2).await.unwrap();
     let twice = db.iam.enable_hardware_mfa_device(&root, None, serial, &seed, &c1, &c2).await.unwrap_err();
     assert_eq!(twice.code(), "EntityAlreadyExists", "one token, one owner");
+    let lower = db.iam.enable_hardware_mfa_device(&root, None, &serial.to_lowercase(), &seed, &c1, &c2).await;
+    assert_eq!(lower.unwrap_err().code(), "EntityAlreadyExists", "serials compared ignoring case");
 
     let listed = db.iam.list_mfa_devices(&root, Some("alice")).await.unwrap();
     assert_eq!((listed[0].serial_number.as_str(), listed[0].kind.as_str()), (serial, "hardware"));
@@ -180,6 +182,23 @@ on_both!(hardware_tokens_are_registered_by_serial_and_seed, |db| {
         .await
         .unwrap();
     assert_eq!(db.iam.get_account_summary(&root).await.unwrap()["AccountMFAEnabled"], 1, "the root user's token");
+    // Another account (made by hand: only bootstrap makes accounts today) may use the same serial:
+    // a serial taken elsewhere is neither revealed nor blocked.
+    sqlx::query(
+        "INSERT INTO accounts (account_id, alias, root_email, root_email_key, root_password_hash, \
+         root_password_changed_at, created_at) VALUES ('999999999999', 'other-corp', 'o@example.com', \
+         'o@example.com', 'x', 0, 0)",
+    )
+    .execute(db.iam.store().pool())
+    .await
+    .unwrap();
+    let other = root_of("999999999999");
+    db.iam
+        .enable_hardware_mfa_device(&other, None, serial, &seed, &code(db, &b32, 2), &code(db, &b32, 3))
+        .await
+        .unwrap();
+    assert_eq!(db.iam.list_mfa_devices(&other, None).await.unwrap().len(), 1);
+    assert_eq!(db.iam.list_mfa_devices(&root, None).await.unwrap().len(), 1, "root's is untouched");
 });
 
 on_both!(removing_a_device_deactivates_and_deletes_all_or_nothing, |db| {
