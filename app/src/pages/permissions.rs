@@ -41,7 +41,7 @@ pub fn InlinePoliciesPanel(kind: &'static str, entity: String, at: Signal<Option
     // table: the errors show above it.
     let save = ServerAction::<PutInlinePolicy>::new();
     let remove = ServerAction::<DeleteInlinePolicy>::new();
-    let table_entity = entity.clone();
+    let table_entity = entity;
     view! {
         <section class="panel" aria-labelledby="permissions-heading">
             <h2 id="permissions-heading">"Permissions policies"</h2>
@@ -55,14 +55,26 @@ pub fn InlinePoliciesPanel(kind: &'static str, entity: String, at: Signal<Option
                 {move || {
                     let entity = table_entity.clone();
                     Suspend::new(async move {
+                        // The create form is part of the answer: its room is what the listed policies
+                        // leave (the whole quota when they cannot be listed; the server checks anyway).
                         match policies.await {
-                            Ok(list) => view! { <InlinePoliciesTable policies=list kind entity save remove /> }.into_any(),
-                            Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                            Ok(list) => {
+                                let room = inline_quota(kind).saturating_sub(list.iter().map(size_of).sum());
+                                view! {
+                                    <InlinePoliciesTable policies=list kind entity=entity.clone() save remove />
+                                    <CreateInlinePolicy kind entity room />
+                                }
+                                .into_any()
+                            }
+                            Err(error) => view! {
+                                <ErrorAlert error />
+                                <CreateInlinePolicy kind entity room=inline_quota(kind) />
+                            }
+                            .into_any(),
                         }
                     })
                 }}
             </Transition>
-            <CreateInlinePolicy kind entity />
         </section>
     }
     .into_any()
@@ -81,11 +93,13 @@ fn InlinePoliciesTable(
             .into_any();
     }
     // What each document takes of the entity's quota, as AWS counts it (whitespace not counted).
-    let sizes: Vec<usize> = policies.iter().map(|p| p.document.as_deref().map_or(0, size_without_whitespace)).collect();
+    let sizes: Vec<usize> = policies.iter().map(size_of).collect();
     let used: usize = sizes.iter().sum();
     let quota = inline_quota(kind);
+    // A document the caller may not read counts as nothing here: the figure is then a floor.
+    let floor = if policies.iter().any(|p| p.document.is_err()) { "at least " } else { "" };
     view! {
-        <p class="help">{format!("Together these policies use {used} of the {quota} characters allowed.")}</p>
+        <p class="help">{format!("Together these policies use {floor}{used} of the {quota} characters allowed.")}</p>
         <div class="table-wrap">
             <table class="data">
                 <thead>
@@ -171,6 +185,11 @@ fn InlinePolicyRow(
     .into_any()
 }
 
+/// What a policy's document takes of its entity's quota (nothing, when it cannot be read).
+fn size_of(policy: &InlinePolicyView) -> usize {
+    policy.document.as_deref().map_or(0, size_without_whitespace)
+}
+
 /// The server's refusal of a document past the entity's quota, word for word (iam-core's).
 fn too_large(kind: &str, entity: &str) -> String {
     format!("Maximum policy size of {} bytes exceeded for {kind} {entity}", inline_quota(kind))
@@ -178,7 +197,7 @@ fn too_large(kind: &str, entity: &str) -> String {
 
 /// A new inline policy: its name and its document in the JSON editor.
 #[component]
-fn CreateInlinePolicy(kind: &'static str, entity: String) -> impl IntoView {
+fn CreateInlinePolicy(kind: &'static str, entity: String, room: usize) -> impl IntoView {
     let create = ServerAction::<PutInlinePolicy>::new();
     let entity_field = entity.clone();
     let pending = create.pending();
@@ -196,7 +215,7 @@ fn CreateInlinePolicy(kind: &'static str, entity: String) -> impl IntoView {
                         pattern="[\\w+=,.@\\-]+" autocomplete="off" />
                 </div>
                 <PolicyEditor id="new_policy_document".to_owned() name="policy_document" label="Policy document (JSON)".to_owned()
-                    initial=NEW_POLICY.to_owned() kind=PolicyKind::Identity max_chars=inline_quota(kind)
+                    initial=NEW_POLICY.to_owned() kind=PolicyKind::Identity max_chars=room
                     too_large=too_large(kind, &entity) />
                 <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>"Create policy"</button>
             </ActionForm>

@@ -159,15 +159,18 @@ impl Iam {
         }
         let mut removed = Vec::new();
         if remove_mfa {
-            let rows = sqlx::query("SELECT serial_number FROM mfa_devices WHERE owner_id = $1 ORDER BY serial_number")
-                .bind(&account_id)
-                .fetch_all(&mut *tx)
-                .await?;
+            let rows =
+                sqlx::query("SELECT serial_number, kind FROM mfa_devices WHERE owner_id = $1 ORDER BY serial_number")
+                    .bind(&account_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
             for row in &rows {
-                removed.push(row.try_get::<String, _>("serial_number")?);
-            }
-            for serial in &removed {
-                sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial).execute(&mut *tx).await?;
+                let serial = row.try_get::<String, _>("serial_number")?;
+                // Only virtual devices have tags (and ARN serials): another serial could be anyone's id.
+                if row.try_get::<String, _>("kind")? == "totp" {
+                    sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(&serial).execute(&mut *tx).await?;
+                }
+                removed.push(serial);
             }
             sqlx::query("DELETE FROM mfa_devices WHERE owner_id = $1").bind(&account_id).execute(&mut *tx).await?;
         }

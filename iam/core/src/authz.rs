@@ -740,7 +740,9 @@ pub(crate) async fn resource_facts(
             .await?
             .map(|r| r.try_get("policy_id").map(|id| (id, None)))
             .transpose()?,
-        "mfa" => sqlx::query("SELECT serial_number FROM mfa_devices WHERE serial_number = $1")
+        // An ARN names a virtual device only (the only kind with tags); a hardware serial never
+        // starts with `arn:`.
+        "mfa" => sqlx::query("SELECT serial_number FROM mfa_devices WHERE serial_number = $1 AND kind = 'totp'")
             .bind(request.resource)
             .fetch_optional(&mut *conn)
             .await?

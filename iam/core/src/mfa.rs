@@ -810,11 +810,7 @@ impl Iam {
     ) -> Result<(), IamError> {
         let account_id: String = device.try_get("account_id")?;
         if device.try_get::<String, _>("kind")? != "totp" {
-            sqlx::query("DELETE FROM tags WHERE entity_id = $1 AND account_id = $2")
-                .bind(serial_number)
-                .bind(&account_id)
-                .execute(&mut *conn)
-                .await?;
+            // No tags to remove: only virtual devices take tags (TagMFADevice).
             sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1 AND account_id = $2")
                 .bind(serial_number)
                 .bind(&account_id)

@@ -71,11 +71,16 @@ async fn resolve(
             Ok((row.map(|r| r.try_get("policy_id")).transpose()?, arn.to_owned()))
         }
         Taggable::MfaDevice(serial) => {
-            let row = sqlx::query("SELECT serial_number FROM mfa_devices WHERE serial_number = $1 AND account_id = $2")
-                .bind(serial)
-                .bind(account_id)
-                .fetch_optional(conn)
-                .await?;
+            // Virtual devices only, as AWS's TagMFADevice: their serials are ARNs, so their tags
+            // (keyed by serial) can never meet another entity's. A hardware token's serial is the
+            // owner's word and could be anything, a user's id included.
+            let row = sqlx::query(
+                "SELECT serial_number FROM mfa_devices WHERE serial_number = $1 AND account_id = $2 AND kind = 'totp'",
+            )
+            .bind(serial)
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
             Ok((row.map(|r| r.try_get("serial_number")).transpose()?, serial.to_owned()))
         }
     }

@@ -510,7 +510,8 @@ impl Iam {
                 tx = self.authorize_holding(tx, caller, request, || params.clone()).await?;
             }
 
-            for (serial, _) in &devices {
+            // Only virtual devices have tags (and ARN serials): another serial could be anyone's id.
+            for (serial, _) in devices.iter().filter(|(_, is_virtual)| *is_virtual) {
                 sqlx::query("DELETE FROM tags WHERE entity_id = $1").bind(serial).execute(&mut *tx).await?;
             }
             for sql in [

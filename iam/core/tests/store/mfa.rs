@@ -1,4 +1,5 @@
 use iam_core::mfa::AssignmentStatus;
+use iam_core::tagging::Taggable;
 use iam_core::users::CreateUser;
 use totp_rs::{Builder, Secret};
 
@@ -199,6 +200,18 @@ on_both!(hardware_tokens_are_registered_by_serial_and_seed, |db| {
         .unwrap();
     assert_eq!(db.iam.list_mfa_devices(&other, None).await.unwrap().len(), 1);
     assert_eq!(db.iam.list_mfa_devices(&root, None).await.unwrap().len(), 1, "root's is untouched");
+
+    // A serial is the owner's word: here alice's user id. Only virtual devices take tags (as AWS's
+    // TagMFADevice), so a token can neither read nor rewrite the tags of whoever shares its name.
+    let alice_tags = vec![("team".to_owned(), "blue".to_owned())];
+    db.iam.tag(&root, Taggable::User("alice"), &alice_tags).await.unwrap();
+    let (d1, d2) = (code(db, &b32, 4), code(db, &b32, 5));
+    db.iam.enable_hardware_mfa_device(&other, None, &alice.user_id, &seed, &d1, &d2).await.unwrap();
+    let tagged = db.iam.tag(&other, Taggable::MfaDevice(&alice.user_id), &alice_tags).await.unwrap_err();
+    assert_eq!(tagged.code(), "NoSuchEntity");
+    assert_eq!(db.iam.list_tags(&other, Taggable::MfaDevice(&alice.user_id)).await.unwrap_err().code(), "NoSuchEntity");
+    db.iam.deactivate_mfa_device(&other, None, &alice.user_id).await.unwrap();
+    assert_eq!(db.iam.list_tags(&root, Taggable::User("alice")).await.unwrap().len(), 1, "alice's tags stay");
 });
 
 on_both!(removing_a_device_deactivates_and_deletes_all_or_nothing, |db| {
