@@ -136,4 +136,33 @@ test.describe.serial('the console', () => {
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
   });
+
+  test('root changes the account alias; the sign-in URL follows and copies', async ({ page, context, baseURL }) => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await signInAsRoot(page);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await expect(page.getByRole('link', { name: `${baseURL}/signin?account=example-corp` })).toBeVisible();
+
+    await page.getByRole('navigation', { name: 'Identity and Access Management' }).getByRole('link', { name: 'Account settings' }).click();
+    await expect(page.getByRole('heading', { name: 'Account alias' })).toBeVisible();
+    await hydrated(page);
+    await page.getByLabel('Preferred alias').fill('e2e-renamed-corp');
+    await page.getByRole('button', { name: 'Change alias' }).click();
+    await expect(page.getByText('The account alias is saved.')).toBeVisible();
+    const url = `${baseURL}/signin?account=e2e-renamed-corp`;
+    await expect(page.getByRole('link', { name: url })).toBeVisible();
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Copy sign-in URL' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Copied' })).toBeVisible();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(url);
+
+    // Deleted, IAM users sign in with the account id; then the alias the other specs use again.
+    await page.getByRole('button', { name: 'Delete alias' }).click();
+    await expect(page.getByText('The account alias is deleted.')).toBeVisible();
+    await expect(page.getByRole('link', { name: /\/signin\?account=\d{12}$/ })).toBeVisible();
+    await page.getByLabel('Preferred alias').fill('example-corp');
+    await page.getByRole('button', { name: 'Create alias' }).click();
+    await expect(page.getByText('The account alias is saved.')).toBeVisible();
+    await expect(page.getByRole('link', { name: `${baseURL}/signin?account=example-corp` })).toBeVisible();
+  });
 });

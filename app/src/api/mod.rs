@@ -31,6 +31,8 @@ pub struct Identity {
     pub has_mfa: bool,
     /// Days until the password expires, when 15 or fewer (AWS's console warns then).
     pub password_expires_in_days: Option<i64>,
+    /// Where the account's IAM users sign in (absolute, with the alias if there is one).
+    pub sign_in_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +131,10 @@ pub async fn whoami() -> Result<Identity, ConsoleError> {
         .map(|t| t.as_millis() - now)
         .filter(|left| *left <= iam_core::sign_in::EXPIRY_WARNING_MS)
         .map(|left| (left.max(0) + 86_399_999) / 86_400_000);
+    let sign_in_url =
+        settings::sign_in_url(&scope.state.public_origin, account.alias.as_deref().unwrap_or(&account.account_id));
     Ok(Identity {
+        sign_in_url,
         account_id: account.account_id,
         account_alias: account.alias,
         display_name,

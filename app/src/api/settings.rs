@@ -1,4 +1,5 @@
-//! Account settings: the password policy (every AWS field, within AWS's ranges).
+//! Account settings: the account alias (and the sign-in URL it makes), and the password policy
+//! (every AWS field, within AWS's ranges).
 
 // The policy form posts one field per AWS setting; the server macro's browser-side stub takes
 // them as they are, so the allowance is for the module (the macro does not pass it on).
@@ -126,5 +127,51 @@ pub async fn delete_password_policy() -> Result<(), ConsoleError> {
     let caller = scope.caller().await?;
     scope.state.iam.delete_account_password_policy(&caller).await?;
     scope.redirect_done("/account-settings", "default");
+    Ok(())
+}
+
+/// The account's alias, and the sign-in URL its IAM users use (absolute, from the public origin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountAliasView {
+    pub account_id: String,
+    pub alias: Option<String>,
+    pub sign_in_url: String,
+}
+
+/// Where the IAM users of an account sign in: the public origin's sign-in page for the account's
+/// alias, or its id without one.
+#[cfg(feature = "ssr")]
+pub(crate) fn sign_in_url(public_origin: &str, alias_or_id: &str) -> String {
+    format!("{}/signin?account={alias_or_id}", public_origin.trim_end_matches('/'))
+}
+
+/// `ListAccountAliases`.
+#[server(prefix = "/api", endpoint = "account_alias")]
+pub async fn account_alias() -> Result<AccountAliasView, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let alias = scope.state.iam.list_account_aliases(&caller).await?.into_iter().next();
+    let account_id = caller.account_id().to_owned();
+    let sign_in_url = sign_in_url(&scope.state.public_origin, alias.as_deref().unwrap_or(&account_id));
+    Ok(AccountAliasView { account_id, alias, sign_in_url })
+}
+
+/// `CreateAccountAlias`: creates the alias, or replaces the one there is (an account has one).
+#[server(prefix = "/api", endpoint = "set_account_alias")]
+pub async fn set_account_alias(alias: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    scope.state.iam.create_account_alias(&caller, &alias).await?;
+    scope.redirect_done("/account-settings", "alias");
+    Ok(())
+}
+
+/// `DeleteAccountAlias`: IAM users then sign in with the account id.
+#[server(prefix = "/api", endpoint = "delete_account_alias")]
+pub async fn delete_account_alias(alias: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    scope.state.iam.delete_account_alias(&caller, &alias).await?;
+    scope.redirect_done("/account-settings", "alias-deleted");
     Ok(())
 }

@@ -1,10 +1,15 @@
-//! Account settings: the password policy, every AWS field within AWS's ranges.
+//! Account settings: the account alias and the sign-in URL it makes for IAM users (create, change,
+//! delete), and the password policy, every AWS field within AWS's ranges.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{DeletePasswordPolicy, PasswordPolicyView, UpdatePasswordPolicy, password_policy};
+use crate::api::{
+    AccountAliasView, DeleteAccountAlias, DeletePasswordPolicy, PasswordPolicyView, SetAccountAlias,
+    UpdatePasswordPolicy, account_alias, password_policy,
+};
+use crate::components::copy_button::CopyButton;
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::{ErrorAlert, action_error};
 
@@ -15,6 +20,7 @@ pub fn AccountSettingsPage() -> impl IntoView {
     let done = move || query.try_with(|q| q.get("done")).flatten();
     let at = move || query.try_with(|q| q.get("at")).flatten();
     let policy = Resource::new(at, |_| password_policy());
+    let alias = Resource::new(at, |_| account_alias());
     view! {
         <Title text="Account settings" />
         <Breadcrumbs trail=vec![("Account settings".to_owned(), None)] />
@@ -22,8 +28,18 @@ pub fn AccountSettingsPage() -> impl IntoView {
         {move || match done().as_deref() {
             Some("saved") => Some(view! { <div class="alert success" role="status">"The password policy is saved."</div> }),
             Some("default") => Some(view! { <div class="alert success" role="status">"The account uses the default password policy again."</div> }),
+            Some("alias") => Some(view! { <div class="alert success" role="status">"The account alias is saved. IAM users sign in at the new sign-in URL."</div> }),
+            Some("alias-deleted") => Some(view! { <div class="alert success" role="status">"The account alias is deleted. IAM users sign in with the account ID."</div> }),
             _ => None,
         }}
+        <Transition fallback=|| view! { <p class="loading">"Loading the account alias…"</p> }>
+            {move || Suspend::new(async move {
+                match alias.await {
+                    Ok(a) => view! { <AccountAliasPanel account=a /> }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                }
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p class="loading">"Loading the password policy…"</p> }>
             {move || Suspend::new(async move {
                 match policy.await {
@@ -32,6 +48,51 @@ pub fn AccountSettingsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The alias names the account in its sign-in URL, instead of the 12-digit id (AWS's rules: 3 to 63
+/// lowercase letters, digits and single hyphens, not starting or ending with one).
+#[component]
+fn AccountAliasPanel(account: AccountAliasView) -> impl IntoView {
+    let save = ServerAction::<SetAccountAlias>::new();
+    let delete = ServerAction::<DeleteAccountAlias>::new();
+    let current = account.alias.clone().unwrap_or_default();
+    let submit = if account.alias.is_some() { "Change alias" } else { "Create alias" };
+    let existing = account.alias.clone();
+    view! {
+        <section class="panel" aria-labelledby="alias-heading">
+            <h2 id="alias-heading">"Account alias"</h2>
+            <dl class="facts">
+                <dt>"Account ID"</dt>
+                <dd class="mono">{account.account_id.clone()}</dd>
+                <dt>"Account alias"</dt>
+                <dd>{account.alias.clone().unwrap_or_else(|| "None".to_owned())}</dd>
+                <dt>"Sign-in URL for IAM users in this account"</dt>
+                <dd>
+                    <a class="mono" href=account.sign_in_url.clone()>{account.sign_in_url.clone()}</a>
+                    " "
+                    <CopyButton text=account.sign_in_url.clone() label="Copy sign-in URL" />
+                </dd>
+            </dl>
+            {action_error(save.value())}
+            {action_error(delete.value())}
+            <ActionForm action=save>
+                <div class="field">
+                    <label for="account_alias">"Preferred alias"</label>
+                    <input id="account_alias" name="alias" type="text" required minlength="3" maxlength="63"
+                        pattern="[a-z0-9]([a-z0-9\\-]*[a-z0-9])?" autocomplete="off" value=current.clone() />
+                    <p class="help">"3 to 63 lowercase letters, digits and single hyphens, not first or last; unique on this installation. The old sign-in URL stops working."</p>
+                </div>
+                <button type="submit" class="button primary">{submit}</button>
+            </ActionForm>
+            {existing.map(|alias| view! {
+                <ActionForm action=delete>
+                    <input type="hidden" name="alias" value=alias />
+                    <button type="submit" class="button danger">"Delete alias"</button>
+                </ActionForm>
+            })}
+        </section>
     }
 }
 

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::copy_button::CopyButton;
 use crate::pages::layout::CurrentIdentity;
 
 #[component]
@@ -15,8 +16,7 @@ pub fn Dashboard() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 identity.await.ok().map(|id| {
-                    let sign_in_ref = id.account_alias.clone().unwrap_or_else(|| id.account_id.clone());
-                    let sign_in_path = format!("/signin?account={sign_in_ref}");
+                    let sign_in_url = id.sign_in_url.clone();
                     let root_without_mfa = id.is_root && !id.has_mfa;
                     view! {
                         {root_without_mfa.then(|| view! {
@@ -34,7 +34,11 @@ pub fn Dashboard() -> impl IntoView {
                                 <dt>"Account Alias"</dt>
                                 <dd>{id.account_alias.clone().unwrap_or_else(|| "-".to_owned())}</dd>
                                 <dt>"Sign-in URL for IAM users in this account"</dt>
-                                <dd class="mono"><a href=sign_in_path.clone()>{sign_in_path.clone()}</a></dd>
+                                <dd>
+                                    <a class="mono" href=sign_in_url.clone()>{sign_in_url.clone()}</a>
+                                    " "
+                                    <CopyButton text=sign_in_url label="Copy sign-in URL" />
+                                </dd>
                             </dl>
                         </section>
                         <section class="panel">

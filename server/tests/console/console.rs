@@ -344,6 +344,34 @@ on_both!(inline_policies_are_created_edited_and_removed_from_the_console, |serve
     assert_eq!(listed, serde_json::json!([]));
 });
 
+on_both!(the_account_alias_names_the_absolute_sign_in_url, |server| {
+    let root = server.setup_and_sign_in().await;
+    // The public origin on loopback names `localhost` (WebAuthn wants a host name).
+    let origin = server.url("").replace("127.0.0.1", "localhost");
+    let origin = origin.trim_end_matches('/');
+    let shown: Value = server.call(&root, "account_alias", &[]).await.json().await.unwrap();
+    assert_eq!(shown["alias"], "example-corp");
+    assert_eq!(shown["sign_in_url"], format!("{origin}/signin?account=example-corp"));
+    let account_id = shown["account_id"].as_str().unwrap().to_owned();
+
+    let res = server.call(&root, "set_account_alias", &[("alias", "new-corp")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
+    assert!(back.starts_with("/account-settings?done=alias&at="), "{back}");
+    let who: Value = server.call(&root, "whoami", &[]).await.json().await.unwrap();
+    assert_eq!(who["sign_in_url"], format!("{origin}/signin?account=new-corp"), "the dashboard's URL follows");
+    let bad = error_of(server.call(&root, "set_account_alias", &[("alias", "Not--ok")]).await).await;
+    assert_eq!(bad["code"], "ValidationError");
+
+    let wrong = error_of(server.call(&root, "delete_account_alias", &[("alias", "example-corp")]).await).await;
+    assert_eq!(wrong["code"], "NoSuchEntity", "only the alias there is");
+    let res = server.call(&root, "delete_account_alias", &[("alias", "new-corp")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let shown: Value = server.call(&root, "account_alias", &[]).await.json().await.unwrap();
+    assert_eq!(shown["alias"], Value::Null);
+    assert_eq!(shown["sign_in_url"], format!("{origin}/signin?account={account_id}"), "the account id without one");
+});
+
 /// Sends only the head of a POST with a large Content-Length and reads the status line.
 async fn raw_post_status(addr: std::net::SocketAddr, path: &str, length: usize) -> u16 {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
