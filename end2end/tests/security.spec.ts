@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import {
   agePassword,
@@ -393,5 +394,39 @@ test.describe.serial('sign-in security', () => {
     const editor = page.getByLabel('Policy document of RequireMFA');
     await editor.fill('{');
     await expect(page.getByRole('status').filter({ hasText: 'in the policy' })).toContainText('not valid JSON');
+  });
+
+  test("an administrator creates a user's access key, downloads it once, deactivates and deletes it", async ({ page }) => {
+    await signInAsRoot(page);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await page.goto('/users/e2e-mia');
+    await hydrated(page);
+    await page.getByText('Create access key', { exact: true }).click();
+    await page.getByLabel('Description tag value (optional)').fill('e2e laptop');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await expect(page.getByText('This is the only time the secret access key can be viewed')).toBeVisible();
+    const id = (await page.getByLabel('Access key ID', { exact: true }).innerText()).trim();
+    const secret = (await page.getByLabel('Secret access key').innerText()).trim();
+    expect(id).toMatch(/^AKIA[A-Z0-9]{16}$/);
+    expect(secret).toHaveLength(40);
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Download .csv file' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toBe('e2e-mia_accessKeys.csv');
+    expect(readFileSync(await file.path(), 'utf8')).toBe(`Access key ID,Secret access key\n${id},${secret}\n`);
+    // The key's row in the access keys table (its description is also a user tag, listed under Tags).
+    const keys = page.getByRole('table').filter({ hasText: 'Access key ID' });
+    const row = keys.getByRole('row').filter({ hasText: id });
+    await expect(row).toContainText('e2e laptop');
+    await expect(row).toContainText('Never');
+
+    await row.getByRole('button', { name: `Deactivate ${id}` }).click();
+    await expect(page.getByText('The access key is inactive')).toBeVisible();
+    await expect(row).toContainText('Inactive');
+    await row.getByText('Delete', { exact: true }).click();
+    await row.getByLabel('To confirm deletion, enter the access key ID.').fill(id);
+    await row.getByRole('button', { name: 'Delete access key' }).click();
+    await expect(page.getByText('The access key is deleted.')).toBeVisible();
+    await expect(page.getByRole('row').filter({ hasText: id })).toHaveCount(0);
   });
 });

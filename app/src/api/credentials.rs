@@ -285,3 +285,143 @@ pub async fn reset_user_password(
     scope.redirect_done(&format!("/users/{user_name}"), "password");
     Ok(())
 }
+
+/// An access key as the console lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKeyView {
+    pub access_key_id: String,
+    /// `Active` or `Inactive`.
+    pub status: String,
+    pub created: String,
+    pub age_days: i64,
+    /// The description, kept as AWS's console keeps it: a tag of the user named by the key id.
+    pub description: Option<String>,
+    /// When, with which service and in which region it was last used; `None`: never.
+    pub last_used: Option<(String, String, String)>,
+}
+
+/// A key just created: its secret is shown this once, and is in no other answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccessKeyView {
+    pub user_name: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Why the description could not be kept (`TagUser` refused, say); the key exists anyway.
+    pub description_error: Option<String>,
+}
+
+/// The IAM user whose tags hold the descriptions of the keys a request is about: the named user,
+/// or the signed-in user (the root user has no tags).
+#[cfg(feature = "ssr")]
+fn keys_user<'a>(user: Option<&'a str>, caller: &'a iam_core::Caller) -> Option<&'a str> {
+    match (user, &caller.principal) {
+        (Some(name), _) => Some(name),
+        (None, iam_core::Principal::User { user_name, .. }) => Some(user_name),
+        (None, iam_core::Principal::Root { .. }) => None,
+    }
+}
+
+/// The access keys of a user, or of the signed-in principal (`ListAccessKeys`, then
+/// `GetAccessKeyLastUsed` for each, and the user's tags for descriptions when they may be read).
+#[server(prefix = "/api", endpoint = "access_keys")]
+pub async fn access_keys(user_name: Option<String>) -> Result<Vec<AccessKeyView>, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let user = owner(&user_name);
+    let keys = iam.list_access_keys(&caller, user).await?;
+    // Descriptions are shown when the caller may read the user's tags (`ListUserTags`).
+    let tags = match keys_user(user, &caller) {
+        Some(name) => iam.list_tags(&caller, iam_core::tagging::Taggable::User(name)).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let now = iam.now().as_millis();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let used = iam.get_access_key_last_used(&caller, &key.access_key_id).await?;
+        out.push(AccessKeyView {
+            status: key.status.as_str().to_owned(),
+            created: key.create_date.to_iso8601(),
+            age_days: (now - key.create_date.as_millis()).max(0) / 86_400_000,
+            description: tags.iter().find(|t| t.key == key.access_key_id).map(|t| t.value.clone()),
+            last_used: used.last_used_date.map(|t| (t.to_iso8601(), used.service_name, used.region)),
+            access_key_id: key.access_key_id,
+        });
+    }
+    Ok(out)
+}
+
+/// `CreateAccessKey` (at most two), with an optional description kept as AWS's console keeps it:
+/// a tag of the user (`TagUser`), key = the access key id. Answers the secret, this once.
+#[server(prefix = "/api", endpoint = "create_access_key")]
+pub async fn create_access_key(
+    user_name: Option<String>,
+    #[server(default)] description: String,
+) -> Result<NewAccessKeyView, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let user = owner(&user_name);
+    let description = description.trim();
+    if description.chars().count() > 256 {
+        return Err(ConsoleError::new("ValidationError", "A description has at most 256 characters."));
+    }
+    let key = iam.create_access_key(&caller, user).await?;
+    // The key exists and its secret is shown only now: a refused description is said, not fatal.
+    let description_error = match keys_user(user, &caller) {
+        Some(name) if !description.is_empty() => {
+            let tag = [(key.access_key_id.clone(), description.to_owned())];
+            iam.tag(&caller, iam_core::tagging::Taggable::User(name), &tag).await.err().map(|e| e.to_string())
+        }
+        _ => None,
+    };
+    Ok(NewAccessKeyView {
+        user_name: key.user_name,
+        access_key_id: key.access_key_id,
+        secret_access_key: key.secret_access_key.expose().to_owned(),
+        description_error,
+    })
+}
+
+/// `UpdateAccessKey`: activates or deactivates a key.
+#[server(prefix = "/api", endpoint = "set_access_key_status")]
+pub async fn set_access_key_status(
+    user_name: Option<String>,
+    access_key_id: String,
+    status: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let user = owner(&user_name);
+    let status = iam_core::access_keys::KeyStatus::parse(&status)?;
+    scope.state.iam.update_access_key(&caller, user, &access_key_id, status).await?;
+    let done = if status == iam_core::access_keys::KeyStatus::Active { "key-activated" } else { "key-deactivated" };
+    scope.redirect_done(&devices_page(user), done);
+    Ok(())
+}
+
+/// `DeleteAccessKey`, after the key id is typed, as AWS's console asks; its description tag goes too.
+#[server(prefix = "/api", endpoint = "delete_access_key")]
+pub async fn delete_access_key(
+    user_name: Option<String>,
+    access_key_id: String,
+    confirmation: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    if confirmation.trim() != access_key_id {
+        return Err(ConsoleError::new(
+            "ValidationError",
+            format!("To confirm, enter the access key ID `{access_key_id}`."),
+        ));
+    }
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let user = owner(&user_name);
+    iam.delete_access_key(&caller, user, &access_key_id).await?;
+    if let Some(name) = keys_user(user, &caller) {
+        // Best effort: the description tag, if there is one and the caller may remove it.
+        let _ = iam.untag(&caller, iam_core::tagging::Taggable::User(name), std::slice::from_ref(&access_key_id)).await;
+    }
+    scope.redirect_done(&devices_page(user), "key-deleted");
+    Ok(())
+}

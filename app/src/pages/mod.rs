@@ -1,5 +1,6 @@
 //! The console's pages.
 
+pub mod access_keys;
 pub mod account_settings;
 pub mod dashboard;
 pub mod layout;

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{ChangeMyPassword, EndMySession, SessionView, my_password, my_sessions};
+use crate::pages::access_keys::{AccessKeysPanel, access_key_notice};
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
@@ -21,7 +22,7 @@ pub fn SecurityCredentialsPage() -> impl IntoView {
     let notice = move || match done().as_deref() {
         Some("password") => Some("Your password has been changed. Your other console sessions have ended."),
         Some("session") => Some("The session has ended."),
-        Some(other) => mfa_notice(other, true),
+        Some(other) => mfa_notice(other, true).or_else(|| access_key_notice(other)),
         None => None,
     };
     view! {
@@ -31,6 +32,7 @@ pub fn SecurityCredentialsPage() -> impl IntoView {
         {move || notice().map(|n| view! { <div class="alert success" role="status">{n}</div> })}
         <PasswordSection at />
         <MfaDevicesPanel user=None at />
+        <AccessKeysPanel user=None at />
         <SessionsSection at />
     }
 }

@@ -10,6 +10,7 @@ use crate::api::{
     user_sessions,
 };
 use crate::error::ConsoleError;
+use crate::pages::access_keys::{AccessKeysPanel, access_key_notice};
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
@@ -201,7 +202,9 @@ pub fn UserDetailPage() -> impl IntoView {
     let notice = move || match done().as_deref() {
         Some("sessions") => Some("The user's console sessions have ended."),
         Some("password") => Some("The console password is reset. The user's console sessions have ended."),
-        Some(other) => mfa_notice(other, false).or_else(|| permissions_notice(other)),
+        Some(other) => {
+            mfa_notice(other, false).or_else(|| permissions_notice(other)).or_else(|| access_key_notice(other))
+        }
         None => None,
     };
     view! {
@@ -228,6 +231,7 @@ pub fn UserDetailPage() -> impl IntoView {
                 <InlinePoliciesPanel kind="user" entity=user_name.clone() at />
                 <ConsolePasswordPanel user_name=user_name.clone() user />
                 <MfaDevicesPanel user=Some(user_name.clone()) at />
+                <AccessKeysPanel user=Some(user_name.clone()) at />
                 <UserSessionsPanel user_name=user_name.clone() at />
                 <DeleteUserPanel user_name />
             }

@@ -372,6 +372,47 @@ on_both!(the_account_alias_names_the_absolute_sign_in_url, |server| {
     assert_eq!(shown["sign_in_url"], format!("{origin}/signin?account={account_id}"), "the account id without one");
 });
 
+on_both!(access_keys_are_created_once_described_deactivated_and_deleted, |server| {
+    let root = server.setup_and_sign_in().await;
+    server.call(&root, "create_user", &[("user_name", "kim")]).await;
+    let made = server.call(&root, "create_access_key", &[("user_name", "kim"), ("description", "ci runner")]).await;
+    let made: Value = made.json().await.unwrap();
+    let (id, secret) = (made["access_key_id"].as_str().unwrap(), made["secret_access_key"].as_str().unwrap());
+    assert!(id.starts_with("AKIA") && secret.len() == 40, "{made}");
+    assert_eq!(made["description_error"], Value::Null);
+
+    let listed: Value = server.call(&root, "access_keys", &[("user_name", "kim")]).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["access_key_id"], id);
+    assert_eq!((&listed[0]["status"], &listed[0]["description"]), (&Value::from("Active"), &Value::from("ci runner")));
+    assert_eq!(listed[0]["last_used"], Value::Null, "never used");
+    assert!(!listed.to_string().contains(secret), "the secret is answered once only");
+    let user: Value = server.call(&root, "get_user", &[("user_name", "kim")]).await.json().await.unwrap();
+    assert_eq!(user["tags"], serde_json::json!([{ "key": id, "value": "ci runner" }]), "kept as AWS keeps it");
+
+    server.call(&root, "create_access_key", &[("user_name", "kim")]).await;
+    let third = error_of(server.call(&root, "create_access_key", &[("user_name", "kim")]).await).await;
+    assert_eq!(third["code"], "LimitExceeded");
+
+    let off = [("user_name", "kim"), ("access_key_id", id), ("status", "Inactive")];
+    let res = server.call(&root, "set_access_key_status", &off).await;
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
+    assert!(back.starts_with("/users/kim?done=key-deactivated&at="), "{back}");
+    let odd = error_of(server.call(&root, "set_access_key_status", &[("access_key_id", id), ("status", "Off")]).await);
+    assert_eq!(odd.await["code"], "ValidationError");
+    let unconfirmed = [("user_name", "kim"), ("access_key_id", id), ("confirmation", "AKIA")];
+    assert_eq!(error_of(server.call(&root, "delete_access_key", &unconfirmed).await).await["code"], "ValidationError");
+    let confirmed = [("user_name", "kim"), ("access_key_id", id), ("confirmation", id)];
+    assert_eq!(server.call(&root, "delete_access_key", &confirmed).await.status(), StatusCode::OK);
+    let listed: Value = server.call(&root, "access_keys", &[("user_name", "kim")]).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "the second key stays");
+    let user: Value = server.call(&root, "get_user", &[("user_name", "kim")]).await.json().await.unwrap();
+    assert_eq!(user["tags"], serde_json::json!([]), "its description went with it");
+    // Root's own keys: no user, no tags.
+    let own: Value = server.call(&root, "access_keys", &[]).await.json().await.unwrap();
+    assert_eq!(own, serde_json::json!([]));
+});
+
 /// Sends only the head of a POST with a large Content-Length and reads the status line.
 async fn raw_post_status(addr: std::net::SocketAddr, path: &str, length: usize) -> u16 {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
