@@ -416,6 +416,18 @@ impl RequestScope {
         self.redirect(&format!("{path}{sep}done={done}&at={at}"));
     }
 
+    /// Whether the request is the browser's own form post (the page not yet hydrated, or no
+    /// JavaScript), not the console's fetch: its answer's body is never shown, only a redirect.
+    pub fn plain_form_post(&self) -> bool {
+        self.parts.as_ref().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        })
+    }
+
     /// Redirects after the server function, as `leptos_axum::redirect` does, but from the
     /// captured request: a 302 for a plain form post, the server-function redirect header for the
     /// hydrated client.

@@ -131,6 +131,13 @@ pub async fn mfa_devices(user_name: Option<String>) -> Result<Vec<MfaDeviceView>
 #[server(prefix = "/api", endpoint = "create_virtual_mfa")]
 pub async fn create_virtual_mfa(device_name: String, current_password: String) -> Result<NewMfaDevice, ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
+    // The seed is shown in this answer only: a plain form post would make a device never seen.
+    if scope.plain_form_post() {
+        return Err(ConsoleError::new(
+            "ValidationError",
+            "Assigning an MFA device needs the page to be fully loaded: its secret is shown on it, once.",
+        ));
+    }
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     iam.confirm_password(&caller, &iam_core::Password::new(current_password)).await?;
@@ -298,16 +305,28 @@ pub struct AccessKeyView {
     pub description: Option<String>,
     /// When, with which service and in which region it was last used; `None`: never.
     pub last_used: Option<(String, String, String)>,
+    /// The caller may not see when it was used (`GetAccessKeyLastUsed` refused).
+    pub last_used_hidden: bool,
 }
 
 /// A key just created: its secret is shown this once, and is in no other answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAccessKeyView {
     pub user_name: String,
     pub access_key_id: String,
     pub secret_access_key: String,
     /// Why the description could not be kept (`TagUser` refused, say); the key exists anyway.
     pub description_error: Option<String>,
+}
+
+impl std::fmt::Debug for NewAccessKeyView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccessKeyView")
+            .field("user_name", &self.user_name)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"***")
+            .finish()
+    }
 }
 
 /// The IAM user whose tags hold the descriptions of the keys a request is about: the named user,
@@ -338,13 +357,19 @@ pub async fn access_keys(user_name: Option<String>) -> Result<Vec<AccessKeyView>
     let now = iam.now().as_millis();
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
-        let used = iam.get_access_key_last_used(&caller, &key.access_key_id).await?;
+        // A refusal of this one read hides the date, not the key (which may still be deactivated).
+        let (used, last_used_hidden) = match iam.get_access_key_last_used(&caller, &key.access_key_id).await {
+            Ok(used) => (Some(used), false),
+            Err(iam_core::IamError::AccessDenied(_)) => (None, true),
+            Err(e) => return Err(e.into()),
+        };
         out.push(AccessKeyView {
+            last_used_hidden,
             status: key.status.as_str().to_owned(),
             created: key.create_date.to_iso8601(),
             age_days: (now - key.create_date.as_millis()).max(0) / 86_400_000,
             description: tags.iter().find(|t| t.key == key.access_key_id).map(|t| t.value.clone()),
-            last_used: used.last_used_date.map(|t| (t.to_iso8601(), used.service_name, used.region)),
+            last_used: used.and_then(|u| u.last_used_date.map(|t| (t.to_iso8601(), u.service_name, u.region))),
             access_key_id: key.access_key_id,
         });
     }
@@ -362,13 +387,29 @@ pub async fn create_access_key(
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     let user = owner(&user_name);
+    // The secret is in this answer only: a plain form post (the page not yet interactive) would
+    // make a key whose secret the browser never shows.
+    if scope.plain_form_post() {
+        return Err(ConsoleError::new(
+            "ValidationError",
+            "Creating an access key needs the page to be fully loaded: its secret is shown on it, once.",
+        ));
+    }
     let description = description.trim();
-    if description.chars().count() > 256 {
-        return Err(ConsoleError::new("ValidationError", "A description has at most 256 characters."));
+    let tagged = keys_user(user, &caller);
+    if !description.is_empty() {
+        if tagged.is_none() {
+            return Err(ConsoleError::new(
+                "ValidationError",
+                "The root user has no tags, so its access keys have no description. Leave it empty.",
+            ));
+        }
+        // Checked before the key exists, with the rules of a tag value (the key is checked after).
+        iam_core::names::Tag::parse("description", description)?;
     }
     let key = iam.create_access_key(&caller, user).await?;
     // The key exists and its secret is shown only now: a refused description is said, not fatal.
-    let description_error = match keys_user(user, &caller) {
+    let description_error = match tagged {
         Some(name) if !description.is_empty() => {
             let tag = [(key.access_key_id.clone(), description.to_owned())];
             iam.tag(&caller, iam_core::tagging::Taggable::User(name), &tag).await.err().map(|e| e.to_string())
@@ -418,10 +459,16 @@ pub async fn delete_access_key(
     let iam = &scope.state.iam;
     let user = owner(&user_name);
     iam.delete_access_key(&caller, user, &access_key_id).await?;
+    // Its description tag goes too, when there is one (a leftover would count against the user's 50).
+    let mut done = "key-deleted";
     if let Some(name) = keys_user(user, &caller) {
-        // Best effort: the description tag, if there is one and the caller may remove it.
-        let _ = iam.untag(&caller, iam_core::tagging::Taggable::User(name), std::slice::from_ref(&access_key_id)).await;
+        let target = || iam_core::tagging::Taggable::User(name);
+        let described =
+            iam.list_tags(&caller, target()).await.is_ok_and(|tags| tags.iter().any(|t| t.key == access_key_id));
+        if described && iam.untag(&caller, target(), std::slice::from_ref(&access_key_id)).await.is_err() {
+            done = "key-deleted-description-kept";
+        }
     }
-    scope.redirect_done(&devices_page(user), "key-deleted");
+    scope.redirect_done(&devices_page(user), done);
     Ok(())
 }

@@ -18,6 +18,9 @@ pub fn access_key_notice(done: &str) -> Option<&'static str> {
         "key-activated" => Some("The access key is active."),
         "key-deactivated" => Some("The access key is inactive: requests signed with it are refused."),
         "key-deleted" => Some("The access key is deleted."),
+        "key-deleted-description-kept" => {
+            Some("The access key is deleted. Its description tag could not be removed: remove it under Tags.")
+        }
         _ => None,
     }
 }
@@ -124,6 +127,7 @@ fn AccessKeyRow(
     let old = key.age_days > ROTATE_AFTER_DAYS;
     let last_used = match &key.last_used {
         Some((when, service, region)) => format!("{when} ({service}, {region})"),
+        None if key.last_used_hidden => "Not available (iam:GetAccessKeyLastUsed is not allowed)".to_owned(),
         None => "Never".to_owned(),
     };
     let delete_form = if active {
@@ -131,9 +135,10 @@ fn AccessKeyRow(
     } else {
         let confirm_id = format!("delete-key-{row}");
         let (user_field, id) = (user_field(&user), id.clone());
+        let (summary_label, delete_label) = (format!("Delete {id}"), format!("Delete access key {id}"));
         view! {
             <details>
-                <summary class="button" aria-label=format!("Delete {id}")>"Delete"</summary>
+                <summary class="button" aria-label=summary_label>"Delete"</summary>
                 <ActionForm action=delete>
                     {user_field}
                     <input type="hidden" name="access_key_id" value=id.clone() />
@@ -141,7 +146,9 @@ fn AccessKeyRow(
                         <label for=confirm_id.clone()>"To confirm deletion, enter the access key ID."</label>
                         <input id=confirm_id name="confirmation" type="text" autocomplete="off" placeholder=id />
                     </div>
-                    <button type="submit" class="button danger">"Delete access key"</button>
+                    <button type="submit" class="button danger" aria-label=delete_label>
+                        "Delete access key"
+                    </button>
                 </ActionForm>
             </details>
         }
@@ -176,11 +183,21 @@ fn AccessKeyRow(
 fn CreateKey(user: Option<String>, create: ServerAction<CreateAccessKey>) -> impl IntoView {
     let pending = create.pending();
     let created = move || create.value().try_get().flatten().and_then(Result::ok);
+    // Until the page is interactive the form would post itself, and the browser would never show
+    // the answer, the secret; the server refuses such a post too.
+    let interactive = RwSignal::new(false);
+    Effect::new(move |_| interactive.set(true));
+    let busy = move || pending.try_get().unwrap_or(false) || !interactive.try_get().unwrap_or(false);
     view! {
         <details class="form-panel">
             <summary class="button">"Create access key"</summary>
             {action_error(create.value())}
-            {move || created().map(|key| view! { <NewKey key /> })}
+            {move || created().map(|key| view! {
+                <NewKey key />
+                // The secret leaves the page when the user says they have it.
+                <button type="button" class="button primary" on:click=move |_| create.value().set(None)>"Done"</button>
+            })}
+            <div class:hidden=move || created().is_some()>
             <ActionForm action=create>
                 {user_field(&user)}
                 <div class="field">
@@ -188,10 +205,11 @@ fn CreateKey(user: Option<String>, create: ServerAction<CreateAccessKey>) -> imp
                     <input id="key_description" name="description" type="text" maxlength="256" autocomplete="off" />
                 </div>
                 // Disabled while pending: a second click would make a second key.
-                <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
+                <button type="submit" class="button primary" disabled=busy>
                     "Create key"
                 </button>
             </ActionForm>
+            </div>
         </details>
     }
 }

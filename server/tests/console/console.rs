@@ -390,6 +390,23 @@ on_both!(access_keys_are_created_once_described_deactivated_and_deleted, |server
     let user: Value = server.call(&root, "get_user", &[("user_name", "kim")]).await.json().await.unwrap();
     assert_eq!(user["tags"], serde_json::json!([{ "key": id, "value": "ci runner" }]), "kept as AWS keeps it");
 
+    // Refused before a key exists: a description a tag cannot hold; a plain form post (the page not
+    // yet interactive), whose answer, the secret, the browser would never show; root's description.
+    let bad = [("user_name", "kim"), ("description", "Bob's laptop!")];
+    assert_eq!(error_of(server.call(&root, "create_access_key", &bad).await).await["code"], "ValidationError");
+    let plain = root
+        .post(server.url("/api/create_access_key"))
+        .header("accept", "text/html")
+        .form(&[("user_name", "kim")])
+        .send()
+        .await
+        .unwrap();
+    assert!(!plain.status().is_success() || plain.status().is_redirection(), "{}", plain.status());
+    let root_described = error_of(server.call(&root, "create_access_key", &[("description", "mine")]).await).await;
+    assert_eq!(root_described["code"], "ValidationError");
+    let listed: Value = server.call(&root, "access_keys", &[("user_name", "kim")]).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "none of those made a key");
+
     server.call(&root, "create_access_key", &[("user_name", "kim")]).await;
     let third = error_of(server.call(&root, "create_access_key", &[("user_name", "kim")]).await).await;
     assert_eq!(third["code"], "LimitExceeded");
