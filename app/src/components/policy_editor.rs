@@ -47,18 +47,7 @@ pub fn PolicyEditor(
 ) -> impl IntoView {
     let text = RwSignal::new(initial.clone());
     // Checked once typing pauses (250 ms): the list below is a live region, read out on change.
-    let keystrokes = StoredValue::new(0_u64);
-    let on_input = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        let Some(this) = keystrokes.try_get_value().map(|n| n.wrapping_add(1)) else { return };
-        keystrokes.try_set_value(this);
-        let settle = move || {
-            if keystrokes.try_get_value() == Some(this) {
-                text.try_set(value);
-            }
-        };
-        set_timeout(settle, std::time::Duration::from_millis(250));
-    };
+    let on_input = super::settle_input(text, std::time::Duration::from_millis(250));
     let found = Memo::new(move |_| text.with(|t| problems(t, kind, max_chars, &too_large)));
     let invalid = move || found.try_with(|f| !f.is_empty()).unwrap_or(false).to_string();
     let status_id = format!("{id}-problems");

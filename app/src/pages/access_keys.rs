@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use crate::api::{AccessKeyView, CreateAccessKey, DeleteAccessKey, NewAccessKeyView, SetAccessKeyStatus, access_keys};
+use crate::pages::mfa_devices::user_field;
 use crate::pages::{ErrorAlert, action_error};
 
 /// Keys older than this many days are marked for rotation, as AWS's console marks them.
@@ -66,12 +67,6 @@ pub fn AccessKeysPanel(user: Option<String>, at: Signal<Option<String>>) -> impl
         </section>
     }
     .into_any()
-}
-
-/// The owner's name as a hidden field: empty for oneself.
-fn user_field(user: &Option<String>) -> impl IntoView + use<> {
-    let name = user.clone().unwrap_or_default();
-    view! { <input type="hidden" name="user_name" value=name /> }
 }
 
 #[component]

@@ -67,7 +67,7 @@ pub fn MfaDevicesPanel(user: Option<String>, at: Signal<Option<String>>) -> impl
 
 /// The owner's name as a hidden field: empty for oneself, which the server reads as no user. Always
 /// the same element, never an optional view: the page hydrates the same markup whoever it is for.
-fn user_field(user: &Option<String>) -> impl IntoView + use<> {
+pub(crate) fn user_field(user: &Option<String>) -> impl IntoView + use<> {
     let name = user.clone().unwrap_or_default();
     view! { <input type="hidden" name="user_name" value=name /> }
 }

@@ -16,18 +16,7 @@ pub fn NewPasswordFields(
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     // The server rates what was typed once typing pauses (150 ms), not on every keystroke.
-    let keystrokes = StoredValue::new(0_u64);
-    let on_input = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        let Some(this) = keystrokes.try_get_value().map(|n| n.wrapping_add(1)) else { return };
-        keystrokes.try_set_value(this);
-        let settle = move || {
-            if keystrokes.try_get_value() == Some(this) {
-                typed.try_set(value);
-            }
-        };
-        set_timeout(settle, std::time::Duration::from_millis(150));
-    };
+    let on_input = crate::components::settle_input(typed, std::time::Duration::from_millis(150));
     let check = LocalResource::new(move || {
         let password = typed.try_get().unwrap_or_default();
         async move { if password.is_empty() { None } else { check_password(password).await.ok() } }
