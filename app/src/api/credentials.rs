@@ -351,7 +351,12 @@ pub async fn access_keys(user_name: Option<String>) -> Result<Vec<AccessKeyView>
     let keys = iam.list_access_keys(&caller, user).await?;
     // Descriptions are shown when the caller may read the user's tags (`ListUserTags`).
     let tags = match keys_user(user, &caller) {
-        Some(name) => iam.list_tags(&caller, iam_core::tagging::Taggable::User(name)).await.unwrap_or_default(),
+        // A refusal hides the descriptions only; any other failure is one.
+        Some(name) => match iam.list_tags(&caller, iam_core::tagging::Taggable::User(name)).await {
+            Ok(tags) => tags,
+            Err(iam_core::IamError::AccessDenied(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        },
         None => Vec::new(),
     };
     let now = iam.now().as_millis();
