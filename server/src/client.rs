@@ -40,6 +40,13 @@ impl TrustedProxies {
         self.proxies.iter().any(|net| net.contains(ip))
     }
 
+    /// Whether a request seems to come through a reverse proxy while none is trusted: a loopback
+    /// or private peer (a dual-stack listener's `::ffff:a.b.c.d` included) with a forwarding header.
+    fn looks_proxied(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        let peer = peer.to_canonical();
+        self.proxies.is_empty() && (peer.is_loopback() || is_private(peer)) && forwards(headers)
+    }
+
     /// The client's address: the peer itself unless it is a trusted proxy; then, walking the
     /// forwarding chain from the right (the hop nearest us), the first address that is not a
     /// trusted proxy. Hops further left were written by whoever sent the request and prove
@@ -47,14 +54,8 @@ impl TrustedProxies {
     /// trust wrote it). Only the configured header is read.
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.trusts(peer) {
-            // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
-            let peer_v4 = peer.to_canonical();
-            if self.proxies.is_empty()
-                && (peer_v4.is_loopback() || is_private(peer_v4))
-                && (peer.is_loopback() || is_private(peer))
-                && forwards(headers)
-            {
-                warn_untrusted_proxy_once(peer_v4);
+            if self.looks_proxied(peer, headers) {
+                warn_untrusted_proxy_once(peer.to_canonical());
             }
             return peer;
         }
@@ -195,7 +196,13 @@ mod tests {
         assert!(forwards(&headers(&[("x-forwarded-for", "203.0.113.9")])));
         assert!(forwards(&headers(&[("forwarded", "for=203.0.113.9")])));
         assert!(!forwards(&HeaderMap::new()));
-        assert!(is_private(ip("::ffff:10.0.0.5").to_canonical()), "a dual-stack listener's IPv4 peer");
+        let forwarded = headers(&[("x-forwarded-for", "203.0.113.9")]);
+        let none = TrustedProxies::default();
+        assert!(none.looks_proxied(ip("::ffff:10.0.0.5"), &forwarded), "a dual-stack listener's IPv4 peer");
+        assert!(none.looks_proxied(ip("127.0.0.1"), &forwarded));
+        assert!(!none.looks_proxied(ip("203.0.113.7"), &forwarded), "a public peer is a client");
+        assert!(!none.looks_proxied(ip("10.0.0.5"), &HeaderMap::new()), "no forwarding header");
+        assert!(!proxies(&["10.0.0.0/8"]).looks_proxied(ip("10.0.0.5"), &forwarded), "proxies are trusted");
     }
 
     #[test]

@@ -366,6 +366,8 @@ pub async fn access_keys(user_name: Option<String>) -> Result<Vec<AccessKeyView>
         let (used, last_used_hidden) = match iam.get_access_key_last_used(&caller, &key.access_key_id).await {
             Ok(used) => (Some(used), false),
             Err(iam_core::IamError::AccessDenied(_)) => (None, true),
+            // Deleted since it was listed (another session, another server): left out.
+            Err(iam_core::IamError::NoSuchEntity(_)) => continue,
             Err(e) => return Err(e.into()),
         };
         out.push(AccessKeyView {

@@ -141,7 +141,7 @@ fn AccessKeyRow(
                         <label for=confirm_id.clone()>"To confirm deletion, enter the access key ID."</label>
                         <input id=confirm_id name="confirmation" type="text" autocomplete="off" placeholder=id />
                     </div>
-                    <button type="submit" class="button danger" aria-label=delete_label>
+                    <button type="submit" class="button danger" disabled=move || delete.pending().try_get().unwrap_or(false) aria-label=delete_label>
                         "Delete access key"
                     </button>
                 </ActionForm>

@@ -89,7 +89,7 @@ fn AccountAliasPanel(account: AccountAliasView) -> impl IntoView {
             {existing.map(|alias| view! {
                 <ActionForm action=delete>
                     <input type="hidden" name="alias" value=alias />
-                    <button type="submit" class="button danger">"Delete alias"</button>
+                    <button type="submit" class="button danger" disabled=move || delete.pending().try_get().unwrap_or(false)>"Delete alias"</button>
                 </ActionForm>
             })}
         </section>

@@ -176,7 +176,10 @@ fn InlinePolicyRow(
                         <input type="hidden" name="entity_kind" value=kind />
                         <input type="hidden" name="entity_name" value=entity />
                         <input type="hidden" name="policy_name" value=name />
-                        <button type="submit" class="button danger">"Remove policy"</button>
+                        // Disabled while pending: a second click would answer NoSuchEntity.
+                        <button type="submit" class="button danger" disabled=move || remove.pending().try_get().unwrap_or(false)>
+                            "Remove policy"
+                        </button>
                     </ActionForm>
                 </details>
             </td>
