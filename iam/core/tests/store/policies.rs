@@ -164,6 +164,50 @@ on_both!(members_block_group_deletion_and_groups_block_user_deletion, |db| {
     assert!(!rest.is_truncated);
 });
 
+on_both!(deleting_a_group_with_everything_is_all_or_nothing, |db| {
+    let root = db.with_account().await;
+    let alice = user(db, &root, "alice", &[]).await;
+    let bob = user(db, &root, "bob", &[]).await;
+    db.iam.create_group(&root, "team", None).await.unwrap();
+    db.iam.add_user_to_group(&root, "team", "alice").await.unwrap();
+    let list = allow(r#""iam:ListUsers""#, r#""*""#);
+    db.iam.put_inline_policy(&root, EntityKind::Group, "team", "MayList", &list).await.unwrap();
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    db.iam.attach_policy(&root, EntityKind::Group, "team", read_only).await.unwrap();
+    assert!(db.iam.list_users(&alice, Default::default()).await.is_ok());
+
+    // Allowed every step but detaching that one policy, bob changes nothing at all.
+    let almost = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["iam:DeleteGroup","iam:RemoveUserFromGroup","iam:DeleteGroupPolicy",
+            "iam:DetachGroupPolicy"],"Resource":"*"},
+        {"Effect":"Deny","Action":"iam:DetachGroupPolicy","Resource":"*",
+            "Condition":{"ArnEquals":{"iam:PolicyARN":"arn:aws:iam::aws:policy/IAMReadOnlyAccess"}}}]}"#;
+    db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Almost", almost).await.unwrap();
+    let refused = db.iam.delete_group_and_dependents(&bob, "team").await.unwrap_err();
+    assert_eq!(refused.code(), "AccessDenied");
+    assert!(refused.message().contains("iam:DetachGroupPolicy"), "{refused}");
+    let group = db.iam.get_group(&root, "team").await.unwrap();
+    assert_eq!(group.users.len(), 1, "nothing was removed");
+    assert_eq!(db.iam.list_inline_policies(&root, EntityKind::Group, "team").await.unwrap(), ["MayList"]);
+    assert!(db.iam.list_users(&alice, Default::default()).await.is_ok());
+
+    // With every step allowed, everything goes in one change, and alice loses the group's grants.
+    db.iam.delete_group_and_dependents(&root, "team").await.unwrap();
+    assert_eq!(db.iam.get_group(&root, "team").await.unwrap_err().code(), "NoSuchEntity");
+    assert_eq!(db.iam.list_users(&alice, Default::default()).await.unwrap_err().code(), "AccessDenied");
+    assert!(db.iam.list_entities_for_policy(&root, read_only).await.unwrap().groups.is_empty());
+    assert!(db.iam.list_groups_for_user(&root, "alice").await.unwrap().is_empty());
+    let events = db.iam.audit_events(&root, None, None, 100).await.unwrap();
+    for action in ["iam:RemoveUserFromGroup", "iam:DeleteGroupPolicy", "iam:DetachGroupPolicy", "iam:DeleteGroup"] {
+        assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
+    }
+    // A name that was never there is AWS's NoSuchEntity, and a group of that name can be made again.
+    assert_eq!(db.iam.delete_group_and_dependents(&root, "team").await.unwrap_err().code(), "NoSuchEntity");
+    db.iam.create_group(&root, "team", None).await.unwrap();
+    assert!(db.iam.get_group(&root, "team").await.unwrap().users.is_empty());
+    drop(bob);
+});
+
 on_both!(managed_policy_versions_change_permissions_at_once, |db| {
     let root = db.with_account().await;
     let alice = user(db, &root, "alice", &[]).await;
