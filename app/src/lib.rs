@@ -65,6 +65,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("users/create") view=pages::users::CreateUserPage />
                     <Route path=path!("users/:name") view=pages::users::UserDetailPage />
+                    <Route path=path!("groups") view=pages::groups::GroupsPage />
+                    <Route path=path!("groups/create") view=pages::groups::CreateGroupPage />
+                    <Route path=path!("groups/:name") view=pages::groups::GroupDetailPage />
                     <Route path=path!("security-credentials") view=pages::security_credentials::SecurityCredentialsPage />
                     <Route path=path!("account-settings") view=pages::account_settings::AccountSettingsPage />
                 </ParentRoute>

@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConsoleError;
 
 mod credentials;
+mod groups;
 mod permissions;
 mod security_keys;
 mod settings;
 mod sign_in;
 
 pub use credentials::*;
+pub use groups::*;
 pub use permissions::*;
 pub use security_keys::*;
 pub use settings::*;
@@ -88,6 +90,15 @@ fn user_view(user: iam_core::users::User) -> UserView {
         password_last_used: user.password_last_used.map(|t| t.to_iso8601()),
         tags: user.tags.into_iter().map(|t| TagView { key: t.key, value: t.value }).collect(),
     }
+}
+
+/// What went wrong with some of a batch: each name with AWS's code and message, in one error.
+#[cfg(feature = "ssr")]
+pub(crate) fn batch_error(done: &str, failed: &[(String, ConsoleError)]) -> ConsoleError {
+    let each: Vec<String> = failed.iter().map(|(name, e)| format!("{name}: {} ({})", e.message, e.code)).collect();
+    // One code for the bar: the first failure's, which the message then details.
+    let code = failed.first().map_or("RequestFailed", |(_, e)| e.code.as_str());
+    ConsoleError::new(code, format!("{done}{}", each.join("; ")))
 }
 
 /// Only same-origin paths are followed after sign-in: never another origin.

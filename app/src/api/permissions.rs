@@ -92,3 +92,108 @@ pub async fn delete_inline_policy(
     scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policy-deleted");
     Ok(())
 }
+
+/// A managed policy attached to an entity, or offered to attach.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedPolicyView {
+    pub policy_name: String,
+    pub policy_arn: String,
+    /// AWS managed (`arn:aws:iam::aws:policy/...`) rather than the account's own.
+    pub aws_managed: bool,
+    pub description: String,
+}
+
+/// Policies a picker offers at most at once; the filter finds the others.
+pub const POLICY_CHOICES: usize = 25;
+
+/// `ListAttachedUserPolicies` and its group and role forms.
+#[server(prefix = "/api", endpoint = "attached_policies")]
+pub async fn attached_policies(
+    entity_kind: String,
+    entity_name: String,
+) -> Result<Vec<ManagedPolicyView>, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let kind = self::entity_kind(&entity_kind)?;
+    let attached = scope.state.iam.list_attached_policies(&caller, kind, &entity_name).await?;
+    Ok(attached
+        .into_iter()
+        .map(|p| ManagedPolicyView {
+            aws_managed: iam_core::aws_managed::is_aws_managed_arn(&p.policy_arn),
+            policy_name: p.policy_name,
+            policy_arn: p.policy_arn,
+            description: String::new(),
+        })
+        .collect())
+}
+
+/// Managed policies, AWS's and the account's, whose name contains `filter`, at most
+/// [`POLICY_CHOICES`] (`ListPolicies`).
+#[server(prefix = "/api", endpoint = "policy_choices")]
+pub async fn policy_choices(#[server(default)] filter: String) -> Result<Vec<ManagedPolicyView>, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let filter = filter.trim().to_lowercase();
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let input =
+            iam_core::policies::ListPolicies { marker: marker.take(), max_items: Some(1000), ..Default::default() };
+        let page = iam.list_policies(&caller, input).await?;
+        out.extend(
+            page.items.into_iter().filter(|p| p.is_attachable && p.policy_name.to_lowercase().contains(&filter)).map(
+                |p| ManagedPolicyView {
+                    policy_name: p.policy_name,
+                    policy_arn: p.arn,
+                    aws_managed: p.aws_managed,
+                    description: p.description,
+                },
+            ),
+        );
+        match page.marker {
+            Some(next) if page.is_truncated && out.len() < POLICY_CHOICES => marker = Some(next),
+            _ => break,
+        }
+    }
+    out.truncate(POLICY_CHOICES);
+    Ok(out)
+}
+
+/// Attaches each chosen managed policy (`AttachUserPolicy` and its group and role forms).
+#[server(prefix = "/api", endpoint = "attach_policies")]
+pub async fn attach_policies(
+    entity_kind: String,
+    entity_name: String,
+    #[server(default)] policies: Vec<String>,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let kind = self::entity_kind(&entity_kind)?;
+    let chosen: Vec<&String> = policies.iter().filter(|p| !p.is_empty()).collect();
+    if chosen.is_empty() {
+        return Err(ConsoleError::new("ValidationError", "Choose at least one policy to attach."));
+    }
+    let mut failed = Vec::new();
+    for arn in chosen {
+        if let Err(e) = scope.state.iam.attach_policy(&caller, kind, &entity_name, arn).await {
+            failed.push((arn.clone(), ConsoleError::from(e)));
+        }
+    }
+    if !failed.is_empty() {
+        return Err(super::batch_error("Not every policy was attached. ", &failed));
+    }
+    scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policies-attached");
+    Ok(())
+}
+
+/// `DetachUserPolicy` and its group and role forms.
+#[server(prefix = "/api", endpoint = "detach_policy")]
+pub async fn detach_policy(entity_kind: String, entity_name: String, policy_arn: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let kind = self::entity_kind(&entity_kind)?;
+    scope.state.iam.detach_policy(&caller, kind, &entity_name, &policy_arn).await?;
+    scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policy-detached");
+    Ok(())
+}

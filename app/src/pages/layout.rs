@@ -56,6 +56,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                     </ul>
                     <h3>"Access management"</h3>
                     <ul>
+                        <li><A href="/groups">"User groups"</A></li>
                         <li><A href="/users">"Users"</A></li>
                         <li><A href="/account-settings">"Account settings"</A></li>
                     </ul>

@@ -3,10 +3,12 @@
 pub mod access_keys;
 pub mod account_settings;
 pub mod dashboard;
+pub mod groups;
 pub mod layout;
 pub mod mfa_devices;
 pub mod password;
 pub mod permissions;
+pub mod pickers;
 pub mod security_credentials;
 pub mod setup;
 pub mod signin;

@@ -7,8 +7,12 @@ use iam_policy::PolicyKind;
 use iam_policy::validate::size_without_whitespace;
 use leptos::prelude::*;
 
-use crate::api::{DeleteInlinePolicy, InlinePolicyView, PutInlinePolicy, inline_policies};
+use crate::api::{
+    AttachPolicies, DeleteInlinePolicy, DetachPolicy, InlinePolicyView, ManagedPolicyView, PutInlinePolicy,
+    attached_policies, inline_policies,
+};
 use crate::components::policy_editor::{NEW_POLICY, PolicyEditor};
+use crate::pages::pickers::PolicyPicker;
 use crate::pages::{ErrorAlert, action_error};
 
 /// The notice for a finished change to inline policies (`done` of the page's query).
@@ -16,6 +20,8 @@ pub fn permissions_notice(done: &str) -> Option<&'static str> {
     match done {
         "policy-saved" => Some("The inline policy is saved. It applies from the next request."),
         "policy-deleted" => Some("The inline policy is removed."),
+        "policies-attached" => Some("The policies are attached. They apply from the next request."),
+        "policy-detached" => Some("The policy is detached. Its permissions are gone at once."),
         _ => None,
     }
 }
@@ -223,5 +229,114 @@ fn CreateInlinePolicy(kind: &'static str, entity: String, room: usize) -> impl I
                 <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>"Create policy"</button>
             </ActionForm>
         </details>
+    }
+}
+
+/// The managed policies attached to a user, group or role: detach each, or attach others.
+#[component]
+pub fn AttachedPoliciesPanel(kind: &'static str, entity: String, at: Signal<Option<String>>) -> impl IntoView {
+    let attach = ServerAction::<AttachPolicies>::new();
+    let detach = ServerAction::<DetachPolicy>::new();
+    let policies = {
+        let entity = entity.clone();
+        // A batch that failed part way still attached some: reload after every attempt.
+        Resource::new(
+            move || (at.try_get().flatten(), attach.version().try_get()),
+            move |_| attached_policies(kind.to_owned(), entity.clone()),
+        )
+    };
+    let table_entity = entity.clone();
+    let pending = attach.pending();
+    view! {
+        <section class="panel" aria-labelledby="managed-policies-heading">
+            <h2 id="managed-policies-heading">"Managed policies"</h2>
+            {action_error(detach.value())}
+            {action_error(attach.value())}
+            <Transition fallback=|| view! { <p class="loading">"Loading policies…"</p> }>
+                {move || {
+                    let entity = table_entity.clone();
+                    Suspend::new(async move {
+                        match policies.await {
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="empty">{format!("No managed policies are attached to this {kind}. Attach one to grant its permissions.")}</p>
+                            }
+                            .into_any(),
+                            Ok(list) => view! { <AttachedPoliciesTable policies=list kind entity detach /> }.into_any(),
+                            Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+            <details class="form-panel">
+                <summary class="button">"Attach policies"</summary>
+                <ActionForm action=attach>
+                    <input type="hidden" name="entity_kind" value=kind />
+                    <input type="hidden" name="entity_name" value=entity />
+                    <PolicyPicker field="policies" id=attach_picker_id(kind) />
+                    <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
+                        "Attach policies"
+                    </button>
+                </ActionForm>
+            </details>
+        </section>
+    }
+    .into_any()
+}
+
+fn attach_picker_id(kind: &str) -> &'static str {
+    match kind {
+        "group" => "attach-group-policies",
+        "role" => "attach-role-policies",
+        _ => "attach-user-policies",
+    }
+}
+
+#[component]
+fn AttachedPoliciesTable(
+    policies: Vec<ManagedPolicyView>,
+    kind: &'static str,
+    entity: String,
+    detach: ServerAction<DetachPolicy>,
+) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">"Policy name"</th>
+                        <th scope="col">"Type"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {policies
+                        .into_iter()
+                        .map(|p| {
+                            let label = format!("Detach {}", p.policy_name);
+                            let kind_label = if p.aws_managed { "AWS managed" } else { "Customer managed" };
+                            let entity = entity.clone();
+                            view! {
+                                <tr>
+                                    <th scope="row" class="mono">{p.policy_name.clone()}</th>
+                                    <td>{kind_label}</td>
+                                    <td>
+                                        <ActionForm action=detach>
+                                            <input type="hidden" name="entity_kind" value=kind />
+                                            <input type="hidden" name="entity_name" value=entity />
+                                            <input type="hidden" name="policy_arn" value=p.policy_arn.clone() />
+                                            // Disabled while pending: a second click would answer NoSuchEntity.
+                                            <button type="submit" class="button" aria-label=label
+                                                disabled=move || detach.pending().try_get().unwrap_or(false)>
+                                                "Detach"
+                                            </button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }

@@ -9,12 +9,13 @@ use crate::api::{
     CreateUser, DeleteUser, EndUserSessions, ResetUserPassword, UserView, get_user, list_users, my_password,
     user_sessions,
 };
+use crate::components::list::urlencode;
 use crate::error::ConsoleError;
 use crate::pages::access_keys::{AccessKeysPanel, access_key_notice};
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
-use crate::pages::permissions::{InlinePoliciesPanel, permissions_notice};
+use crate::pages::permissions::{AttachedPoliciesPanel, InlinePoliciesPanel, permissions_notice};
 use crate::pages::{ErrorAlert, action_error};
 
 #[component]
@@ -58,16 +59,6 @@ fn query_href(search: &str, marker: Option<&str>) -> String {
         params.push(format!("marker={}", urlencode(m)));
     }
     if params.is_empty() { "/users".to_owned() } else { format!("/users?{}", params.join("&")) }
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]
@@ -228,6 +219,7 @@ pub fn UserDetailPage() -> impl IntoView {
             let user_name = name();
             // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
             view! {
+                <AttachedPoliciesPanel kind="user" entity=user_name.clone() at />
                 <InlinePoliciesPanel kind="user" entity=user_name.clone() at />
                 <ConsolePasswordPanel user_name=user_name.clone() user />
                 <MfaDevicesPanel user=Some(user_name.clone()) at />

@@ -499,3 +499,126 @@ async fn behind_a_trusted_proxy_the_client_address_is_audited_and_request_ids_ar
     server.finish().await;
     plain.finish().await;
 }
+
+on_both!(groups_are_listed_created_with_members_and_policies_and_deleted_in_bulk, |server| {
+    let root = server.setup_and_sign_in().await;
+    for user in ["ann", "ben"] {
+        server.call(&root, "create_user", &[("user_name", user)]).await;
+    }
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    // One form creates the group, adds its users and attaches its policies (sparse indices, as
+    // the picker's checkboxes send them).
+    let fields = [("group_name", "readers"), ("users[0]", "ann"), ("users[3]", "ben"), ("policies[2]", read_only)];
+    let res = server.call(&root, "create_group", &fields).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
+    assert!(back.starts_with("/groups/readers?done=group-created&at="), "{back}");
+    let group: Value = server.call(&root, "group_details", &[("group_name", "readers")]).await.json().await.unwrap();
+    let members: Vec<&str> =
+        group["users"].as_array().unwrap().iter().map(|u| u["user_name"].as_str().unwrap()).collect();
+    assert_eq!(members, ["ann", "ben"]);
+    let attached: Value = server
+        .call(&root, "attached_policies", &[("entity_kind", "group"), ("entity_name", "readers")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attached[0]["policy_arn"], read_only);
+    assert_eq!(attached[0]["aws_managed"], true);
+
+    // What could not be done is said, with the group made anyway (AWS's console does the same).
+    let partial =
+        error_of(server.call(&root, "create_group", &[("group_name", "writers"), ("users[0]", "nobody")]).await);
+    let partial = partial.await;
+    assert_eq!(partial["code"], "NoSuchEntity");
+    assert!(
+        partial["message"].as_str().unwrap().starts_with("Group writers was created, but not all of it: nobody:"),
+        "{partial}"
+    );
+    let dup = error_of(server.call(&root, "create_group", &[("group_name", "READERS")]).await).await;
+    assert_eq!(dup["code"], "EntityAlreadyExists");
+    let bad = error_of(server.call(&root, "create_group", &[("group_name", "no spaces")]).await).await;
+    assert_eq!(bad["code"], "ValidationError");
+
+    // The list: counts per row, the filter, the sort, and pages cut on the server.
+    for i in 0..21 {
+        server.call(&root, "create_group", &[("group_name", &format!("team-{i:02}"))]).await;
+    }
+    let list = |fields: &'static [(&'static str, &'static str)]| {
+        let root = root.clone();
+        async move { server.call(&root, "list_groups", fields).await.json::<Value>().await.unwrap() }
+    };
+    let first = list(&[]).await;
+    assert_eq!((first["total"].as_u64(), first["pages"].as_u64()), (Some(23), Some(2)));
+    assert_eq!(first["items"][0]["group_name"], "readers");
+    assert_eq!(first["items"][0]["users"]["Ok"], 2);
+    assert_eq!(first["items"][0]["policies"]["Ok"], 1);
+    let filtered = list(&[("filter", "RITE")]).await;
+    assert_eq!(filtered["total"], 1);
+    assert_eq!(filtered["items"][0]["group_name"], "writers");
+    let newest = list(&[("sort", "created"), ("desc", "true")]).await;
+    assert_eq!(newest["items"][0]["group_name"], "team-20");
+    let last = list(&[("page", "9")]).await;
+    assert_eq!(
+        (last["page"].as_u64(), last["items"].as_array().unwrap().len()),
+        (Some(2), 3),
+        "clamped to the last page"
+    );
+
+    // Members: removed in a batch; a user not in the group is named in the error.
+    let res = server.call(&root, "remove_users_from_group", &[("group_name", "readers"), ("names[1]", "ben")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let gone = server.call(&root, "remove_users_from_group", &[("group_name", "readers"), ("names[0]", "ben")]).await;
+    let gone = error_of(gone).await;
+    assert_eq!(gone["code"], "NoSuchEntity");
+    let none = error_of(server.call(&root, "add_users_to_group", &[("group_name", "readers")]).await).await;
+    assert_eq!(none["code"], "ValidationError");
+
+    // Bulk delete wants the word, then takes each group with its members and policies.
+    let unconfirmed = [("names[0]", "readers"), ("names[5]", "writers"), ("confirmation", "yes")];
+    let unconfirmed = error_of(server.call(&root, "delete_groups", &unconfirmed).await).await;
+    assert_eq!(unconfirmed["code"], "ValidationError");
+    let fields = [("names[0]", "readers"), ("names[5]", "writers"), ("confirmation", "delete")];
+    let res = server.call(&root, "delete_groups", &fields).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
+    assert!(back.starts_with("/groups?deleted=readers&deleted=writers&done=groups-deleted"), "{back}");
+    let left = list(&[]).await;
+    assert_eq!(left["total"], 21);
+    let entities: Value = server
+        .call(&root, "attached_policies", &[("entity_kind", "user"), ("entity_name", "ann")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(entities, serde_json::json!([]), "ann keeps nothing of the group");
+
+    // One group from its page: the name must be typed.
+    let wrong =
+        error_of(server.call(&root, "delete_group", &[("group_name", "team-00"), ("confirmation", "team")]).await);
+    assert_eq!(wrong.await["code"], "ValidationError");
+    let res = server.call(&root, "delete_group", &[("group_name", "team-00"), ("confirmation", "team-00")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let missing = error_of(server.call(&root, "group_details", &[("group_name", "team-00")]).await).await;
+    assert_eq!(missing["code"], "NoSuchEntity");
+});
+
+on_both!(managed_policies_are_attached_and_detached_and_offered_by_name, |server| {
+    let root = server.setup_and_sign_in().await;
+    server.call(&root, "create_user", &[("user_name", "cy")]).await;
+    let offered: Value = server.call(&root, "policy_choices", &[("filter", "iamread")]).await.json().await.unwrap();
+    assert_eq!(offered[0]["policy_name"], "IAMReadOnlyAccess", "{offered}");
+    let arn = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    let fields = [("entity_kind", "user"), ("entity_name", "cy"), ("policies[4]", arn)];
+    let res = server.call(&root, "attach_policies", &fields).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
+    assert!(back.starts_with("/users/cy?done=policies-attached"), "{back}");
+    let bogus = [("entity_kind", "user"), ("entity_name", "cy"), ("policies[0]", "arn:aws:iam::aws:policy/Nope")];
+    let bogus = error_of(server.call(&root, "attach_policies", &bogus).await).await;
+    assert_eq!(bogus["code"], "NoSuchEntity");
+    let fields = [("entity_kind", "user"), ("entity_name", "cy"), ("policy_arn", arn)];
+    assert_eq!(server.call(&root, "detach_policy", &fields).await.status(), StatusCode::OK);
+    let again = error_of(server.call(&root, "detach_policy", &fields).await).await;
+    assert_eq!(again["code"], "NoSuchEntity");
+});

@@ -1,0 +1,241 @@
+//! The console's lists, as AWS's console has them: a filter box, sortable columns, pages, and
+//! checkboxes for bulk actions, with the whole state in the URL's query (`filter`, `sort`,
+//! `desc`, `page`), so a reload or a shared link shows the same page. Filtering, sorting and
+//! paging happen on the server ([`ListPage::of`]); the browser only follows links and submits
+//! forms, so every list works before the wasm arrives.
+
+use leptos::prelude::*;
+use leptos_router::params::ParamsMap;
+use serde::{Deserialize, Serialize};
+
+/// Rows on one page of a list.
+#[cfg(feature = "ssr")]
+pub const PAGE_SIZE: usize = 20;
+
+/// What a list shows: the filter text, the sort column and direction, and the page (from 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListState {
+    #[serde(default)]
+    pub filter: String,
+    /// The column key, as the page names it; empty for the page's default order.
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub desc: bool,
+    #[serde(default)]
+    pub page: usize,
+}
+
+impl ListState {
+    /// The state in a page's query; anything unreadable is the default.
+    pub fn from_query(query: &ParamsMap) -> ListState {
+        ListState {
+            filter: query.get("filter").unwrap_or_default(),
+            sort: query.get("sort").unwrap_or_default(),
+            desc: query.get("desc").is_some_and(|d| d == "1" || d == "true"),
+            page: query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
+        }
+    }
+
+    /// The page at `base` showing this state; only what differs from the default is written.
+    pub fn href(&self, base: &str) -> String {
+        let mut params = Vec::new();
+        if !self.filter.is_empty() {
+            params.push(format!("filter={}", urlencode(&self.filter)));
+        }
+        if !self.sort.is_empty() {
+            params.push(format!("sort={}", urlencode(&self.sort)));
+        }
+        if self.desc {
+            params.push("desc=1".to_owned());
+        }
+        if self.page > 1 {
+            params.push(format!("page={}", self.page));
+        }
+        if params.is_empty() { base.to_owned() } else { format!("{base}?{}", params.join("&")) }
+    }
+
+    /// Sorted by `column`: ascending first, the other way when it already sorts by it. Back to
+    /// the first page, as the rows change.
+    pub fn sorted_by(&self, column: &str) -> ListState {
+        let desc = self.sort == column && !self.desc;
+        ListState { sort: column.to_owned(), desc, page: 1, ..self.clone() }
+    }
+
+    pub fn at_page(&self, page: usize) -> ListState {
+        ListState { page, ..self.clone() }
+    }
+
+    #[cfg(feature = "ssr")]
+    /// Whether `text` passes the filter: it contains the filter's text, ignoring case.
+    pub fn matches(&self, text: &str) -> bool {
+        let filter = self.filter.trim();
+        filter.is_empty() || text.to_lowercase().contains(&filter.to_lowercase())
+    }
+}
+
+/// One page of a list, with where it stands among the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    /// Rows that pass the filter, on every page.
+    pub total: usize,
+    /// The page shown, from 1 (the last one when the asked one is past the end).
+    pub page: usize,
+    pub pages: usize,
+}
+
+#[cfg(feature = "ssr")]
+impl<T> ListPage<T> {
+    /// The page `state` asks for of `rows`, which are already filtered and sorted.
+    pub fn of(rows: Vec<T>, state: &ListState) -> ListPage<T> {
+        let total = rows.len();
+        let pages = total.div_ceil(PAGE_SIZE).max(1);
+        let page = state.page.clamp(1, pages);
+        let items = rows.into_iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+        ListPage { items, total, page, pages }
+    }
+}
+
+/// Sorts `rows` for `state`: by the key `key` gives for its column (the page's default order
+/// for a column it does not know), reversed when `desc`. Ties keep the order the rows came in.
+#[cfg(feature = "ssr")]
+pub fn sort_rows<T, K: Ord>(rows: &mut [T], state: &ListState, key: impl Fn(&T, &str) -> K) {
+    rows.sort_by_key(|row| key(row, &state.sort));
+    if state.desc {
+        rows.reverse();
+    }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The filter box: a search form that keeps the sort and starts again at the first page.
+#[component]
+pub fn ListFilter(
+    /// The list's path, where the form goes.
+    base: &'static str,
+    state: ListState,
+    /// What is searched, for the label ("Filter groups by name").
+    label: &'static str,
+    #[prop(into)] placeholder: String,
+) -> impl IntoView {
+    let sort = (!state.sort.is_empty()).then(|| state.sort.clone());
+    view! {
+        <form class="search" method="get" action=base role="search">
+            <label for="list-filter" class="visually-hidden">{label}</label>
+            <input id="list-filter" name="filter" type="search" placeholder=placeholder value=state.filter.clone() />
+            {sort.map(|s| view! { <input type="hidden" name="sort" value=s /> })}
+            {state.desc.then(|| view! { <input type="hidden" name="desc" value="1" /> })}
+            <button type="submit" class="button">"Search"</button>
+        </form>
+    }
+}
+
+/// A column header that sorts the list by its column, with `aria-sort` telling which way.
+#[component]
+pub fn SortHeader(base: &'static str, state: ListState, column: &'static str, label: &'static str) -> impl IntoView {
+    let active = state.sort == column;
+    let (aria, arrow) = match (active, state.desc) {
+        (true, false) => ("ascending", " ▲"),
+        (true, true) => ("descending", " ▼"),
+        _ => ("none", ""),
+    };
+    let href = state.sorted_by(column).href(base);
+    view! {
+        <th scope="col" aria-sort=aria>
+            <a href=href class="sort">{label}<span aria-hidden="true">{arrow}</span></a>
+        </th>
+    }
+}
+
+/// The links to the other pages of a list, and which page this is.
+#[component]
+pub fn Pager(base: &'static str, state: ListState, page: usize, pages: usize, total: usize) -> impl IntoView {
+    let previous = (page > 1).then(|| state.at_page(page - 1).href(base));
+    let next = (page < pages).then(|| state.at_page(page + 1).href(base));
+    view! {
+        <nav class="pager" aria-label="Pages">
+            {previous.map(|href| view! { <a class="button" href=href>"Previous page"</a> })}
+            <span>{format!("Page {page} of {pages} ({total} in all)")}</span>
+            {next.map(|href| view! { <a class="button" href=href>"Next page"</a> })}
+        </nav>
+    }
+}
+
+/// A row's checkbox for the bulk form `form` (an id): checked rows are sent as `names[i]`.
+#[component]
+pub fn RowCheckbox(form: &'static str, row: usize, name: String) -> impl IntoView {
+    let label = format!("Select {name}");
+    view! {
+        <td class="select">
+            <input type="checkbox" form=form name=format!("names[{row}]") value=name aria-label=label />
+        </td>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn state(query: &str) -> ListState {
+        let mut map = ParamsMap::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            map.insert(k.to_owned(), v.to_owned());
+        }
+        ListState::from_query(&map)
+    }
+
+    #[test]
+    fn the_state_goes_to_the_url_and_back() {
+        let s = ListState { filter: "a b&c".into(), sort: "created".into(), desc: true, page: 3 };
+        assert_eq!(s.href("/groups"), "/groups?filter=a%20b%26c&sort=created&desc=1&page=3");
+        assert_eq!(ListState::default().href("/groups"), "/groups");
+        assert_eq!(state("sort=created&desc=1&page=3").href("/g"), "/g?sort=created&desc=1&page=3");
+        // Junk is the default, never an error.
+        assert_eq!(state("page=-4&desc=maybe"), ListState { page: 1, ..ListState::default() });
+        assert_eq!(state("page=0").page, 1);
+    }
+
+    #[test]
+    fn sorting_toggles_and_returns_to_the_first_page() {
+        let s = ListState { page: 4, ..ListState::default() };
+        let by_name = s.sorted_by("name");
+        assert_eq!((by_name.sort.as_str(), by_name.desc, by_name.page), ("name", false, 1));
+        assert!(by_name.sorted_by("name").desc);
+        assert!(!by_name.sorted_by("name").sorted_by("name").desc);
+        assert!(!by_name.sorted_by("name").sorted_by("created").desc);
+    }
+
+    #[test]
+    fn pages_are_cut_on_the_server_and_clamped() {
+        let rows: Vec<usize> = (0..45).collect();
+        let first = ListPage::of(rows.clone(), &ListState::default());
+        assert_eq!((first.items.len(), first.total, first.page, first.pages), (PAGE_SIZE, 45, 1, 3));
+        let last = ListPage::of(rows.clone(), &ListState { page: 9, ..ListState::default() });
+        assert_eq!((last.page, last.items.first().copied(), last.items.len()), (3, Some(40), 5));
+        let none = ListPage::of(Vec::<usize>::new(), &ListState::default());
+        assert_eq!((none.total, none.page, none.pages), (0, 1, 1));
+    }
+
+    #[test]
+    fn rows_sort_by_the_chosen_column_and_filter_ignoring_case() {
+        let mut rows = vec![("b", 1), ("a", 3), ("c", 2)];
+        let key =
+            |r: &(&str, i32), column: &str| if column == "n" { (r.1, String::new()) } else { (0, r.0.to_owned()) };
+        sort_rows(&mut rows, &ListState::default(), key);
+        assert_eq!(rows, [("a", 3), ("b", 1), ("c", 2)]);
+        sort_rows(&mut rows, &ListState { sort: "n".into(), desc: true, ..ListState::default() }, key);
+        assert_eq!(rows, [("a", 3), ("c", 2), ("b", 1)]);
+        let filter = ListState { filter: " Dev ".into(), ..ListState::default() };
+        assert!(filter.matches("Developers") && !filter.matches("Admins"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Pickers for forms that name several users or policies: a checkbox per choice, and, once the
+//! page is interactive, a box that finds others by name while keeping what is already chosen.
+//! Without the wasm the form still works with the first choices the server rendered.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use crate::api::{ManagedPolicyView, UserChoice, policy_choices, user_choices};
+use crate::components::settle_input;
+use crate::pages::ErrorAlert;
+
+/// One choice: what is sent, what is shown, and a second line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Choice {
+    value: String,
+    label: String,
+    detail: String,
+}
+
+impl From<UserChoice> for Choice {
+    fn from(u: UserChoice) -> Choice {
+        Choice { value: u.user_name.clone(), label: u.user_name, detail: format!("Created {}", u.created) }
+    }
+}
+
+impl From<ManagedPolicyView> for Choice {
+    fn from(p: ManagedPolicyView) -> Choice {
+        let kind = if p.aws_managed { "AWS managed" } else { "Customer managed" };
+        let detail = if p.description.is_empty() { kind.to_owned() } else { format!("{kind}: {}", p.description) };
+        Choice { value: p.policy_arn, label: p.policy_name, detail }
+    }
+}
+
+/// Users to choose, sent as `field[i]` (user names).
+#[component]
+pub fn UserPicker(field: &'static str, id: &'static str) -> impl IntoView {
+    let filter = RwSignal::new(String::new());
+    let choices = Resource::new(
+        move || filter.get(),
+        |f| async move { user_choices(f).await.map(|list| list.into_iter().map(Choice::from).collect::<Vec<_>>()) },
+    );
+    view! { <Picker field id filter choices find_label="Find users by name" none="No user matches." /> }
+}
+
+/// Managed policies to choose, sent as `field[i]` (policy ARNs).
+#[component]
+pub fn PolicyPicker(field: &'static str, id: &'static str) -> impl IntoView {
+    let filter = RwSignal::new(String::new());
+    let choices = Resource::new(
+        move || filter.get(),
+        |f| async move { policy_choices(f).await.map(|list| list.into_iter().map(Choice::from).collect::<Vec<_>>()) },
+    );
+    view! { <Picker field id filter choices find_label="Find policies by name" none="No policy matches." /> }
+}
+
+#[component]
+fn Picker(
+    field: &'static str,
+    id: &'static str,
+    filter: RwSignal<String>,
+    choices: Resource<Result<Vec<Choice>, crate::ConsoleError>>,
+    find_label: &'static str,
+    none: &'static str,
+) -> impl IntoView {
+    // What is chosen stays listed (and sent) while the box finds others.
+    let chosen = RwSignal::new(Vec::<Choice>::new());
+    // The box needs the wasm: hidden until the page is interactive, so that without it Enter
+    // never submits the form half-filled.
+    let interactive = RwSignal::new(false);
+    Effect::new(move |_| interactive.set(true));
+    let filter_id = format!("{id}-find");
+    view! {
+        <div class="picker" id=id>
+            <div class="field" hidden=move || !interactive.get()>
+                <label for=filter_id.clone()>{find_label}</label>
+                <input
+                    id=filter_id
+                    type="search"
+                    autocomplete="off"
+                    on:input=settle_input(filter, Duration::from_millis(250))
+                    on:keydown=|ev| if ev.key() == "Enter" { ev.prevent_default() }
+                />
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let found = match choices.await {
+                        Ok(found) => found,
+                        Err(error) => return view! { <ErrorAlert error /> }.into_any(),
+                    };
+                    let kept = chosen.get_untracked();
+                    let rows: Vec<Choice> = kept
+                        .iter()
+                        .cloned()
+                        .chain(found.into_iter().filter(|c| !kept.iter().any(|k| k.value == c.value)))
+                        .collect();
+                    if rows.is_empty() {
+                        return view! { <p class="empty">{none}</p> }.into_any();
+                    }
+                    view! {
+                        <ul class="choices">
+                            {rows
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, choice)| {
+                                    let is_chosen = kept.iter().any(|k| k.value == choice.value);
+                                    let toggled = choice.clone();
+                                    view! {
+                                        <li>
+                                            <label>
+                                                <input
+                                                    type="checkbox"
+                                                    name=format!("{field}[{i}]")
+                                                    value=choice.value.clone()
+                                                    checked=is_chosen
+                                                    on:change=move |ev| {
+                                                        let on = event_target_checked(&ev);
+                                                        chosen.update(|list| {
+                                                            list.retain(|c| c.value != toggled.value);
+                                                            if on {
+                                                                list.push(toggled.clone());
+                                                            }
+                                                        });
+                                                    }
+                                                />
+                                                " " {choice.label.clone()}
+                                            </label>
+                                            <small>{choice.detail.clone()}</small>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                })}
+            </Transition>
+        </div>
+    }
+}
