@@ -28,14 +28,17 @@ impl FromServerFnError for ConsoleError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         // Transport and decoding failures: say what the user can do, not what the codec said.
-        let message = match value {
-            ServerFnErrorErr::Request(_) => {
-                "The console could not reach the server. Check your connection and try again."
+        match value {
+            ServerFnErrorErr::Request(_) => ConsoleError::new(
+                "RequestFailed",
+                "The console could not reach the server. Check your connection and try again.",
+            ),
+            // The caller's mistake (a field missing or not of its type): AWS's 400, never a 500.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                ConsoleError::new("ValidationError", "The request was incomplete or malformed.")
             }
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => "The request was incomplete or malformed.",
-            _ => "The request could not be completed. Try again.",
-        };
-        ConsoleError::new("RequestFailed", message)
+            _ => ConsoleError::new("RequestFailed", "The request could not be completed. Try again."),
+        }
     }
 }
 

@@ -67,7 +67,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users/:name") view=pages::users::UserDetailPage />
                     <Route path=path!("groups") view=pages::groups::GroupsPage />
                     <Route path=path!("groups/create") view=pages::groups::CreateGroupPage />
-                    <Route path=path!("groups/:name") view=pages::groups::GroupDetailPage />
+                    <Route path=path!("groups/details/:name") view=pages::groups::GroupDetailPage />
+                    <Route path=path!("groups/details/:name/add-users") view=pages::groups::AddUsersToGroupPage />
+                    <Route
+                        path=path!("groups/details/:name/attach-policies")
+                        view=|| view! { <pages::permissions::AttachPoliciesPage kind="group" /> }
+                    />
+                    <Route path=path!("users/:name/add-to-groups") view=pages::users::AddUserToGroupsPage />
+                    <Route
+                        path=path!("users/:name/attach-policies")
+                        view=|| view! { <pages::permissions::AttachPoliciesPage kind="user" /> }
+                    />
                     <Route path=path!("security-credentials") view=pages::security_credentials::SecurityCredentialsPage />
                     <Route path=path!("account-settings") view=pages::account_settings::AccountSettingsPage />
                 </ParentRoute>

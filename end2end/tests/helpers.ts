@@ -35,6 +35,24 @@ export async function signOut(page: Page) {
   await expect(page).toHaveURL(/\/signin$/);
 }
 
+/** Follows a link of the console's left navigation. */
+export async function nav(page: Page, name: string) {
+  await page.getByRole('navigation', { name: 'Identity and Access Management' }).getByRole('link', { name }).click();
+}
+
+/** Root (signed in) creates a user with a console password that need not be reset. */
+export async function createConsoleUser(page: Page, userName: string, password: string) {
+  await nav(page, 'Users');
+  await page.getByRole('link', { name: 'Create user' }).first().click();
+  await hydrated(page);
+  await page.getByLabel('User name').fill(userName);
+  await page.getByLabel(/Provide user access to the console/).check();
+  await page.getByLabel('Console password').fill(password);
+  await page.getByLabel(/Users must create a new password at next sign-in/).uncheck();
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await expect(page).toHaveURL(new RegExp(`/users/${userName}$`));
+}
+
 /** Moves the time `userName`'s password was set `days` back, in the server's database (a SQLite
  *  file or a PostgreSQL URL, from scripts/e2e.sh), as if it had been set that long ago: the server
  *  has no test clock. The user name is the suite's own, never typed by a person. */

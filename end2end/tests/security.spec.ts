@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import {
   agePassword,
+  createConsoleUser,
   failOnPageErrors,
   hydrated,
   incorrect,
+  nav,
   rootPassword,
   signInAsRoot,
   signInAsUser,
@@ -17,23 +19,6 @@ failOnPageErrors();
 
 const bobFirst = 'Temporary-Opal-Kite-52!';
 const bobPassword = 'Bob-Prefers-Quiet-Harbors-9!';
-
-async function nav(page: Page, name: string) {
-  await page.getByRole('navigation', { name: 'Identity and Access Management' }).getByRole('link', { name }).click();
-}
-
-/** Root (signed in) creates a user with a console password that need not be reset. */
-async function createConsoleUser(page: Page, userName: string, password: string) {
-  await nav(page, 'Users');
-  await page.getByRole('link', { name: 'Create user' }).first().click();
-  await hydrated(page);
-  await page.getByLabel('User name').fill(userName);
-  await page.getByLabel(/Provide user access to the console/).check();
-  await page.getByLabel('Console password').fill(password);
-  await page.getByLabel(/Users must create a new password at next sign-in/).uncheck();
-  await page.getByRole('button', { name: 'Create user' }).click();
-  await expect(page).toHaveURL(new RegExp(`/users/${userName}$`));
-}
 
 /** Saves the password policy with "Password expiration requires administrator reset" as `hard`. */
 async function setHardExpiry(page: Page, hard: boolean) {

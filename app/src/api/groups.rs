@@ -151,7 +151,7 @@ pub async fn user_choices(#[server(default)] filter: String) -> Result<Vec<UserC
 #[cfg(feature = "ssr")]
 fn group_page(name: &str) -> String {
     // Only reached after iam-core accepted the name: `[\w+=,.@-]+`, all safe in a path.
-    format!("/groups/{name}")
+    format!("/groups/details/{name}")
 }
 
 /// Creates a group, then adds the chosen users and attaches the chosen policies, as AWS's
@@ -168,15 +168,18 @@ pub async fn create_group(
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     let path = Some(path.trim()).filter(|p| !p.is_empty());
+    // Checked before the group exists: a refused batch leaves nothing half-made.
+    let users = if users.iter().all(String::is_empty) { Vec::new() } else { super::batch(users, "")? };
+    let policies = if policies.iter().all(String::is_empty) { Vec::new() } else { super::batch(policies, "")? };
     let group = iam.create_group(&caller, group_name.trim(), path).await?;
     let name = group.group_name;
     let mut failed = Vec::new();
-    for user in users.iter().filter(|u| !u.is_empty()) {
+    for user in &users {
         if let Err(e) = iam.add_user_to_group(&caller, &name, user).await {
             failed.push((user.clone(), ConsoleError::from(e)));
         }
     }
-    for arn in policies.iter().filter(|p| !p.is_empty()) {
+    for arn in &policies {
         if let Err(e) = iam.attach_policy(&caller, EntityKind::Group, &name, arn).await {
             failed.push((arn.clone(), ConsoleError::from(e)));
         }
@@ -193,12 +196,8 @@ pub async fn add_users_to_group(group_name: String, #[server(default)] users: Ve
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
-    let users: Vec<&String> = users.iter().filter(|u| !u.is_empty()).collect();
-    if users.is_empty() {
-        return Err(ConsoleError::new("ValidationError", "Choose at least one user to add."));
-    }
     let mut failed = Vec::new();
-    for user in users {
+    for user in &super::batch(users, "Choose at least one user to add.")? {
         if let Err(e) = iam.add_user_to_group(&caller, &group_name, user).await {
             failed.push((user.clone(), ConsoleError::from(e)));
         }
@@ -218,12 +217,8 @@ pub async fn remove_users_from_group(
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
-    let names: Vec<&String> = names.iter().filter(|u| !u.is_empty()).collect();
-    if names.is_empty() {
-        return Err(ConsoleError::new("ValidationError", "Select at least one user to remove."));
-    }
     let mut failed = Vec::new();
-    for user in names {
+    for user in &super::batch(names, "Select at least one user to remove.")? {
         if let Err(e) = iam.remove_user_from_group(&caller, &group_name, user).await {
             failed.push((user.clone(), ConsoleError::from(e)));
         }
@@ -240,11 +235,8 @@ pub async fn remove_users_from_group(
 #[server(prefix = "/api", endpoint = "delete_groups")]
 pub async fn delete_groups(#[server(default)] names: Vec<String>, confirmation: String) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
-    let names: Vec<&String> = names.iter().filter(|n| !n.is_empty()).collect();
-    if names.is_empty() {
-        return Err(ConsoleError::new("ValidationError", "Select at least one group to delete."));
-    }
-    if !confirmation.trim().eq_ignore_ascii_case("delete") {
+    let names = super::batch(names, "Select at least one group to delete.")?;
+    if confirmation.trim() != "delete" {
         return Err(ConsoleError::new("ValidationError", "To confirm, enter `delete` in the field."));
     }
     let caller = scope.caller().await?;
@@ -252,9 +244,9 @@ pub async fn delete_groups(#[server(default)] names: Vec<String>, confirmation: 
     let mut deleted = Vec::new();
     let mut failed = Vec::new();
     for name in names {
-        match iam.delete_group_and_dependents(&caller, name).await {
-            Ok(()) => deleted.push(name.clone()),
-            Err(e) => failed.push((name.clone(), ConsoleError::from(e))),
+        match iam.delete_group_and_dependents(&caller, &name).await {
+            Ok(()) => deleted.push(name),
+            Err(e) => failed.push((name, ConsoleError::from(e))),
         }
     }
     if !failed.is_empty() {
@@ -278,5 +270,82 @@ pub async fn delete_group(group_name: String, confirmation: String) -> Result<()
     scope.state.iam.delete_group_and_dependents(&caller, &group_name).await?;
     let query = format!("/groups?deleted={}", crate::components::list::urlencode(&group_name));
     scope.redirect_done(&query, "groups-deleted");
+    Ok(())
+}
+
+/// A group a user belongs to, or may be added to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupChoice {
+    pub group_name: String,
+    pub created: String,
+}
+
+/// `ListGroupsForUser`.
+#[server(prefix = "/api", endpoint = "groups_for_user")]
+pub async fn groups_for_user(user_name: String) -> Result<Vec<GroupChoice>, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let groups = scope.state.iam.list_groups_for_user(&caller, &user_name).await?;
+    Ok(groups
+        .into_iter()
+        .map(|g| GroupChoice { group_name: g.group_name, created: g.create_date.to_iso8601() })
+        .collect())
+}
+
+/// Groups whose name contains `filter`, at most [`CHOICES`], for the pickers (`ListGroups`).
+#[server(prefix = "/api", endpoint = "group_choices")]
+pub async fn group_choices(#[server(default)] filter: String) -> Result<Vec<GroupChoice>, ConsoleError> {
+    use crate::components::list::ListState;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let state = ListState { filter, ..ListState::default() };
+    Ok(all_groups(&scope.state.iam, &caller)
+        .await?
+        .into_iter()
+        .filter(|g| state.matches(&g.group_name))
+        .take(CHOICES)
+        .map(|g| GroupChoice { group_name: g.group_name, created: g.create_date.to_iso8601() })
+        .collect())
+}
+
+/// Adds a user to each chosen group (`AddUserToGroup`).
+#[server(prefix = "/api", endpoint = "add_user_to_groups")]
+pub async fn add_user_to_groups(user_name: String, #[server(default)] groups: Vec<String>) -> Result<(), ConsoleError> {
+    change_user_groups(user_name, groups, false).await
+}
+
+/// Removes a user from each selected group (`RemoveUserFromGroup`).
+#[server(prefix = "/api", endpoint = "remove_user_from_groups")]
+pub async fn remove_user_from_groups(
+    user_name: String,
+    #[server(default)] groups: Vec<String>,
+) -> Result<(), ConsoleError> {
+    change_user_groups(user_name, groups, true).await
+}
+
+#[cfg(feature = "ssr")]
+async fn change_user_groups(user_name: String, groups: Vec<String>, remove: bool) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let none = if remove { "Select at least one group to remove the user from." } else { "Choose at least one group." };
+    let mut failed = Vec::new();
+    for group in super::batch(groups, none)? {
+        let done = if remove {
+            iam.remove_user_from_group(&caller, &group, &user_name).await
+        } else {
+            iam.add_user_to_group(&caller, &group, &user_name).await
+        };
+        if let Err(e) = done {
+            failed.push((group, ConsoleError::from(e)));
+        }
+    }
+    if !failed.is_empty() {
+        let what = if remove { "Not removed from every group. " } else { "Not added to every group. " };
+        return Err(super::batch_error(what, &failed));
+    }
+    let done = if remove { "groups-left" } else { "groups-joined" };
+    // Only reached after iam-core accepted the name: `[\w+=,.@-]+`, all safe in a path.
+    scope.redirect_done(&format!("/users/{user_name}"), done);
     Ok(())
 }

@@ -92,6 +92,26 @@ fn user_view(user: iam_core::users::User) -> UserView {
     }
 }
 
+/// The most a batch form may name at once: each item is one write (and one audit event), and a
+/// form shows at most a page of rows or a picker's choices.
+pub const MAX_BATCH: usize = 50;
+
+/// The non-empty names of a batch form, each once, in order; refused past [`MAX_BATCH`] or when
+/// there are none (`none` says what to choose).
+#[cfg(feature = "ssr")]
+pub(crate) fn batch(names: Vec<String>, none: &str) -> Result<Vec<String>, ConsoleError> {
+    let mut names: Vec<String> = names.into_iter().filter(|n| !n.is_empty()).collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Err(ConsoleError::new("ValidationError", none));
+    }
+    if names.len() > MAX_BATCH {
+        return Err(ConsoleError::new("ValidationError", format!("Choose at most {MAX_BATCH} at once.")));
+    }
+    Ok(names)
+}
+
 /// What went wrong with some of a batch: each name with AWS's code and message, in one error.
 #[cfg(feature = "ssr")]
 pub(crate) fn batch_error(done: &str, failed: &[(String, ConsoleError)]) -> ConsoleError {

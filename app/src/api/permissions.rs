@@ -27,7 +27,7 @@ fn entity_kind(kind: &str) -> Result<iam_core::entities::EntityKind, ConsoleErro
 #[cfg(feature = "ssr")]
 fn entity_page(kind: &str, name: &str) -> String {
     let folder = match kind {
-        "group" => "groups",
+        "group" => "groups/details",
         "role" => "roles",
         _ => "users",
     };
@@ -170,14 +170,10 @@ pub async fn attach_policies(
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let kind = self::entity_kind(&entity_kind)?;
-    let chosen: Vec<&String> = policies.iter().filter(|p| !p.is_empty()).collect();
-    if chosen.is_empty() {
-        return Err(ConsoleError::new("ValidationError", "Choose at least one policy to attach."));
-    }
     let mut failed = Vec::new();
-    for arn in chosen {
-        if let Err(e) = scope.state.iam.attach_policy(&caller, kind, &entity_name, arn).await {
-            failed.push((arn.clone(), ConsoleError::from(e)));
+    for arn in super::batch(policies, "Choose at least one policy to attach.")? {
+        if let Err(e) = scope.state.iam.attach_policy(&caller, kind, &entity_name, &arn).await {
+            failed.push((arn, ConsoleError::from(e)));
         }
     }
     if !failed.is_empty() {

@@ -101,9 +101,10 @@ impl<T> ListPage<T> {
 /// for a column it does not know), reversed when `desc`. Ties keep the order the rows came in.
 #[cfg(feature = "ssr")]
 pub fn sort_rows<T, K: Ord>(rows: &mut [T], state: &ListState, key: impl Fn(&T, &str) -> K) {
-    rows.sort_by_key(|row| key(row, &state.sort));
     if state.desc {
-        rows.reverse();
+        rows.sort_by(|a, b| key(b, &state.sort).cmp(&key(a, &state.sort)));
+    } else {
+        rows.sort_by_key(|row| key(row, &state.sort));
     }
 }
 
@@ -140,8 +141,16 @@ pub fn ListFilter(
 }
 
 /// A column header that sorts the list by its column, with `aria-sort` telling which way.
+/// `default`: the list is in this column's order, ascending, when the URL names no sort.
 #[component]
-pub fn SortHeader(base: &'static str, state: ListState, column: &'static str, label: &'static str) -> impl IntoView {
+pub fn SortHeader(
+    base: &'static str,
+    state: ListState,
+    column: &'static str,
+    label: &'static str,
+    #[prop(optional)] default: bool,
+) -> impl IntoView {
+    let state = if state.sort.is_empty() && default { ListState { sort: column.to_owned(), ..state } } else { state };
     let active = state.sort == column;
     let (aria, arrow) = match (active, state.desc) {
         (true, false) => ("ascending", " ▲"),
@@ -170,13 +179,19 @@ pub fn Pager(base: &'static str, state: ListState, page: usize, pages: usize, to
     }
 }
 
-/// A row's checkbox for the bulk form `form` (an id): checked rows are sent as `names[i]`.
+/// A row's checkbox for the bulk form `form` (an id): checked rows are sent as `field[i]`
+/// (`names[i]` unless said otherwise).
 #[component]
-pub fn RowCheckbox(form: &'static str, row: usize, name: String) -> impl IntoView {
+pub fn RowCheckbox(
+    form: &'static str,
+    row: usize,
+    name: String,
+    #[prop(default = "names")] field: &'static str,
+) -> impl IntoView {
     let label = format!("Select {name}");
     view! {
         <td class="select">
-            <input type="checkbox" form=form name=format!("names[{row}]") value=name aria-label=label />
+            <input type="checkbox" form=form name=format!("{field}[{row}]") value=name aria-label=label />
         </td>
     }
 }
@@ -235,6 +250,10 @@ mod tests {
         assert_eq!(rows, [("a", 3), ("b", 1), ("c", 2)]);
         sort_rows(&mut rows, &ListState { sort: "n".into(), desc: true, ..ListState::default() }, key);
         assert_eq!(rows, [("a", 3), ("c", 2), ("b", 1)]);
+        // Ties keep their order either way.
+        let mut ties = vec![("x", 1), ("y", 1), ("z", 0)];
+        sort_rows(&mut ties, &ListState { sort: "n".into(), desc: true, ..ListState::default() }, key);
+        assert_eq!(ties, [("x", 1), ("y", 1), ("z", 0)]);
         let filter = ListState { filter: " Dev ".into(), ..ListState::default() };
         assert!(filter.matches("Developers") && !filter.matches("Admins"));
     }

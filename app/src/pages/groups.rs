@@ -18,6 +18,12 @@ use crate::pages::pickers::{PolicyPicker, UserPicker};
 use crate::pages::{ErrorAlert, action_error};
 
 const BASE: &str = "/groups";
+
+/// A group's page. Under `details/`, as in AWS's console, so that a group named `create` is not
+/// the create page. IAM names (`[\w+=,.@-]+`) are safe in a path as they are.
+pub fn group_href(name: &str) -> String {
+    format!("/groups/details/{name}")
+}
 /// The id of the list's bulk-delete form, which the rows' checkboxes belong to.
 const BULK_FORM: &str = "delete-groups";
 
@@ -26,7 +32,18 @@ pub fn GroupsPage() -> impl IntoView {
     let query = use_query_map();
     // `try_with`: read inside suspended views, after the query may be gone.
     let state = move || query.try_with(ListState::from_query).unwrap_or_default();
-    let deleted = move || query.try_with(|q| q.get_all("deleted")).flatten().unwrap_or_default();
+    // Names from the query are shown only after a delete the server reported, and only when they
+    // are names IAM allows: a crafted link cannot put other words in a success bar.
+    let deleted = move || {
+        query
+            .try_with(|q| {
+                let done = q.get("done").as_deref() == Some("groups-deleted");
+                let names = q.get_all("deleted").unwrap_or_default();
+                let valid = names.iter().all(|n| is_iam_name(n));
+                if done && valid { names } else { Vec::new() }
+            })
+            .unwrap_or_default()
+    };
     let delete = ServerAction::<DeleteGroups>::new();
     // A failed bulk delete may still have deleted some: the list reloads after every attempt.
     let groups = Resource::new(
@@ -61,20 +78,27 @@ pub fn GroupsPage() -> impl IntoView {
                 })
             }}
         </Transition>
-        <ActionForm action=delete attr:id=BULK_FORM attr:class="bulk">
-            <details>
-                <summary class="button">"Delete selected groups"</summary>
-                <p>
-                    "Deleting a group removes its users from it, deletes its inline policies and detaches its managed policies. "
-                    "The users themselves stay. This cannot be undone."
-                </p>
-                <div class="field">
-                    <label for="bulk-confirmation">"To confirm deletion, enter delete."</label>
-                    <input id="bulk-confirmation" name="confirmation" type="text" autocomplete="off" placeholder="delete" />
-                </div>
-                <button type="submit" class="button danger" disabled=move || pending.try_get().unwrap_or(false)>"Delete"</button>
-            </details>
-        </ActionForm>
+        // Made again after each attempt: a finished delete must not leave "delete" typed and the
+        // box open, one click away from deleting the next selection.
+        {move || {
+            delete.version().track();
+            view! {
+                <ActionForm action=delete attr:id=BULK_FORM attr:class="bulk">
+                    <details>
+                        <summary class="button">"Delete selected groups"</summary>
+                        <p>
+                            "Deleting a group removes its users from it, deletes its inline policies and detaches its managed policies. "
+                            "The users themselves stay. This cannot be undone."
+                        </p>
+                        <div class="field">
+                            <label for="bulk-confirmation">"To confirm deletion, enter delete."</label>
+                            <input id="bulk-confirmation" name="confirmation" type="text" autocomplete="off" placeholder="delete" />
+                        </div>
+                        <button type="submit" class="button danger" disabled=move || pending.try_get().unwrap_or(false)>"Delete"</button>
+                    </details>
+                </ActionForm>
+            }
+        }}
     }
 }
 
@@ -109,7 +133,7 @@ fn GroupsTable(page: ListPage<GroupRow>, state: ListState) -> impl IntoView {
                 <thead>
                     <tr>
                         <th scope="col"><span class="visually-hidden">"Select"</span></th>
-                        <SortHeader base=BASE state=state.clone() column="name" label="Group name" />
+                        <SortHeader base=BASE state=state.clone() column="name" label="Group name" default=true />
                         <th scope="col">"Users"</th>
                         <th scope="col">"Permissions"</th>
                         <SortHeader base=BASE state=state.clone() column="created" label="Creation time" />
@@ -121,7 +145,7 @@ fn GroupsTable(page: ListPage<GroupRow>, state: ListState) -> impl IntoView {
                         .into_iter()
                         .enumerate()
                         .map(|(row, g)| {
-                            let href = format!("/groups/{}", g.group_name);
+                            let href = group_href(&g.group_name);
                             view! {
                                 <tr>
                                     <RowCheckbox form=BULK_FORM row name=g.group_name.clone() />
@@ -139,6 +163,11 @@ fn GroupsTable(page: ListPage<GroupRow>, state: ListState) -> impl IntoView {
         <Pager base=BASE state page=page.page pages=page.pages total=page.total />
     }
     .into_any()
+}
+
+/// A name IAM could have made (`[\w+=,.@-]{1,128}`).
+fn is_iam_name(name: &str) -> bool {
+    (1..=128).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
 }
 
 /// `3 users`, or the refusal (AWS's console shows the denied read in the cell).
@@ -203,10 +232,9 @@ pub fn GroupDetailPage() -> impl IntoView {
     let done = move || query.try_with(|q| q.get("done")).flatten();
     let at = Signal::derive(move || query.try_with(|q| q.get("at")).flatten());
     let remove = ServerAction::<RemoveUsersFromGroup>::new();
-    let add = ServerAction::<AddUsersToGroup>::new();
     // A batch that failed part way still changed something: reload after every attempt.
     let details = Resource::new(
-        move || (name(), at.try_get().flatten(), remove.version().try_get(), add.version().try_get()),
+        move || (name(), at.try_get().flatten(), remove.version().try_get()),
         |(name, ..)| group_details(name),
     );
     view! {
@@ -227,7 +255,7 @@ pub fn GroupDetailPage() -> impl IntoView {
         {move || {
             let group = name();
             view! {
-                <GroupMembersPanel group=group.clone() details remove add />
+                <GroupMembersPanel group=group.clone() details remove />
                 <AttachedPoliciesPanel kind="group" entity=group.clone() at />
                 <InlinePoliciesPanel kind="group" entity=group.clone() at />
                 <DeleteGroupPanel group />
@@ -264,15 +292,13 @@ fn GroupMembersPanel(
     group: String,
     details: Resource<Result<GroupView, ConsoleError>>,
     remove: ServerAction<RemoveUsersFromGroup>,
-    add: ServerAction<AddUsersToGroup>,
 ) -> impl IntoView {
-    let (remove_pending, add_pending) = (remove.pending(), add.pending());
-    let add_group = group.clone();
+    let remove_pending = remove.pending();
+    let add_href = format!("{}/add-users", group_href(&group));
     view! {
         <section class="panel" aria-labelledby="group-users-heading">
             <h2 id="group-users-heading">"Users in this group"</h2>
             {action_error(remove.value())}
-            {action_error(add.value())}
             <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
                 {move || Suspend::new(async move {
                     let Ok(group) = details.await else { return ().into_any() };
@@ -317,17 +343,38 @@ fn GroupMembersPanel(
                     "Remove selected users"
                 </button>
             </ActionForm>
-            <details class="form-panel">
-                <summary class="button">"Add users"</summary>
-                <ActionForm action=add>
-                    <input type="hidden" name="group_name" value=add_group />
-                    <UserPicker field="users" id="add-group-users" />
-                    <button type="submit" class="button primary" disabled=move || add_pending.try_get().unwrap_or(false)>
-                        "Add users"
-                    </button>
-                </ActionForm>
-            </details>
+            <a class="button" href=add_href>"Add users"</a>
         </section>
+    }
+}
+
+/// Adds users to a group: its own page, as in AWS's console, so that the group's page does not
+/// list the account's users each time it opens.
+#[component]
+pub fn AddUsersToGroupPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = move || params.try_with(|p| p.get("name").unwrap_or_default()).unwrap_or_default();
+    let add = ServerAction::<AddUsersToGroup>::new();
+    let pending = add.pending();
+    view! {
+        <Title text=move || format!("Add users to {}", name()) />
+        <Breadcrumbs trail=vec![
+            ("User groups".to_owned(), Some(BASE.to_owned())),
+            (name(), Some(group_href(&name()))),
+            ("Add users".to_owned(), None),
+        ] />
+        <h1>{move || format!("Add users to {}", name())}</h1>
+        {action_error(add.value())}
+        <ActionForm action=add attr:class="panel form">
+            <input type="hidden" name="group_name" value=name />
+            <UserPicker field="users" id="add-group-users" />
+            <div class="form-actions">
+                <a class="button" href=move || group_href(&name())>"Cancel"</a>
+                <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
+                    "Add users"
+                </button>
+            </div>
+        </ActionForm>
     }
 }
 

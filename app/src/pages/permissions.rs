@@ -6,12 +6,15 @@
 use iam_policy::PolicyKind;
 use iam_policy::validate::size_without_whitespace;
 use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
 
 use crate::api::{
     AttachPolicies, DeleteInlinePolicy, DetachPolicy, InlinePolicyView, ManagedPolicyView, PutInlinePolicy,
     attached_policies, inline_policies,
 };
 use crate::components::policy_editor::{NEW_POLICY, PolicyEditor};
+use crate::pages::layout::Breadcrumbs;
 use crate::pages::pickers::PolicyPicker;
 use crate::pages::{ErrorAlert, action_error};
 
@@ -235,23 +238,21 @@ fn CreateInlinePolicy(kind: &'static str, entity: String, room: usize) -> impl I
 /// The managed policies attached to a user, group or role: detach each, or attach others.
 #[component]
 pub fn AttachedPoliciesPanel(kind: &'static str, entity: String, at: Signal<Option<String>>) -> impl IntoView {
-    let attach = ServerAction::<AttachPolicies>::new();
     let detach = ServerAction::<DetachPolicy>::new();
     let policies = {
         let entity = entity.clone();
-        // A batch that failed part way still attached some: reload after every attempt.
+        // A detach that failed (the policy gone meanwhile) shows the list as it is now.
         Resource::new(
-            move || (at.try_get().flatten(), attach.version().try_get()),
+            move || (at.try_get().flatten(), detach.version().try_get()),
             move |_| attached_policies(kind.to_owned(), entity.clone()),
         )
     };
     let table_entity = entity.clone();
-    let pending = attach.pending();
+    let attach_href = attach_policies_href(kind, &entity);
     view! {
         <section class="panel" aria-labelledby="managed-policies-heading">
             <h2 id="managed-policies-heading">"Managed policies"</h2>
             {action_error(detach.value())}
-            {action_error(attach.value())}
             <Transition fallback=|| view! { <p class="loading">"Loading policies…"</p> }>
                 {move || {
                     let entity = table_entity.clone();
@@ -267,27 +268,52 @@ pub fn AttachedPoliciesPanel(kind: &'static str, entity: String, at: Signal<Opti
                     })
                 }}
             </Transition>
-            <details class="form-panel">
-                <summary class="button">"Attach policies"</summary>
-                <ActionForm action=attach>
-                    <input type="hidden" name="entity_kind" value=kind />
-                    <input type="hidden" name="entity_name" value=entity />
-                    <PolicyPicker field="policies" id=attach_picker_id(kind) />
-                    <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
-                        "Attach policies"
-                    </button>
-                </ActionForm>
-            </details>
+            <a class="button" href=attach_href>"Attach policies"</a>
         </section>
     }
     .into_any()
 }
 
-fn attach_picker_id(kind: &str) -> &'static str {
-    match kind {
-        "group" => "attach-group-policies",
-        "role" => "attach-role-policies",
-        _ => "attach-user-policies",
+/// Where an entity's attach-policies page is.
+pub fn attach_policies_href(kind: &str, entity: &str) -> String {
+    let folder = if kind == "group" { "groups/details" } else { "users" };
+    // IAM names (`[\w+=,.@-]+`) are safe in a path as they are.
+    format!("/{folder}/{entity}/attach-policies")
+}
+
+/// Attaches managed policies to a user or group: its own page, as in AWS's console, so that the
+/// entity's page does not list every policy each time it opens.
+#[component]
+pub fn AttachPoliciesPage(kind: &'static str) -> impl IntoView {
+    let params = use_params_map();
+    let name = move || params.try_with(|p| p.get("name").unwrap_or_default()).unwrap_or_default();
+    let attach = ServerAction::<AttachPolicies>::new();
+    let pending = attach.pending();
+    let (list_label, list_href) = if kind == "group" { ("User groups", "/groups") } else { ("Users", "/users") };
+    let entity_href = move || {
+        let folder = if kind == "group" { "groups/details" } else { "users" };
+        format!("/{folder}/{}", name())
+    };
+    view! {
+        <Title text=move || format!("Attach policies to {}", name()) />
+        <Breadcrumbs trail=vec![
+            (list_label.to_owned(), Some(list_href.to_owned())),
+            (name(), Some(entity_href())),
+            ("Attach policies".to_owned(), None),
+        ] />
+        <h1>{move || format!("Attach policies to {}", name())}</h1>
+        {action_error(attach.value())}
+        <ActionForm action=attach attr:class="panel form">
+            <input type="hidden" name="entity_kind" value=kind />
+            <input type="hidden" name="entity_name" value=name />
+            <PolicyPicker field="policies" id="attach-policies" />
+            <div class="form-actions">
+                <a class="button" href=entity_href>"Cancel"</a>
+                <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
+                    "Attach policies"
+                </button>
+            </div>
+        </ActionForm>
     }
 }
 
@@ -298,9 +324,11 @@ fn AttachedPoliciesTable(
     entity: String,
     detach: ServerAction<DetachPolicy>,
 ) -> impl IntoView {
+    let pending = detach.pending();
     view! {
         <div class="table-wrap">
             <table class="data">
+                <caption class="visually-hidden">"Managed policies"</caption>
                 <thead>
                     <tr>
                         <th scope="col">"Policy name"</th>
@@ -325,8 +353,7 @@ fn AttachedPoliciesTable(
                                             <input type="hidden" name="entity_name" value=entity />
                                             <input type="hidden" name="policy_arn" value=p.policy_arn.clone() />
                                             // Disabled while pending: a second click would answer NoSuchEntity.
-                                            <button type="submit" class="button" aria-label=label
-                                                disabled=move || detach.pending().try_get().unwrap_or(false)>
+                                            <button type="submit" class="button" aria-label=label disabled=move || pending.try_get().unwrap_or(false)>
                                                 "Detach"
                                             </button>
                                         </ActionForm>

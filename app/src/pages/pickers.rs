@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
-use crate::api::{ManagedPolicyView, UserChoice, policy_choices, user_choices};
+use crate::api::{GroupChoice, ManagedPolicyView, UserChoice, group_choices, policy_choices, user_choices};
 use crate::components::settle_input;
 use crate::pages::ErrorAlert;
 
@@ -24,6 +24,12 @@ impl From<UserChoice> for Choice {
     }
 }
 
+impl From<GroupChoice> for Choice {
+    fn from(g: GroupChoice) -> Choice {
+        Choice { value: g.group_name.clone(), label: g.group_name, detail: format!("Created {}", g.created) }
+    }
+}
+
 impl From<ManagedPolicyView> for Choice {
     fn from(p: ManagedPolicyView) -> Choice {
         let kind = if p.aws_managed { "AWS managed" } else { "Customer managed" };
@@ -36,22 +42,42 @@ impl From<ManagedPolicyView> for Choice {
 #[component]
 pub fn UserPicker(field: &'static str, id: &'static str) -> impl IntoView {
     let filter = RwSignal::new(String::new());
-    let choices = Resource::new(
-        move || filter.get(),
-        |f| async move { user_choices(f).await.map(|list| list.into_iter().map(Choice::from).collect::<Vec<_>>()) },
-    );
+    let choices = choices_of(filter, user_choices);
     view! { <Picker field id filter choices find_label="Find users by name" none="No user matches." /> }
+}
+
+/// Groups to choose, sent as `field[i]` (group names).
+#[component]
+pub fn GroupPicker(field: &'static str, id: &'static str) -> impl IntoView {
+    let filter = RwSignal::new(String::new());
+    let choices = choices_of(filter, group_choices);
+    view! { <Picker field id filter choices find_label="Find groups by name" none="No group matches." /> }
 }
 
 /// Managed policies to choose, sent as `field[i]` (policy ARNs).
 #[component]
 pub fn PolicyPicker(field: &'static str, id: &'static str) -> impl IntoView {
     let filter = RwSignal::new(String::new());
-    let choices = Resource::new(
-        move || filter.get(),
-        |f| async move { policy_choices(f).await.map(|list| list.into_iter().map(Choice::from).collect::<Vec<_>>()) },
-    );
+    let choices = choices_of(filter, policy_choices);
     view! { <Picker field id filter choices find_label="Find policies by name" none="No policy matches." /> }
+}
+
+/// The choices `fetch` finds for the filter's text, refetched as it changes.
+fn choices_of<T, F>(
+    filter: RwSignal<String>,
+    fetch: fn(String) -> F,
+) -> Resource<Result<Vec<Choice>, crate::ConsoleError>>
+where
+    T: Into<Choice>,
+    F: std::future::Future<Output = Result<Vec<T>, crate::ConsoleError>> + Send + 'static,
+{
+    Resource::new(
+        move || filter.get(),
+        move |f| {
+            let found = fetch(f);
+            async move { found.await.map(|list| list.into_iter().map(Into::into).collect()) }
+        },
+    )
 }
 
 #[component]

@@ -6,16 +6,18 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
-    CreateUser, DeleteUser, EndUserSessions, ResetUserPassword, UserView, get_user, list_users, my_password,
-    user_sessions,
+    AddUserToGroups, CreateUser, DeleteUser, EndUserSessions, RemoveUserFromGroups, ResetUserPassword, UserView,
+    get_user, groups_for_user, list_users, my_password, user_sessions,
 };
-use crate::components::list::urlencode;
+use crate::components::list::{RowCheckbox, urlencode};
 use crate::error::ConsoleError;
 use crate::pages::access_keys::{AccessKeysPanel, access_key_notice};
+use crate::pages::groups::group_href;
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
 use crate::pages::permissions::{AttachedPoliciesPanel, InlinePoliciesPanel, permissions_notice};
+use crate::pages::pickers::GroupPicker;
 use crate::pages::{ErrorAlert, action_error};
 
 #[component]
@@ -193,9 +195,10 @@ pub fn UserDetailPage() -> impl IntoView {
     let notice = move || match done().as_deref() {
         Some("sessions") => Some("The user's console sessions have ended."),
         Some("password") => Some("The console password is reset. The user's console sessions have ended."),
-        Some(other) => {
-            mfa_notice(other, false).or_else(|| permissions_notice(other)).or_else(|| access_key_notice(other))
-        }
+        Some(other) => mfa_notice(other, false)
+            .or_else(|| permissions_notice(other))
+            .or_else(|| access_key_notice(other))
+            .or_else(|| groups_notice(other)),
         None => None,
     };
     view! {
@@ -219,6 +222,7 @@ pub fn UserDetailPage() -> impl IntoView {
             let user_name = name();
             // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
             view! {
+                <UserGroupsPanel user_name=user_name.clone() at />
                 <AttachedPoliciesPanel kind="user" entity=user_name.clone() at />
                 <InlinePoliciesPanel kind="user" entity=user_name.clone() at />
                 <ConsolePasswordPanel user_name=user_name.clone() user />
@@ -395,5 +399,113 @@ mod tests {
     fn page_links_encode_their_query() {
         assert_eq!(query_href("", None), "/users");
         assert_eq!(query_href("a b&c", Some("bWFy")), "/users?search=a%20b%26c&marker=bWFy");
+    }
+}
+
+const USER_GROUPS_FORM: &str = "remove-user-groups";
+
+/// The groups a user belongs to: leave the selected ones, or join others (on their own page).
+#[component]
+fn UserGroupsPanel(user_name: String, at: Signal<Option<String>>) -> impl IntoView {
+    let leave = ServerAction::<RemoveUserFromGroups>::new();
+    let groups = {
+        let name = user_name.clone();
+        // A batch that failed part way still changed something: reload after every attempt.
+        Resource::new(
+            move || (at.try_get().flatten(), leave.version().try_get()),
+            move |_| groups_for_user(name.clone()),
+        )
+    };
+    let leave_pending = leave.pending();
+    let join_href = format!("/users/{user_name}/add-to-groups");
+    view! {
+        <section class="panel" aria-labelledby="user-groups-heading">
+            <h2 id="user-groups-heading">"Groups"</h2>
+            <p class="help">"The user has the permissions of every group it belongs to (at most 10)."</p>
+            {action_error(leave.value())}
+            <Transition fallback=|| view! { <p class="loading">"Loading groups…"</p> }>
+                {move || Suspend::new(async move {
+                    match groups.await {
+                        Ok(list) if list.is_empty() => {
+                            view! { <p class="empty">"Not in any group. Add the user to a group to give it the group's permissions."</p> }
+                                .into_any()
+                        }
+                        Ok(list) => view! {
+                            <div class="table-wrap">
+                                <table class="data">
+                                    <caption class="visually-hidden">"Groups of this user"</caption>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                                            <th scope="col">"Group name"</th>
+                                            <th scope="col">"Creation time"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list.into_iter().enumerate().map(|(row, g)| {
+                                            let href = group_href(&g.group_name);
+                                            view! {
+                                                <tr>
+                                                    <RowCheckbox form=USER_GROUPS_FORM field="groups" row name=g.group_name.clone() />
+                                                    <td data-label="Group name"><a href=href>{g.group_name.clone()}</a></td>
+                                                    <td data-label="Creation time">{g.created}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <ActionForm action=leave attr:id=USER_GROUPS_FORM>
+                <input type="hidden" name="user_name" value=user_name />
+                <button type="submit" class="button" disabled=move || leave_pending.try_get().unwrap_or(false)>
+                    "Remove from selected groups"
+                </button>
+            </ActionForm>
+            <a class="button" href=join_href>"Add user to groups"</a>
+        </section>
+    }
+    .into_any()
+}
+
+/// Adds a user to groups: its own page, as in AWS's console.
+#[component]
+pub fn AddUserToGroupsPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = move || params.try_with(|p| p.get("name").unwrap_or_default()).unwrap_or_default();
+    let join = ServerAction::<AddUserToGroups>::new();
+    let pending = join.pending();
+    view! {
+        <Title text=move || format!("Add {} to groups", name()) />
+        <Breadcrumbs trail=vec![
+            ("Users".to_owned(), Some("/users".to_owned())),
+            (name(), Some(format!("/users/{}", name()))),
+            ("Add to groups".to_owned(), None),
+        ] />
+        <h1>{move || format!("Add {} to groups", name())}</h1>
+        {action_error(join.value())}
+        <ActionForm action=join attr:class="panel form">
+            <input type="hidden" name="user_name" value=name />
+            <GroupPicker field="groups" id="join-groups" />
+            <div class="form-actions">
+                <a class="button" href=move || format!("/users/{}", name())>"Cancel"</a>
+                <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
+                    "Add to groups"
+                </button>
+            </div>
+        </ActionForm>
+    }
+}
+
+fn groups_notice(done: &str) -> Option<&'static str> {
+    match done {
+        "groups-joined" => Some("The user is added to the groups. It has their permissions from its next request."),
+        "groups-left" => Some("The user is removed from the groups. It loses their permissions at once."),
+        _ => None,
     }
 }

@@ -210,7 +210,8 @@ impl Iam {
     /// Deletes a group and everything that would block `DeleteGroup`, as AWS's console does when
     /// one deletes a group: its members are removed, its inline policies deleted and its managed
     /// policies detached; then the group. All or nothing: the caller must be allowed each step
-    /// (`RemoveUserFromGroup`, `DeleteGroupPolicy`, `DetachGroupPolicy` with its `iam:PolicyARN`,
+    /// (`GetGroup`, `ListGroupPolicies` and `ListAttachedGroupPolicies` to see what is in it;
+    /// `RemoveUserFromGroup`, `DeleteGroupPolicy`, `DetachGroupPolicy` with its `iam:PolicyARN`;
     /// and `DeleteGroup`), every one is authorized before anything changes, and one transaction
     /// does them all, each audited. Members lose the group's permissions at once.
     pub async fn delete_group_and_dependents(&self, caller: &Caller, group_name: &str) -> Result<(), IamError> {
@@ -222,6 +223,13 @@ impl Iam {
             let (mut tx, group) = self
                 .write_entity(tx, caller, (EntityKind::Group, name.as_str()), "iam:DeleteGroup", |r| r, parameters)
                 .await?;
+            // What is in the group is read only by a caller allowed to read it, as AWS's console
+            // reads it before deleting: otherwise which step is refused would tell a caller allowed
+            // only DeleteGroup whether the group has members or policies.
+            for read in ["iam:GetGroup", "iam:ListGroupPolicies", "iam:ListAttachedGroupPolicies"] {
+                tx =
+                    self.authorize_holding(tx, caller, Request::new(read, &group.arn, &account_id), parameters).await?;
+            }
             let members = strings(
                 &mut tx,
                 "SELECT u.user_name AS s FROM group_members m JOIN users u ON u.user_id = m.user_id \

@@ -512,7 +512,7 @@ on_both!(groups_are_listed_created_with_members_and_policies_and_deleted_in_bulk
     let res = server.call(&root, "create_group", &fields).await;
     assert_eq!(res.status(), StatusCode::OK);
     let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
-    assert!(back.starts_with("/groups/readers?done=group-created&at="), "{back}");
+    assert!(back.starts_with("/groups/details/readers?done=group-created&at="), "{back}");
     let group: Value = server.call(&root, "group_details", &[("group_name", "readers")]).await.json().await.unwrap();
     let members: Vec<&str> =
         group["users"].as_array().unwrap().iter().map(|u| u["user_name"].as_str().unwrap()).collect();
@@ -601,6 +601,47 @@ on_both!(groups_are_listed_created_with_members_and_policies_and_deleted_in_bulk
     assert_eq!(res.status(), StatusCode::OK);
     let missing = error_of(server.call(&root, "group_details", &[("group_name", "team-00")]).await).await;
     assert_eq!(missing["code"], "NoSuchEntity");
+
+    // A field missing or not of its type is the caller's mistake: 400 and AWS's code, not a 500.
+    let res = server.call(&root, "list_groups", &[("page", "-1")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(res).await["code"], "ValidationError");
+    let res = server.call(&root, "delete_group", &[("group_name", "team-01")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // A delegate allowed to delete only some groups: the others are named with AWS's refusal,
+    // the allowed one is gone, and the list says so.
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*Group*","iam:ListUsers"],
+        "Resource":"*"},{"Effect":"Deny","Action":"iam:DeleteGroup","Resource":"arn:aws:iam::*:group/team-02"}]}"#;
+    server
+        .call(
+            &root,
+            "create_user",
+            &[("user_name", "del"), ("console_access", "on"), ("console_password", "Del-password-9!x")],
+        )
+        .await;
+    let fields = [("entity_kind", "user"), ("entity_name", "del"), ("policy_name", "p"), ("policy_document", policy)];
+    assert_eq!(server.call(&root, "put_inline_policy", &fields).await.status(), StatusCode::OK);
+    let del = server.browser();
+    let fields = [
+        ("kind", "iam"),
+        ("account", "example-corp"),
+        ("user_name", "del"),
+        ("password", "Del-password-9!x"),
+        ("return_to", ""),
+    ];
+    let signed = server.call(&del, "sign_in", &fields).await;
+    assert!(signed.status().is_success() || signed.status().is_redirection(), "{}", signed.status());
+    let fields = [("names[0]", "team-01"), ("names[1]", "team-02"), ("confirmation", "delete")];
+    let partial = error_of(server.call(&del, "delete_groups", &fields).await).await;
+    assert_eq!(partial["code"], "AccessDenied", "{partial}");
+    let message = partial["message"].as_str().unwrap();
+    assert!(message.starts_with("Deleted team-01. Not deleted: team-02: "), "{message}");
+    assert!(message.contains("iam:DeleteGroup"), "{message}");
+    let left = list(&[("filter", "team-0")]).await;
+    let names: Vec<&str> =
+        left["items"].as_array().unwrap().iter().map(|g| g["group_name"].as_str().unwrap()).collect();
+    assert_eq!(names[..2], ["team-02", "team-03"]);
 });
 
 on_both!(managed_policies_are_attached_and_detached_and_offered_by_name, |server| {
@@ -621,4 +662,42 @@ on_both!(managed_policies_are_attached_and_detached_and_offered_by_name, |server
     assert_eq!(server.call(&root, "detach_policy", &fields).await.status(), StatusCode::OK);
     let again = error_of(server.call(&root, "detach_policy", &fields).await).await;
     assert_eq!(again["code"], "NoSuchEntity");
+});
+
+on_both!(a_user_joins_and_leaves_groups_from_its_page, |server| {
+    let root = server.setup_and_sign_in().await;
+    server.call(&root, "create_user", &[("user_name", "dee")]).await;
+    for group in ["ops", "devs"] {
+        server.call(&root, "create_group", &[("group_name", group)]).await;
+    }
+    let offered: Value = server.call(&root, "group_choices", &[("filter", "OP")]).await.json().await.unwrap();
+    assert_eq!(offered.as_array().unwrap().len(), 1);
+    assert_eq!(offered[0]["group_name"], "ops");
+    let fields = [("user_name", "dee"), ("groups[0]", "ops"), ("groups[2]", "devs"), ("groups[3]", "ops")];
+    let res = server.call(&root, "add_user_to_groups", &fields).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
+    assert!(back.starts_with("/users/dee?done=groups-joined"), "{back}");
+    let groups: Value = server.call(&root, "groups_for_user", &[("user_name", "dee")]).await.json().await.unwrap();
+    let names: Vec<&str> = groups.as_array().unwrap().iter().map(|g| g["group_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["devs", "ops"]);
+    // Part of a batch failing says which part, and the rest is done.
+    let fields = [("user_name", "dee"), ("groups[0]", "ops"), ("groups[1]", "nope")];
+    let partial = error_of(server.call(&root, "remove_user_from_groups", &fields).await).await;
+    assert_eq!(partial["code"], "NoSuchEntity");
+    assert!(partial["message"].as_str().unwrap().starts_with("Not removed from every group. nope:"), "{partial}");
+    let groups: Value = server.call(&root, "groups_for_user", &[("user_name", "dee")]).await.json().await.unwrap();
+    assert_eq!(groups[0]["group_name"], "devs");
+    assert_eq!(groups.as_array().unwrap().len(), 1);
+    let none = error_of(server.call(&root, "add_user_to_groups", &[("user_name", "dee")]).await).await;
+    assert_eq!(none["code"], "ValidationError");
+    // A batch is at most 50 names: each is a write of its own.
+    let many: Vec<(String, String)> = (0..51).map(|i| (format!("groups[{i}]"), format!("g{i}"))).collect();
+    let mut fields: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    fields.push(("user_name", "dee"));
+    let too_many = error_of(server.call(&root, "add_user_to_groups", &fields).await).await;
+    assert_eq!(
+        (too_many["code"].as_str(), too_many["message"].as_str()),
+        (Some("ValidationError"), Some("Choose at most 50 at once."))
+    );
 });

@@ -177,9 +177,19 @@ on_both!(deleting_a_group_with_everything_is_all_or_nothing, |db| {
     assert!(db.iam.list_users(&alice, Default::default()).await.is_ok());
 
     // Allowed every step but detaching that one policy, bob changes nothing at all.
+    // Allowed only to delete, bob learns nothing of what is in the group: the first refusal is
+    // the read the console would make, whatever the group holds.
+    let only_delete = allow(r#""iam:DeleteGroup""#, r#""*""#);
+    db.iam.put_inline_policy(&root, EntityKind::User, "bob", "OnlyDelete", &only_delete).await.unwrap();
+    let refused = db.iam.delete_group_and_dependents(&bob, "team").await.unwrap_err();
+    assert!(refused.message().contains("iam:GetGroup"), "{refused}");
+    let missing = db.iam.delete_group_and_dependents(&bob, "no-such-group").await.unwrap_err();
+    assert_eq!(missing.code(), "NoSuchEntity", "DeleteGroup on a missing group is AWS's NoSuchEntity");
+    db.iam.delete_inline_policy(&root, EntityKind::User, "bob", "OnlyDelete").await.unwrap();
     let almost = r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":["iam:DeleteGroup","iam:RemoveUserFromGroup","iam:DeleteGroupPolicy",
-            "iam:DetachGroupPolicy"],"Resource":"*"},
+            "iam:DetachGroupPolicy","iam:GetGroup","iam:ListGroupPolicies","iam:ListAttachedGroupPolicies"],
+            "Resource":"*"},
         {"Effect":"Deny","Action":"iam:DetachGroupPolicy","Resource":"*",
             "Condition":{"ArnEquals":{"iam:PolicyARN":"arn:aws:iam::aws:policy/IAMReadOnlyAccess"}}}]}"#;
     db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Almost", almost).await.unwrap();
@@ -189,6 +199,7 @@ on_both!(deleting_a_group_with_everything_is_all_or_nothing, |db| {
     let group = db.iam.get_group(&root, "team").await.unwrap();
     assert_eq!(group.users.len(), 1, "nothing was removed");
     assert_eq!(db.iam.list_inline_policies(&root, EntityKind::Group, "team").await.unwrap(), ["MayList"]);
+    assert_eq!(db.iam.list_attached_policies(&root, EntityKind::Group, "team").await.unwrap().len(), 1);
     assert!(db.iam.list_users(&alice, Default::default()).await.is_ok());
 
     // With every step allowed, everything goes in one change, and alice loses the group's grants.
