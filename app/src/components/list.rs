@@ -102,7 +102,7 @@ impl<T> ListPage<T> {
 #[cfg(feature = "ssr")]
 pub fn sort_rows<T, K: Ord>(rows: &mut [T], state: &ListState, key: impl Fn(&T, &str) -> K) {
     if state.desc {
-        rows.sort_by(|a, b| key(b, &state.sort).cmp(&key(a, &state.sort)));
+        rows.sort_by_key(|row| std::cmp::Reverse(key(row, &state.sort)));
     } else {
         rows.sort_by_key(|row| key(row, &state.sort));
     }
