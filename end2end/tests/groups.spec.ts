@@ -93,6 +93,18 @@ test.describe.serial('user groups', () => {
   test("a group's users and policies are removed, then the group is deleted by name", async ({ page }) => {
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    // The user's page lists its groups, and adding it to others has its own page.
+    await page.goto('/users/e2e-gus');
+    await hydrated(page);
+    await expect(page.getByRole('table', { name: 'Groups of this user' })).toContainText('e2e-readers');
+    await page.getByRole('link', { name: 'Add user to groups' }).click();
+    await expect(page.getByRole('heading', { name: 'Add e2e-gus to groups' })).toBeVisible();
+    await hydrated(page);
+    await page.getByLabel('Find groups by name').fill('e2e-read');
+    await expect(page.getByRole('checkbox', { name: 'e2e-readers' })).toBeVisible();
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await expect(page).toHaveURL(/\/users\/e2e-gus$/);
+
     await nav(page, 'User groups');
     await page.getByRole('link', { name: 'e2e-readers' }).click();
     await hydrated(page);

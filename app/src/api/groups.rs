@@ -193,20 +193,7 @@ pub async fn create_group(
 
 #[server(prefix = "/api", endpoint = "add_users_to_group")]
 pub async fn add_users_to_group(group_name: String, #[server(default)] users: Vec<String>) -> Result<(), ConsoleError> {
-    let scope = crate::ssr::RequestScope::capture()?;
-    let caller = scope.caller().await?;
-    let iam = &scope.state.iam;
-    let mut failed = Vec::new();
-    for user in &super::batch(users, "Choose at least one user to add.")? {
-        if let Err(e) = iam.add_user_to_group(&caller, &group_name, user).await {
-            failed.push((user.clone(), ConsoleError::from(e)));
-        }
-    }
-    if !failed.is_empty() {
-        return Err(super::batch_error("Not every user was added. ", &failed));
-    }
-    scope.redirect_done(&group_page(&group_name), "users-added");
-    Ok(())
+    change_members(Members::OfGroup(&group_name), users, true).await
 }
 
 #[server(prefix = "/api", endpoint = "remove_users_from_group")]
@@ -214,20 +201,7 @@ pub async fn remove_users_from_group(
     group_name: String,
     #[server(default)] names: Vec<String>,
 ) -> Result<(), ConsoleError> {
-    let scope = crate::ssr::RequestScope::capture()?;
-    let caller = scope.caller().await?;
-    let iam = &scope.state.iam;
-    let mut failed = Vec::new();
-    for user in &super::batch(names, "Select at least one user to remove.")? {
-        if let Err(e) = iam.remove_user_from_group(&caller, &group_name, user).await {
-            failed.push((user.clone(), ConsoleError::from(e)));
-        }
-    }
-    if !failed.is_empty() {
-        return Err(super::batch_error("Not every user was removed. ", &failed));
-    }
-    scope.redirect_done(&group_page(&group_name), "users-removed");
-    Ok(())
+    change_members(Members::OfGroup(&group_name), names, false).await
 }
 
 /// Deletes the selected groups, each with its members and policies (all or nothing per group,
@@ -311,7 +285,7 @@ pub async fn group_choices(#[server(default)] filter: String) -> Result<Vec<Grou
 /// Adds a user to each chosen group (`AddUserToGroup`).
 #[server(prefix = "/api", endpoint = "add_user_to_groups")]
 pub async fn add_user_to_groups(user_name: String, #[server(default)] groups: Vec<String>) -> Result<(), ConsoleError> {
-    change_user_groups(user_name, groups, false).await
+    change_members(Members::OfUser(&user_name), groups, true).await
 }
 
 /// Removes a user from each selected group (`RemoveUserFromGroup`).
@@ -320,32 +294,60 @@ pub async fn remove_user_from_groups(
     user_name: String,
     #[server(default)] groups: Vec<String>,
 ) -> Result<(), ConsoleError> {
-    change_user_groups(user_name, groups, true).await
+    change_members(Members::OfUser(&user_name), groups, false).await
 }
 
+/// Whose memberships a batch changes: a group's (the batch names users) or a user's (groups).
 #[cfg(feature = "ssr")]
-async fn change_user_groups(user_name: String, groups: Vec<String>, remove: bool) -> Result<(), ConsoleError> {
+#[derive(Clone, Copy)]
+enum Members<'a> {
+    OfGroup(&'a str),
+    OfUser(&'a str),
+}
+
+/// Adds (`AddUserToGroup`) or removes (`RemoveUserFromGroup`) each membership of a batch, then
+/// goes back to the page it was changed from; what failed is named in one error.
+#[cfg(feature = "ssr")]
+async fn change_members(side: Members<'_>, names: Vec<String>, add: bool) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
-    let none = if remove { "Select at least one group to remove the user from." } else { "Choose at least one group." };
+    let (none, partly, back, done) = match (side, add) {
+        (Members::OfGroup(g), true) => {
+            ("Choose at least one user to add.", "Not every user was added. ", group_page(g), "users-added")
+        }
+        (Members::OfGroup(g), false) => {
+            ("Select at least one user to remove.", "Not every user was removed. ", group_page(g), "users-removed")
+        }
+        // Only reached after iam-core accepted the name: `[\w+=,.@-]+`, all safe in a path.
+        (Members::OfUser(u), true) => {
+            ("Choose at least one group.", "Not added to every group. ", format!("/users/{u}"), "groups-joined")
+        }
+        (Members::OfUser(u), false) => (
+            "Select at least one group to remove the user from.",
+            "Not removed from every group. ",
+            format!("/users/{u}"),
+            "groups-left",
+        ),
+    };
     let mut failed = Vec::new();
-    for group in super::batch(groups, none)? {
-        let done = if remove {
-            iam.remove_user_from_group(&caller, &group, &user_name).await
-        } else {
-            iam.add_user_to_group(&caller, &group, &user_name).await
+    for name in super::batch(names, none)? {
+        let (group, user) = match side {
+            Members::OfGroup(g) => (g, name.as_str()),
+            Members::OfUser(u) => (name.as_str(), u),
         };
-        if let Err(e) = done {
-            failed.push((group, ConsoleError::from(e)));
+        let changed = if add {
+            iam.add_user_to_group(&caller, group, user).await
+        } else {
+            iam.remove_user_from_group(&caller, group, user).await
+        };
+        if let Err(e) = changed {
+            failed.push((name, ConsoleError::from(e)));
         }
     }
     if !failed.is_empty() {
-        let what = if remove { "Not removed from every group. " } else { "Not added to every group. " };
-        return Err(super::batch_error(what, &failed));
+        return Err(super::batch_error(partly, &failed));
     }
-    let done = if remove { "groups-left" } else { "groups-joined" };
-    // Only reached after iam-core accepted the name: `[\w+=,.@-]+`, all safe in a path.
-    scope.redirect_done(&format!("/users/{user_name}"), done);
+    scope.redirect_done(&back, done);
     Ok(())
 }
