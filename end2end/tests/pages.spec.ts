@@ -1,0 +1,72 @@
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import { createConsoleUser, failOnPageErrors, hydrated, signInAsRoot, signOut } from './helpers';
+
+// Runs after console.spec.ts (one server, specs in file order): the account exists.
+failOnPageErrors();
+
+/** Every WCAG 2.1 A and AA violation axe finds on the page as it stands, one line each. */
+async function violations(page: Page, what: string): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return results.violations.map(
+    (v) => `${what}: ${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+  );
+}
+
+/** Opens `path`, waits until it is interactive and nothing is still loading, then checks it. */
+async function check(page: Page, path: string): Promise<string[]> {
+  await page.goto(path);
+  await hydrated(page);
+  await expect(page.getByText(/^Loading/)).toHaveCount(0);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  return violations(page, path);
+}
+
+test.describe.serial('every page', () => {
+  test('the sign-in page passes the accessibility check', async ({ page }) => {
+    await page.goto('/signin');
+    await hydrated(page);
+    expect(await violations(page, '/signin')).toEqual([]);
+  });
+
+  test('every console page passes the accessibility check, full and empty', async ({ page }) => {
+    // About four seconds a page (axe walks the whole document): more than the default minute.
+    test.setTimeout(180_000);
+    await signInAsRoot(page);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    // Every page's violations are gathered, then reported together.
+    const found: string[] = [];
+    // Empty lists first (the groups spec deleted its groups).
+    found.push(...(await check(page, '/groups')));
+    await createConsoleUser(page, 'e2e-ally', 'Ally-Checks-Every-Page-4!');
+    await page.goto('/groups/create');
+    await hydrated(page);
+    await page.getByLabel('User group name').fill('e2e-ally-group');
+    await page.getByLabel('Find users by name').fill('e2e-ally');
+    await page.getByRole('checkbox', { name: 'e2e-ally' }).check();
+    await page.getByRole('button', { name: 'Create user group' }).click();
+    await expect(page.getByText('The user group is created.')).toBeVisible();
+
+    for (const path of [
+      '/',
+      '/users',
+      '/users/create',
+      '/users/e2e-ally',
+      '/users/e2e-ally/add-to-groups',
+      '/users/e2e-ally/attach-policies',
+      '/groups',
+      '/groups/create',
+      '/groups/details/e2e-ally-group',
+      '/groups/details/e2e-ally-group/add-users',
+      '/groups/details/e2e-ally-group/attach-policies',
+      '/account-settings',
+      '/security-credentials',
+      '/no-such-page',
+    ]) {
+      found.push(...(await check(page, path)));
+    }
+    expect(found).toEqual([]);
+    await page.goto('/');
+    await signOut(page);
+  });
+});
