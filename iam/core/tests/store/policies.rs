@@ -183,6 +183,17 @@ on_both!(deleting_a_group_with_everything_is_all_or_nothing, |db| {
     db.iam.put_inline_policy(&root, EntityKind::User, "bob", "OnlyDelete", &only_delete).await.unwrap();
     let refused = db.iam.delete_group_and_dependents(&bob, "team").await.unwrap_err();
     assert!(refused.message().contains("iam:GetGroup"), "{refused}");
+    // Each read the console would make is required, one after the other.
+    for (allowed, next) in [
+        (r#"["iam:DeleteGroup","iam:GetGroup"]"#, "iam:ListGroupPolicies"),
+        (r#"["iam:DeleteGroup","iam:GetGroup","iam:ListGroupPolicies"]"#, "iam:ListAttachedGroupPolicies"),
+    ] {
+        let policy = allow(allowed, r#""*""#);
+        db.iam.put_inline_policy(&root, EntityKind::User, "bob", "OnlyDelete", &policy).await.unwrap();
+        let refused = db.iam.delete_group_and_dependents(&bob, "team").await.unwrap_err();
+        assert!(refused.message().contains(next), "{next}: {refused}");
+        assert_eq!(db.iam.get_group(&root, "team").await.unwrap().users.len(), 1, "nothing was removed");
+    }
     let missing = db.iam.delete_group_and_dependents(&bob, "no-such-group").await.unwrap_err();
     assert_eq!(missing.code(), "NoSuchEntity", "DeleteGroup on a missing group is AWS's NoSuchEntity");
     db.iam.delete_inline_policy(&root, EntityKind::User, "bob", "OnlyDelete").await.unwrap();
