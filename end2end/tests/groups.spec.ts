@@ -67,6 +67,8 @@ test.describe.serial('user groups', () => {
     }
 
     await nav(page, 'User groups');
+    // With no sort in the URL the list is in name order, and its header says so.
+    await expect(page.getByRole('columnheader', { name: 'Group name' })).toHaveAttribute('aria-sort', 'ascending');
     await page.getByRole('searchbox', { name: 'Filter groups by name' }).fill('E2E-BULK');
     await page.getByRole('button', { name: 'Search' }).click();
     await expect(page).toHaveURL(/\/groups\?filter=E2E-BULK$/);
@@ -84,6 +86,11 @@ test.describe.serial('user groups', () => {
     await page.getByRole('checkbox', { name: 'Select e2e-bulk-1' }).check();
     await page.getByRole('checkbox', { name: 'Select e2e-bulk-2' }).check();
     await page.getByText('Delete selected groups', { exact: true }).click();
+    // A mistyped word is refused, and keeps the selection and the open form.
+    await page.getByLabel('To confirm deletion, enter delete.').fill('delet');
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(page.getByRole('alert')).toContainText('To confirm, enter `delete` in the field.');
+    await expect(page.getByRole('checkbox', { name: 'Select e2e-bulk-1' })).toBeChecked();
     await page.getByLabel('To confirm deletion, enter delete.').fill('delete');
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await expect(page.getByText('Groups deleted: e2e-bulk-1, e2e-bulk-2.')).toBeVisible();

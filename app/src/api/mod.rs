@@ -96,13 +96,20 @@ fn user_view(user: iam_core::users::User) -> UserView {
 /// form shows at most a page of rows or a picker's choices.
 pub const MAX_BATCH: usize = 50;
 
-/// The non-empty names of a batch form, each once, in order; refused past [`MAX_BATCH`] or when
-/// there are none (`none` says what to choose).
+/// The non-empty names of a batch form, sorted, each once (IAM names ignoring case, as IAM
+/// compares them; policy ARNs exactly); refused past [`MAX_BATCH`] or when there are none
+/// (`none` says what to choose).
 #[cfg(feature = "ssr")]
 pub(crate) fn batch(names: Vec<String>, none: &str) -> Result<Vec<String>, ConsoleError> {
     let mut names: Vec<String> = names.into_iter().filter(|n| !n.is_empty()).collect();
-    names.sort();
-    names.dedup();
+    let arns = names.iter().all(|n| n.starts_with("arn:"));
+    if arns {
+        names.sort();
+        names.dedup();
+    } else {
+        names.sort_by_key(|n| n.to_ascii_lowercase());
+        names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    }
     if names.is_empty() {
         return Err(ConsoleError::new("ValidationError", none));
     }

@@ -45,11 +45,23 @@ pub fn GroupsPage() -> impl IntoView {
             .unwrap_or_default()
     };
     let delete = ServerAction::<DeleteGroups>::new();
-    // A failed bulk delete may still have deleted some: the list reloads after every attempt.
+    // Bumped when a delete may have deleted something (it succeeded, or failed past the form's
+    // own checks): the list reloads and the bulk form is made again. A form mistake (nothing
+    // typed, nothing selected) keeps the selection and the open form.
+    let changed = RwSignal::new(0_u32);
+    Effect::new(move |_| {
+        if let Some(result) = delete.value().get()
+            && !matches!(&result, Err(e) if e.code == "ValidationError")
+        {
+            changed.update(|n| *n += 1);
+        }
+    });
     let groups = Resource::new(
-        move || (state(), delete.version().try_get().unwrap_or(0)),
+        move || (state(), changed.try_get().unwrap_or(0)),
         |(s, _)| list_groups(s.filter, s.sort, s.desc, s.page),
     );
+    // A success bar from an earlier delete is not left beside a new error.
+    let failed = move || matches!(delete.value().try_get().flatten(), Some(Err(_)));
     let pending = delete.pending();
     view! {
         <Title text="User groups" />
@@ -60,7 +72,7 @@ pub fn GroupsPage() -> impl IntoView {
         </div>
         <p class="help">"A user group is a collection of IAM users. Its policies apply to every user in it."</p>
         {move || {
-            let names = deleted();
+            let names = if failed() { Vec::new() } else { deleted() };
             (!names.is_empty()).then(|| {
                 let what = if names.len() == 1 { "Group" } else { "Groups" };
                 view! { <div class="alert success" role="status">{format!("{what} deleted: {}.", names.join(", "))}</div> }
@@ -81,7 +93,7 @@ pub fn GroupsPage() -> impl IntoView {
         // Made again after each attempt: a finished delete must not leave "delete" typed and the
         // box open, one click away from deleting the next selection.
         {move || {
-            delete.version().track();
+            changed.track();
             view! {
                 <ActionForm action=delete attr:id=BULK_FORM attr:class="bulk">
                     <details>
@@ -99,6 +111,21 @@ pub fn GroupsPage() -> impl IntoView {
                 </ActionForm>
             }
         }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_iam_name;
+
+    #[test]
+    fn only_names_iam_allows_reach_the_success_bar() {
+        for good in ["team", "a+b=c,d.e@f_g-h", &"x".repeat(128)] {
+            assert!(is_iam_name(good), "{good}");
+        }
+        for bad in ["", "two words", "Sign-in-at:evil", "<b>", "é", &"x".repeat(129)] {
+            assert!(!is_iam_name(bad), "{bad}");
+        }
     }
 }
 
