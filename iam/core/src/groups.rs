@@ -53,11 +53,6 @@ async fn count(conn: &mut AnyConnection, sql: &str, id: &str) -> Result<i64, Iam
 }
 
 /// The column `s` of every row `sql` finds for `id`.
-async fn strings(conn: &mut AnyConnection, sql: &str, id: &str) -> Result<Vec<String>, IamError> {
-    let rows = sqlx::query(sql).bind(id).fetch_all(conn).await?;
-    Ok(rows.iter().map(|r| r.try_get::<String, _>("s")).collect::<Result<Vec<_>, _>>()?)
-}
-
 impl Iam {
     /// `iam:CreateGroup`.
     pub async fn create_group(&self, caller: &Caller, group_name: &str, path: Option<&str>) -> Result<Group, IamError> {
@@ -215,85 +210,7 @@ impl Iam {
     /// and `DeleteGroup`), every one is authorized before anything changes, and one transaction
     /// does them all, each audited. Members lose the group's permissions at once.
     pub async fn delete_group_and_dependents(&self, caller: &Caller, group_name: &str) -> Result<(), IamError> {
-        self.record_failures(caller, async move {
-            let name = GroupName::parse(group_name)?;
-            let account_id = caller.account_id().to_owned();
-            let tx = self.begin_write(&account_id).await?;
-            let parameters = || serde_json::json!({ "GroupName": name.as_str() });
-            let (mut tx, group) = self
-                .write_entity(tx, caller, (EntityKind::Group, name.as_str()), "iam:DeleteGroup", |r| r, parameters)
-                .await?;
-            // What is in the group is read only by a caller allowed to read it, as AWS's console
-            // reads it before deleting: otherwise which step is refused would tell a caller allowed
-            // only DeleteGroup whether the group has members or policies.
-            for read in ["iam:GetGroup", "iam:ListGroupPolicies", "iam:ListAttachedGroupPolicies"] {
-                tx =
-                    self.authorize_holding(tx, caller, Request::new(read, &group.arn, &account_id), parameters).await?;
-            }
-            let members = strings(
-                &mut tx,
-                "SELECT u.user_name AS s FROM group_members m JOIN users u ON u.user_id = m.user_id \
-                 WHERE m.group_id = $1 ORDER BY u.name_key",
-                &group.id,
-            )
-            .await?;
-            let inline = strings(
-                &mut tx,
-                "SELECT policy_name AS s FROM inline_policies WHERE entity_id = $1 ORDER BY name_key",
-                &group.id,
-            )
-            .await?;
-            let attached = strings(
-                &mut tx,
-                "SELECT policy_arn AS s FROM policy_attachments WHERE entity_id = $1 ORDER BY policy_arn",
-                &group.id,
-            )
-            .await?;
-
-            // Every step is authorized before anything changes; a refusal rolls back everything.
-            let detail = |extra: serde_json::Value| audit::with_parameter(parameters(), "Detail", extra);
-            let mut steps: Vec<(&str, serde_json::Value, Option<&str>)> = Vec::new();
-            for user in &members {
-                steps.push(("iam:RemoveUserFromGroup", detail(serde_json::json!({ "UserName": user })), None));
-            }
-            for policy in &inline {
-                steps.push(("iam:DeleteGroupPolicy", detail(serde_json::json!({ "PolicyName": policy })), None));
-            }
-            for policy in &attached {
-                let params = detail(serde_json::json!({ "PolicyArn": policy }));
-                steps.push(("iam:DetachGroupPolicy", params, Some(policy.as_str())));
-            }
-            for (action, params, policy) in &steps {
-                let mut request = Request::new(action, &group.arn, &account_id);
-                if let Some(policy) = policy {
-                    request = request.with("iam:PolicyARN", (*policy).to_owned());
-                }
-                tx = self.authorize_holding(tx, caller, request, || params.clone()).await?;
-            }
-
-            for sql in [
-                "DELETE FROM group_members WHERE group_id = $1",
-                "DELETE FROM inline_policies WHERE entity_id = $1",
-                "DELETE FROM policy_attachments WHERE entity_id = $1",
-                "DELETE FROM iam_groups WHERE group_id = $1",
-            ] {
-                sqlx::query(sql).bind(&group.id).execute(&mut *tx).await?;
-            }
-            let now = self.now();
-            for (action, params, _) in steps {
-                let event = Event { action, target: Some(&group.arn), parameters: params, outcome: "Success" };
-                audit::append(&mut tx, caller, now, &event).await?;
-            }
-            let event = Event {
-                action: "iam:DeleteGroup",
-                target: Some(&group.arn),
-                parameters: parameters(),
-                outcome: "Success",
-            };
-            audit::append(&mut tx, caller, now, &event).await?;
-            self.commit_permissions(tx, &account_id).await
-        })
-        .await
+        self.record_failures(caller, self.delete_with_dependents(caller, EntityKind::Group, group_name)).await
     }
 
     /// `iam:AddUserToGroup`: the user gains the group's permissions at once.

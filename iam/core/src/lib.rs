@@ -12,6 +12,7 @@ pub mod authorization_details;
 pub mod authz;
 pub mod aws_managed;
 pub mod caller;
+mod cascade;
 pub mod clock;
 pub mod console_sessions;
 pub mod credential_report;

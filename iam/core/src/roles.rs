@@ -24,6 +24,8 @@ use crate::users::{Page, decode_marker, page_size};
 pub const MAX_ROLES_PER_ACCOUNT: i64 = 1_000;
 /// The range of `MaxSessionDuration`, in seconds.
 pub const SESSION_DURATION: std::ops::RangeInclusive<i64> = 3_600..=43_200;
+/// The size of a trust policy (AWS's `ACLSizePerRole` default), in characters without whitespace.
+pub const TRUST_POLICY_QUOTA: usize = 2_048;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Role {
@@ -81,6 +83,9 @@ fn check_trust_policy(text: &str) -> Result<(), IamError> {
              must have length between 1 and 131072"
                 .to_owned(),
         ));
+    }
+    if iam_policy::validate::size_without_whitespace(text) > TRUST_POLICY_QUOTA {
+        return Err(IamError::LimitExceeded(format!("Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_QUOTA}")));
     }
     parse_and_validate(text, PolicyKind::Trust).map(|_| ()).map_err(document_error)
 }
@@ -348,6 +353,14 @@ impl Iam {
         let event = Event { action, target: Some(&role.arn), parameters: parameters(), outcome: "Success" };
         audit::append(&mut tx, caller, self.now(), &event).await?;
         self.commit_permissions(tx, &account_id).await
+    }
+
+    /// Deletes a role and its policies, as AWS's console does: the inline policies are deleted and
+    /// the managed policies detached, then the role, all or nothing, each step authorized under its
+    /// own action (`GetRole`, `ListRolePolicies`, `ListAttachedRolePolicies`, `DeleteRolePolicy`,
+    /// `DetachRolePolicy`, `DeleteRole`) and audited.
+    pub async fn delete_role_and_dependents(&self, caller: &Caller, role_name: &str) -> Result<(), IamError> {
+        self.record_failures(caller, self.delete_with_dependents(caller, EntityKind::Role, role_name)).await
     }
 
     /// `iam:DeleteRole`. Like AWS, refuses while the role has policies.

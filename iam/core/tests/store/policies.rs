@@ -230,6 +230,64 @@ on_both!(deleting_a_group_with_everything_is_all_or_nothing, |db| {
     drop(bob);
 });
 
+on_both!(deleting_a_role_with_its_policies_is_all_or_nothing, |db| {
+    let root = db.with_account().await;
+    let bob = user(db, &root, "bob", &[]).await;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam_core::roles::CreateRole {
+        role_name: "Deploy".into(),
+        assume_role_policy_document: trust.into(),
+        tags: vec![("team".into(), "ops".into())],
+        ..Default::default()
+    };
+    db.iam.create_role(&root, role).await.unwrap();
+    let list = allow(r#""iam:ListUsers""#, r#""*""#);
+    db.iam.put_inline_policy(&root, EntityKind::Role, "Deploy", "MayList", &list).await.unwrap();
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    db.iam.attach_policy(&root, EntityKind::Role, "Deploy", read_only).await.unwrap();
+
+    // Each read the console would make is required, one after the other, and nothing changes.
+    for (allowed, next) in [
+        (r#""iam:DeleteRole""#, "iam:GetRole"),
+        (r#"["iam:DeleteRole","iam:GetRole"]"#, "iam:ListRolePolicies"),
+        (r#"["iam:DeleteRole","iam:GetRole","iam:ListRolePolicies"]"#, "iam:ListAttachedRolePolicies"),
+        (
+            r#"["iam:DeleteRole","iam:GetRole","iam:ListRolePolicies","iam:ListAttachedRolePolicies"]"#,
+            "iam:DeleteRolePolicy",
+        ),
+        (
+            r#"["iam:DeleteRole","iam:GetRole","iam:ListRolePolicies","iam:ListAttachedRolePolicies","iam:DeleteRolePolicy"]"#,
+            "iam:DetachRolePolicy",
+        ),
+    ] {
+        let policy = allow(allowed, r#""*""#);
+        db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Delegated", &policy).await.unwrap();
+        let refused = db.iam.delete_role_and_dependents(&bob, "Deploy").await.unwrap_err();
+        assert_eq!(refused.code(), "AccessDenied");
+        assert!(refused.message().contains(next), "{next}: {refused}");
+        assert_eq!(db.iam.list_inline_policies(&root, EntityKind::Role, "Deploy").await.unwrap(), ["MayList"]);
+        assert_eq!(db.iam.list_attached_policies(&root, EntityKind::Role, "Deploy").await.unwrap().len(), 1);
+    }
+    assert_eq!(db.iam.delete_role_and_dependents(&bob, "Nope").await.unwrap_err().code(), "NoSuchEntity");
+
+    db.iam.delete_role_and_dependents(&root, "Deploy").await.unwrap();
+    assert_eq!(db.iam.get_role(&root, "Deploy").await.unwrap_err().code(), "NoSuchEntity");
+    assert!(db.iam.list_entities_for_policy(&root, read_only).await.unwrap().roles.is_empty());
+    let events = db.iam.audit_events(&root, None, None, 100).await.unwrap();
+    for action in ["iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"] {
+        assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
+    }
+    // Made again under the same name, the role holds nothing of the old one: no policy, no tag.
+    let again = iam_core::roles::CreateRole {
+        role_name: "deploy".into(),
+        assume_role_policy_document: trust.into(),
+        ..Default::default()
+    };
+    assert!(db.iam.create_role(&root, again).await.unwrap().tags.is_empty());
+    assert!(db.iam.list_inline_policies(&root, EntityKind::Role, "deploy").await.unwrap().is_empty());
+    assert!(db.iam.list_attached_policies(&root, EntityKind::Role, "deploy").await.unwrap().is_empty());
+});
+
 on_both!(managed_policy_versions_change_permissions_at_once, |db| {
     let root = db.with_account().await;
     let alice = user(db, &root, "alice", &[]).await;

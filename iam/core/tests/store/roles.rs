@@ -84,6 +84,19 @@ on_both!(role_input_is_checked_with_aws_codes, |db| {
         CreateRole { permissions_boundary: Some("arn:aws:iam::aws:policy/PowerUserAccess".into()), ..role("Bounded") };
     let created = db.iam.create_role(&root, bounded).await.unwrap();
     assert_eq!(created.permissions_boundary_arn.as_deref(), Some("arn:aws:iam::aws:policy/PowerUserAccess"));
+    // A trust policy is at most 2,048 characters, whitespace not counted (AWS's ACLSizePerRole).
+    let principals: Vec<String> = (0..60).map(|i| format!("\"arn:aws:iam::1234567890{i:02}:root\"")).collect();
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":[{}]}},"Action":"sts:AssumeRole"}}]}}"#,
+        principals.join(",")
+    );
+    let too_large = db.iam.update_assume_role_policy(&root, "Dev", &big).await.unwrap_err();
+    assert_eq!(
+        (too_large.code(), too_large.message().as_str()),
+        ("LimitExceeded", "Cannot exceed quota for ACLSizePerRole: 2048")
+    );
+    let spaced = TRUST.replace(',', &format!(",{}", " ".repeat(1_000)));
+    db.iam.update_assume_role_policy(&root, "Dev", &spaced).await.unwrap();
     let malformed = db.iam.update_assume_role_policy(&root, "Dev", "{").await.unwrap_err();
     assert_eq!(malformed.code(), "MalformedPolicyDocument");
     assert_eq!(db.iam.update_role(&root, "Nope", None, None).await.unwrap_err().code(), "NoSuchEntity");
