@@ -9,6 +9,7 @@ pub mod api;
 mod components;
 pub mod error;
 mod pages;
+pub mod paths;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod webauthn;
@@ -64,7 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::dashboard::Dashboard />
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("users/create") view=pages::users::CreateUserPage />
-                    <Route path=path!("users/:name") view=pages::users::UserDetailPage />
+                    <Route path=path!("users/details/:name") view=pages::users::UserDetailPage />
                     <Route path=path!("groups") view=pages::groups::GroupsPage />
                     <Route path=path!("groups/create") view=pages::groups::CreateGroupPage />
                     <Route path=path!("groups/details/:name") view=pages::groups::GroupDetailPage />
@@ -73,10 +74,25 @@ pub fn App() -> impl IntoView {
                         path=path!("groups/details/:name/attach-policies")
                         view=|| view! { <pages::permissions::AttachPoliciesPage kind="group" /> }
                     />
-                    <Route path=path!("users/:name/add-to-groups") view=pages::users::AddUserToGroupsPage />
+                    <Route path=path!("users/details/:name/add-to-groups") view=pages::users::AddUserToGroupsPage />
                     <Route
-                        path=path!("users/:name/attach-policies")
+                        path=path!("users/details/:name/attach-policies")
                         view=|| view! { <pages::permissions::AttachPoliciesPage kind="user" /> }
+                    />
+                    <Route
+                        path=path!("users/details/:name/set-boundary")
+                        view=|| view! { <pages::permissions::SetBoundaryPage kind="user" /> }
+                    />
+                    <Route path=path!("roles") view=pages::roles::RolesPage />
+                    <Route path=path!("roles/create") view=pages::roles::CreateRolePage />
+                    <Route path=path!("roles/details/:name") view=pages::roles::RoleDetailPage />
+                    <Route
+                        path=path!("roles/details/:name/attach-policies")
+                        view=|| view! { <pages::permissions::AttachPoliciesPage kind="role" /> }
+                    />
+                    <Route
+                        path=path!("roles/details/:name/set-boundary")
+                        view=|| view! { <pages::permissions::SetBoundaryPage kind="role" /> }
                     />
                     <Route path=path!("security-credentials") view=pages::security_credentials::SecurityCredentialsPage />
                     <Route path=path!("account-settings") view=pages::account_settings::AccountSettingsPage />

@@ -98,7 +98,7 @@ test.describe.serial('the console', () => {
     await page.getByPlaceholder('Key').first().fill('team');
     await page.getByPlaceholder('Value').first().fill('platform');
     await page.getByRole('button', { name: 'Create user' }).click();
-    await expect(page).toHaveURL(/\/users\/e2e-alice$/);
+    await expect(page).toHaveURL(/\/users\/details\/e2e-alice$/);
     await expect(page.getByTestId('user-arn')).toHaveText(/^arn:aws:iam::\d{12}:user\/engineering\/e2e-alice$/);
     await expect(page.getByRole('cell', { name: 'platform' })).toBeVisible();
 

@@ -101,7 +101,7 @@ test.describe.serial('user groups', () => {
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     // The user's page lists its groups, and adding it to others has its own page.
-    await page.goto('/users/e2e-gus');
+    await page.goto('/users/details/e2e-gus');
     await hydrated(page);
     await expect(page.getByRole('table', { name: 'Groups of this user' })).toContainText('e2e-readers');
     await page.getByRole('link', { name: 'Add user to groups' }).click();
@@ -110,7 +110,7 @@ test.describe.serial('user groups', () => {
     await page.getByLabel('Find groups by name').fill('e2e-read');
     await expect(page.getByRole('checkbox', { name: 'e2e-readers' })).toBeVisible();
     await page.getByRole('link', { name: 'Cancel' }).click();
-    await expect(page).toHaveURL(/\/users\/e2e-gus$/);
+    await expect(page).toHaveURL(/\/users\/details\/e2e-gus$/);
 
     await nav(page, 'User groups');
     await page.getByRole('link', { name: 'e2e-readers' }).click();

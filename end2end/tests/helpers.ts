@@ -50,7 +50,7 @@ export async function createConsoleUser(page: Page, userName: string, password: 
   await page.getByLabel('Console password').fill(password);
   await page.getByLabel(/Users must create a new password at next sign-in/).uncheck();
   await page.getByRole('button', { name: 'Create user' }).click();
-  await expect(page).toHaveURL(new RegExp(`/users/${userName}$`));
+  await expect(page).toHaveURL(new RegExp(`/users/details/${userName}$`));
 }
 
 /** Moves the time `userName`'s password was set `days` back, in the server's database (a SQLite

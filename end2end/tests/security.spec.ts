@@ -90,7 +90,7 @@ test.describe.serial('sign-in security', () => {
     await password.fill(bobFirst);
     await expect(page.getByLabel(/Users must create a new password at next sign-in/)).toBeChecked();
     await page.getByRole('button', { name: 'Create user' }).click();
-    await expect(page).toHaveURL(/\/users\/e2e-bob$/);
+    await expect(page).toHaveURL(/\/users\/details\/e2e-bob$/);
   });
 
   test('a user whose password must be reset sets a new one first, and reaches nothing before', async ({ page }) => {
@@ -227,7 +227,7 @@ test.describe.serial('sign-in security', () => {
     // The administrator removes it again, after their password.
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
-    await page.goto('/users/e2e-bob');
+    await page.goto('/users/details/e2e-bob');
     await hydrated(page);
     await page.getByRole('row').filter({ hasText: 'GAHT-E2E-0001' }).getByText('Remove', { exact: true }).click();
     await page.getByLabel('Your password, to remove this device').fill(rootPassword);
@@ -297,7 +297,7 @@ test.describe.serial('sign-in security', () => {
     // An administrator sets a new one; the user signs in with it.
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
-    await page.goto('/users/e2e-eve');
+    await page.goto('/users/details/e2e-eve');
     await hydrated(page);
     await page.getByText('Reset console password', { exact: true }).click();
     await page.getByLabel('New password', { exact: true }).fill(third);
@@ -368,7 +368,7 @@ test.describe.serial('sign-in security', () => {
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     for (let i = 0; i < 5; i++) {
-      await page.goto(i % 2 ? '/users/e2e-mia' : `/users/e2e-mia?done=policy-saved&at=${i}`);
+      await page.goto(i % 2 ? '/users/details/e2e-mia' : `/users/details/e2e-mia?done=policy-saved&at=${i}`);
       await hydrated(page);
       await expect(page.getByRole('row').filter({ hasText: 'RequireMFA' })).toBeVisible();
       await expect(page.getByRole('row').filter({ hasText: 'e2e-mia-phone' })).toBeVisible();
@@ -384,7 +384,7 @@ test.describe.serial('sign-in security', () => {
   test("an administrator creates a user's access key, downloads it once, deactivates and deletes it", async ({ page }) => {
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
-    await page.goto('/users/e2e-mia');
+    await page.goto('/users/details/e2e-mia');
     await hydrated(page);
     await page.getByText('Create access key', { exact: true }).click();
     await page.getByLabel('Description tag value (optional)').fill('e2e laptop');

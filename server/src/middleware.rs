@@ -188,7 +188,7 @@ mod tests {
         ] {
             assert!(is_public(p), "{p}");
         }
-        for p in ["/", "/users", "/users/alice", "/signin/x"] {
+        for p in ["/", "/users", "/users/details/alice", "/signin/x"] {
             assert!(!is_public(p), "{p}");
         }
     }

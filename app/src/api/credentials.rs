@@ -102,7 +102,7 @@ fn owner(user_name: &Option<String>) -> Option<&str> {
 /// Where a change to `user`'s MFA devices goes back to: the user's page, or one's own credentials.
 #[cfg(feature = "ssr")]
 fn devices_page(user: Option<&str>) -> String {
-    user.map_or_else(|| "/security-credentials".to_owned(), |name| format!("/users/{name}"))
+    user.map_or_else(|| "/security-credentials".to_owned(), crate::paths::user_href)
 }
 
 /// The MFA devices of a user, or of the signed-in principal (`ListMFADevices`).
@@ -268,7 +268,7 @@ pub async fn end_user_sessions(user_name: String) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     scope.state.iam.end_user_console_sessions(&caller, &user_name).await?;
-    scope.redirect_done(&format!("/users/{user_name}"), "sessions");
+    scope.redirect_done(&crate::paths::user_href(&user_name), "sessions");
     Ok(())
 }
 
@@ -289,7 +289,7 @@ pub async fn reset_user_password(
     let reset = require_reset == "on" || require_reset == "true";
     let password = iam_core::Password::new(new_password);
     scope.state.iam.update_login_profile(&caller, &user_name, Some(&password), Some(reset)).await?;
-    scope.redirect_done(&format!("/users/{user_name}"), "password");
+    scope.redirect_done(&crate::paths::user_href(&user_name), "password");
     Ok(())
 }
 

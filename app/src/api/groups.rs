@@ -147,13 +147,6 @@ pub async fn user_choices(#[server(default)] filter: String) -> Result<Vec<UserC
         .collect())
 }
 
-/// The console page of group `name`, after a change, with its notice.
-#[cfg(feature = "ssr")]
-fn group_page(name: &str) -> String {
-    // Only reached after iam-core accepted the name: `[\w+=,.@-]+`, all safe in a path.
-    format!("/groups/details/{name}")
-}
-
 /// Creates a group, then adds the chosen users and attaches the chosen policies, as AWS's
 /// console does (one action each). What could not be done is reported with the group made.
 #[server(prefix = "/api", endpoint = "create_group")]
@@ -187,7 +180,7 @@ pub async fn create_group(
     if !failed.is_empty() {
         return Err(super::batch_error(&format!("Group {name} was created, but not all of it: "), &failed));
     }
-    scope.redirect_done(&group_page(&name), "group-created");
+    scope.redirect_done(&crate::paths::group_href(&name), "group-created");
     Ok(())
 }
 
@@ -313,20 +306,25 @@ async fn change_members(side: Members<'_>, names: Vec<String>, add: bool) -> Res
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     let (none, partly, back, done) = match (side, add) {
-        (Members::OfGroup(g), true) => {
-            ("Choose at least one user to add.", "Not every user was added. ", group_page(g), "users-added")
-        }
-        (Members::OfGroup(g), false) => {
-            ("Select at least one user to remove.", "Not every user was removed. ", group_page(g), "users-removed")
-        }
-        // Only reached after iam-core accepted the name: `[\w+=,.@-]+`, all safe in a path.
+        (Members::OfGroup(g), true) => (
+            "Choose at least one user to add.",
+            "Not every user was added. ",
+            crate::paths::group_href(g),
+            "users-added",
+        ),
+        (Members::OfGroup(g), false) => (
+            "Select at least one user to remove.",
+            "Not every user was removed. ",
+            crate::paths::group_href(g),
+            "users-removed",
+        ),
         (Members::OfUser(u), true) => {
-            ("Choose at least one group.", "Not added to every group. ", format!("/users/{u}"), "groups-joined")
+            ("Choose at least one group.", "Not added to every group. ", crate::paths::user_href(u), "groups-joined")
         }
         (Members::OfUser(u), false) => (
             "Select at least one group to remove the user from.",
             "Not removed from every group. ",
-            format!("/users/{u}"),
+            crate::paths::user_href(u),
             "groups-left",
         ),
     };

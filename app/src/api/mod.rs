@@ -9,16 +9,20 @@ use crate::error::ConsoleError;
 mod credentials;
 mod groups;
 mod permissions;
+mod roles;
 mod security_keys;
 mod settings;
 mod sign_in;
+mod tags;
 
 pub use credentials::*;
 pub use groups::*;
 pub use permissions::*;
+pub use roles::*;
 pub use security_keys::*;
 pub use settings::*;
 pub use sign_in::*;
+pub use tags::*;
 
 /// Who is signed in, for the top bar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,7 +283,7 @@ pub async fn create_user(
         let reset = console_password_reset == "on" || console_password_reset == "true";
         state.iam.create_login_profile(&caller, &user.user_name, &password, reset).await?;
     }
-    let target = format!("/users/{}", user.user_name);
+    let target = crate::paths::user_href(&user.user_name);
     scope.redirect(&target);
     Ok(())
 }

@@ -23,18 +23,6 @@ fn entity_kind(kind: &str) -> Result<iam_core::entities::EntityKind, ConsoleErro
         .ok_or_else(|| ConsoleError::new("ValidationError", format!("There is no kind of entity named `{kind}`.")))
 }
 
-/// The console page of an entity, where a change sends the browser back.
-#[cfg(feature = "ssr")]
-fn entity_page(kind: &str, name: &str) -> String {
-    let folder = match kind {
-        "group" => "groups/details",
-        "role" => "roles",
-        _ => "users",
-    };
-    // Only reached after iam-core accepted the name: `[\w+=,.@-]+`, all safe in a path.
-    format!("/{folder}/{name}")
-}
-
 #[server(prefix = "/api", endpoint = "inline_policies")]
 pub async fn inline_policies(entity_kind: String, entity_name: String) -> Result<Vec<InlinePolicyView>, ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
@@ -75,7 +63,7 @@ pub async fn put_inline_policy(
     } else {
         iam.put_inline_policy(&caller, kind, &entity_name, &policy_name, &policy_document).await?;
     }
-    scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policy-saved");
+    scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), "policy-saved");
     Ok(())
 }
 
@@ -89,7 +77,7 @@ pub async fn delete_inline_policy(
     let caller = scope.caller().await?;
     let kind = self::entity_kind(&entity_kind)?;
     scope.state.iam.delete_inline_policy(&caller, kind, &entity_name, &policy_name).await?;
-    scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policy-deleted");
+    scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), "policy-deleted");
     Ok(())
 }
 
@@ -179,7 +167,7 @@ pub async fn attach_policies(
     if !failed.is_empty() {
         return Err(super::batch_error("Not every policy was attached. ", &failed));
     }
-    scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policies-attached");
+    scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), "policies-attached");
     Ok(())
 }
 
@@ -190,6 +178,46 @@ pub async fn detach_policy(entity_kind: String, entity_name: String, policy_arn:
     let caller = scope.caller().await?;
     let kind = self::entity_kind(&entity_kind)?;
     scope.state.iam.detach_policy(&caller, kind, &entity_name, &policy_arn).await?;
-    scope.redirect_done(&entity_page(&entity_kind, &entity_name), "policy-detached");
+    scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), "policy-detached");
+    Ok(())
+}
+
+/// The permissions boundary of a user or role, if it has one (`GetUser`, `GetRole`).
+#[server(prefix = "/api", endpoint = "permissions_boundary")]
+pub async fn permissions_boundary(entity_kind: String, entity_name: String) -> Result<Option<String>, ConsoleError> {
+    use iam_core::entities::EntityKind;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    match self::entity_kind(&entity_kind)? {
+        EntityKind::User => Ok(iam.get_user(&caller, &entity_name).await?.permissions_boundary_arn),
+        EntityKind::Role => Ok(iam.get_role(&caller, &entity_name).await?.permissions_boundary_arn),
+        EntityKind::Group => Err(ConsoleError::new("InvalidInput", "Groups cannot have a permissions boundary.")),
+    }
+}
+
+/// Sets the permissions boundary of a user or role (`PutUserPermissionsBoundary`,
+/// `PutRolePermissionsBoundary`), or removes it when none is chosen.
+#[server(prefix = "/api", endpoint = "set_boundary")]
+pub async fn set_boundary(
+    entity_kind: String,
+    entity_name: String,
+    #[server(default)] boundary: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let kind = self::entity_kind(&entity_kind)?;
+    let iam = &scope.state.iam;
+    let done = match boundary.trim() {
+        "" => {
+            iam.delete_permissions_boundary(&caller, kind, &entity_name).await?;
+            "boundary-removed"
+        }
+        arn => {
+            iam.put_permissions_boundary(&caller, kind, &entity_name, arn).await?;
+            "boundary-set"
+        }
+    };
+    scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), done);
     Ok(())
 }

@@ -196,6 +196,40 @@ pub fn RowCheckbox(
     }
 }
 
+/// The names a bulk delete reported in the query (`deleted=...`), shown in the success bar only
+/// after the delete the server answered with `done` (`done_code`), and only when every one is a
+/// name IAM allows: a crafted link cannot put other words in a success bar.
+pub fn deleted_names(query: &ParamsMap, done_code: &str) -> Vec<String> {
+    let done = query.get("done").as_deref() == Some(done_code);
+    let names = query.get_all("deleted").unwrap_or_default();
+    if done && names.iter().all(|n| crate::paths::is_iam_name(n)) { names } else { Vec::new() }
+}
+
+/// The success bar of a bulk delete: `Groups deleted: a, b.` (`one` and `many` name the kind).
+pub fn deleted_bar(names: Vec<String>, one: &'static str, many: &'static str) -> Option<impl IntoView> {
+    (!names.is_empty()).then(|| {
+        let what = if names.len() == 1 { one } else { many };
+        view! { <div class="alert success" role="status">{format!("{what} deleted: {}.", names.join(", "))}</div> }
+    })
+}
+
+/// The inside of a list's bulk-delete form: a disclosure saying what deleting does, the field
+/// where `delete` is typed, and the button. `what` is the kind, plural (`groups`).
+#[component]
+pub fn BulkDeleteFields(what: &'static str, explanation: &'static str, pending: Signal<bool>) -> impl IntoView {
+    view! {
+        <details>
+            <summary class="button">{format!("Delete selected {what}")}</summary>
+            <p>{explanation}</p>
+            <div class="field">
+                <label for="bulk-confirmation">"To confirm deletion, enter delete."</label>
+                <input id="bulk-confirmation" name="confirmation" type="text" autocomplete="off" placeholder="delete" />
+            </div>
+            <button type="submit" class="button danger" disabled=move || pending.try_get().unwrap_or(false)>"Delete"</button>
+        </details>
+    }
+}
+
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;

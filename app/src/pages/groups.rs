@@ -10,40 +10,29 @@ use crate::api::{
     AddUsersToGroup, CreateGroup, DeleteGroup, DeleteGroups, GroupRow, GroupView, RemoveUsersFromGroup, group_details,
     list_groups,
 };
-use crate::components::list::{ListFilter, ListPage, ListState, Pager, RowCheckbox, SortHeader};
+use crate::components::list::{
+    BulkDeleteFields, ListFilter, ListPage, ListState, Pager, RowCheckbox, SortHeader, deleted_bar, deleted_names,
+};
 use crate::error::ConsoleError;
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::permissions::{AttachedPoliciesPanel, InlinePoliciesPanel, permissions_notice};
 use crate::pages::pickers::{PolicyPicker, UserPicker};
 use crate::pages::{ErrorAlert, action_error};
+use crate::paths::{group_href, user_href};
 
 const BASE: &str = "/groups";
 
-/// A group's page. Under `details/`, as in AWS's console, so that a group named `create` is not
-/// the create page. IAM names (`[\w+=,.@-]+`) are safe in a path as they are.
-pub fn group_href(name: &str) -> String {
-    format!("/groups/details/{name}")
-}
 /// The id of the list's bulk-delete form, which the rows' checkboxes belong to.
 const BULK_FORM: &str = "delete-groups";
+const BULK_EXPLANATION: &str = "Deleting a group removes its users from it, deletes its inline policies and detaches its \
+                                managed policies. The users themselves stay. This cannot be undone.";
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let query = use_query_map();
     // `try_with`: read inside suspended views, after the query may be gone.
     let state = move || query.try_with(ListState::from_query).unwrap_or_default();
-    // Names from the query are shown only after a delete the server reported, and only when they
-    // are names IAM allows: a crafted link cannot put other words in a success bar.
-    let deleted = move || {
-        query
-            .try_with(|q| {
-                let done = q.get("done").as_deref() == Some("groups-deleted");
-                let names = q.get_all("deleted").unwrap_or_default();
-                let valid = names.iter().all(|n| is_iam_name(n));
-                if done && valid { names } else { Vec::new() }
-            })
-            .unwrap_or_default()
-    };
+    let deleted = move || query.try_with(|q| deleted_names(q, "groups-deleted")).unwrap_or_default();
     let delete = ServerAction::<DeleteGroups>::new();
     // Bumped when a delete may have deleted something (it succeeded, or failed past the form's
     // own checks): the list reloads and the bulk form is made again. A form mistake (nothing
@@ -71,13 +60,7 @@ pub fn GroupsPage() -> impl IntoView {
             <a class="button primary" href="/groups/create">"Create group"</a>
         </div>
         <p class="help">"A user group is a collection of IAM users. Its policies apply to every user in it."</p>
-        {move || {
-            let names = if failed() { Vec::new() } else { deleted() };
-            (!names.is_empty()).then(|| {
-                let what = if names.len() == 1 { "Group" } else { "Groups" };
-                view! { <div class="alert success" role="status">{format!("{what} deleted: {}.", names.join(", "))}</div> }
-            })
-        }}
+        {move || deleted_bar(if failed() { Vec::new() } else { deleted() }, "Group", "Groups")}
         {action_error(delete.value())}
         <Transition fallback=|| view! { <p class="loading">"Loading groups…"</p> }>
             {move || {
@@ -96,36 +79,10 @@ pub fn GroupsPage() -> impl IntoView {
             changed.track();
             view! {
                 <ActionForm action=delete attr:id=BULK_FORM attr:class="bulk">
-                    <details>
-                        <summary class="button">"Delete selected groups"</summary>
-                        <p>
-                            "Deleting a group removes its users from it, deletes its inline policies and detaches its managed policies. "
-                            "The users themselves stay. This cannot be undone."
-                        </p>
-                        <div class="field">
-                            <label for="bulk-confirmation">"To confirm deletion, enter delete."</label>
-                            <input id="bulk-confirmation" name="confirmation" type="text" autocomplete="off" placeholder="delete" />
-                        </div>
-                        <button type="submit" class="button danger" disabled=move || pending.try_get().unwrap_or(false)>"Delete"</button>
-                    </details>
+                    <BulkDeleteFields what="groups" pending=pending.into() explanation=BULK_EXPLANATION />
                 </ActionForm>
             }
         }}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_iam_name;
-
-    #[test]
-    fn only_names_iam_allows_reach_the_success_bar() {
-        for good in ["team", "a+b=c,d.e@f_g-h", &"x".repeat(128)] {
-            assert!(is_iam_name(good), "{good}");
-        }
-        for bad in ["", "two words", "Sign-in-at:evil", "<b>", "é", &"x".repeat(129)] {
-            assert!(!is_iam_name(bad), "{bad}");
-        }
     }
 }
 
@@ -190,11 +147,6 @@ fn GroupsTable(page: ListPage<GroupRow>, state: ListState) -> impl IntoView {
         <Pager base=BASE state page=page.page pages=page.pages total=page.total />
     }
     .into_any()
-}
-
-/// A name IAM could have made (`[\w+=,.@-]{1,128}`).
-fn is_iam_name(name: &str) -> bool {
-    (1..=128).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
 }
 
 /// `3 users`, or the refusal (AWS's console shows the denied read in the cell).
@@ -347,7 +299,7 @@ fn GroupMembersPanel(
                                 </thead>
                                 <tbody>
                                     {group.users.into_iter().enumerate().map(|(row, u)| {
-                                        let href = format!("/users/{}", u.user_name);
+                                        let href = user_href(&u.user_name);
                                         view! {
                                             <tr>
                                                 <RowCheckbox form=MEMBERS_FORM row name=u.user_name.clone() />

@@ -9,9 +9,11 @@ pub mod mfa_devices;
 pub mod password;
 pub mod permissions;
 pub mod pickers;
+pub mod roles;
 pub mod security_credentials;
 pub mod setup;
 pub mod signin;
+pub mod tags;
 pub mod users;
 
 use leptos::prelude::*;

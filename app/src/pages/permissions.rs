@@ -11,11 +11,11 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{
     AttachPolicies, DeleteInlinePolicy, DetachPolicy, InlinePolicyView, ManagedPolicyView, PutInlinePolicy,
-    attached_policies, inline_policies,
+    SetBoundary, attached_policies, inline_policies, permissions_boundary,
 };
 use crate::components::policy_editor::{NEW_POLICY, PolicyEditor};
 use crate::pages::layout::Breadcrumbs;
-use crate::pages::pickers::PolicyPicker;
+use crate::pages::pickers::{BoundaryPicker, PolicyPicker};
 use crate::pages::{ErrorAlert, action_error};
 
 /// The notice for a finished change to inline policies (`done` of the page's query).
@@ -25,6 +25,10 @@ pub fn permissions_notice(done: &str) -> Option<&'static str> {
         "policy-deleted" => Some("The inline policy is removed."),
         "policies-attached" => Some("The policies are attached. They apply from the next request."),
         "policy-detached" => Some("The policy is detached. Its permissions are gone at once."),
+        "boundary-set" => Some("The permissions boundary is set. It caps the permissions from the next request."),
+        "boundary-removed" => Some("The permissions boundary is removed."),
+        "tags-saved" => Some("The tags are saved."),
+        "tags-removed" => Some("The tags are removed."),
         _ => None,
     }
 }
@@ -274,11 +278,18 @@ pub fn AttachedPoliciesPanel(kind: &'static str, entity: String, at: Signal<Opti
     .into_any()
 }
 
+/// The list an entity belongs to, for breadcrumbs: its label and address.
+pub fn section_of(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "group" => ("User groups", "/groups"),
+        "role" => ("Roles", "/roles"),
+        _ => ("Users", "/users"),
+    }
+}
+
 /// Where an entity's attach-policies page is.
 pub fn attach_policies_href(kind: &str, entity: &str) -> String {
-    let folder = if kind == "group" { "groups/details" } else { "users" };
-    // IAM names (`[\w+=,.@-]+`) are safe in a path as they are.
-    format!("/{folder}/{entity}/attach-policies")
+    format!("{}/attach-policies", crate::paths::entity_href(kind, entity))
 }
 
 /// Attaches managed policies to a user or group: its own page, as in AWS's console, so that the
@@ -289,11 +300,8 @@ pub fn AttachPoliciesPage(kind: &'static str) -> impl IntoView {
     let name = move || params.try_with(|p| p.get("name").unwrap_or_default()).unwrap_or_default();
     let attach = ServerAction::<AttachPolicies>::new();
     let pending = attach.pending();
-    let (list_label, list_href) = if kind == "group" { ("User groups", "/groups") } else { ("Users", "/users") };
-    let entity_href = move || {
-        let folder = if kind == "group" { "groups/details" } else { "users" };
-        format!("/{folder}/{}", name())
-    };
+    let (list_label, list_href) = section_of(kind);
+    let entity_href = move || crate::paths::entity_href(kind, &name());
     view! {
         <Title text=move || format!("Attach policies to {}", name()) />
         <Breadcrumbs trail=vec![
@@ -365,5 +373,92 @@ fn AttachedPoliciesTable(
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// The permissions boundary of a user or role: the managed policy that caps what its identity
+/// policies can grant. Set or change it on its own page; remove it here.
+#[component]
+pub fn BoundaryPanel(kind: &'static str, entity: String, at: Signal<Option<String>>) -> impl IntoView {
+    let remove = ServerAction::<SetBoundary>::new();
+    let boundary = {
+        let entity = entity.clone();
+        Resource::new(
+            move || (at.try_get().flatten(), remove.version().try_get()),
+            move |_| permissions_boundary(kind.to_owned(), entity.clone()),
+        )
+    };
+    let set_href = format!("{}/set-boundary", crate::paths::entity_href(kind, &entity));
+    let pending = remove.pending();
+    view! {
+        <section class="panel" aria-labelledby="boundary-heading">
+            <h2 id="boundary-heading">"Permissions boundary"</h2>
+            <p class="help">
+                "A boundary is a managed policy that sets the most this " {kind}
+                "'s identity policies can grant. It grants nothing by itself."
+            </p>
+            {action_error(remove.value())}
+            <Transition fallback=|| view! { <p class="loading">"Loading the boundary…"</p> }>
+                {move || {
+                    let entity = entity.clone();
+                    Suspend::new(async move {
+                        match boundary.await {
+                            Ok(None) => view! { <p class="empty">{format!("No permissions boundary is set for this {kind}.")}</p> }.into_any(),
+                            Ok(Some(arn)) => view! {
+                                <p>"Boundary: " <span class="mono">{arn}</span></p>
+                                <ActionForm action=remove>
+                                    <input type="hidden" name="entity_kind" value=kind />
+                                    <input type="hidden" name="entity_name" value=entity />
+                                    <input type="hidden" name="boundary" value="" />
+                                    <button type="submit" class="button" disabled=move || pending.try_get().unwrap_or(false)>
+                                        "Remove boundary"
+                                    </button>
+                                </ActionForm>
+                            }
+                            .into_any(),
+                            Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+            <a class="button" href=set_href>"Set boundary"</a>
+        </section>
+    }
+    .into_any()
+}
+
+/// Sets or changes a user's or role's permissions boundary: its own page, as in AWS's console.
+#[component]
+pub fn SetBoundaryPage(kind: &'static str) -> impl IntoView {
+    let params = use_params_map();
+    let name = move || params.try_with(|p| p.get("name").unwrap_or_default()).unwrap_or_default();
+    let set = ServerAction::<SetBoundary>::new();
+    let pending = set.pending();
+    let (list_label, list_href) = section_of(kind);
+    let entity_href = move || crate::paths::entity_href(kind, &name());
+    view! {
+        <Title text=move || format!("Set permissions boundary of {}", name()) />
+        <Breadcrumbs trail=vec![
+            (list_label.to_owned(), Some(list_href.to_owned())),
+            (name(), Some(entity_href())),
+            ("Set permissions boundary".to_owned(), None),
+        ] />
+        <h1>{move || format!("Set permissions boundary of {}", name())}</h1>
+        <p class="help">"Choose the managed policy that sets the most this " {kind} "'s identity policies can grant."</p>
+        {action_error(set.value())}
+        <ActionForm action=set attr:class="panel form">
+            <input type="hidden" name="entity_kind" value=kind />
+            <input type="hidden" name="entity_name" value=name />
+            <fieldset>
+                <legend>"Permissions boundary"</legend>
+                <BoundaryPicker field="boundary" id="boundary-policy" />
+            </fieldset>
+            <div class="form-actions">
+                <a class="button" href=entity_href>"Cancel"</a>
+                <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
+                    "Set boundary"
+                </button>
+            </div>
+        </ActionForm>
     }
 }

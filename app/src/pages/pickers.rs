@@ -62,6 +62,18 @@ pub fn PolicyPicker(field: &'static str, id: &'static str) -> impl IntoView {
     view! { <Picker field id filter choices find_label="Find policies by name" none="No policy matches." /> }
 }
 
+/// One managed policy to use as a permissions boundary, or none, sent as `field` (a policy ARN, or
+/// empty for none).
+#[component]
+pub fn BoundaryPicker(field: &'static str, id: &'static str) -> impl IntoView {
+    let filter = RwSignal::new(String::new());
+    let choices = choices_of(filter, policy_choices);
+    view! {
+        <Picker field id filter choices find_label="Find policies by name" none="No policy matches."
+            single="No permissions boundary" />
+    }
+}
+
 /// The choices `fetch` finds for the filter's text, refetched as it changes.
 fn choices_of<T, F>(
     filter: RwSignal<String>,
@@ -88,6 +100,9 @@ fn Picker(
     choices: Resource<Result<Vec<Choice>, crate::ConsoleError>>,
     find_label: &'static str,
     none: &'static str,
+    /// One choice (radio buttons, the first one this label's, meaning none) instead of several.
+    #[prop(optional)]
+    single: Option<&'static str>,
 ) -> impl IntoView {
     // What is chosen stays listed (and sent) while the box finds others.
     let chosen = RwSignal::new(Vec::<Choice>::new());
@@ -120,11 +135,25 @@ fn Picker(
                         .cloned()
                         .chain(found.into_iter().filter(|c| !kept.iter().any(|k| k.value == c.value)))
                         .collect();
-                    if rows.is_empty() {
+                    if rows.is_empty() && single.is_none() {
                         return view! { <p class="empty">{none}</p> }.into_any();
                     }
+                    let nothing = single.map(|label| {
+                        view! {
+                            <li>
+                                <label>
+                                    <input type="radio" name=field value="" checked=kept.is_empty()
+                                        on:change=move |_| chosen.set(Vec::new()) />
+                                    " " {label}
+                                </label>
+                            </li>
+                        }
+                    });
+                    let empty = rows.is_empty().then(|| view! { <li class="empty">{none}</li> });
                     view! {
                         <ul class="choices">
+                            {nothing}
+                            {empty}
                             {rows
                                 .into_iter()
                                 .enumerate()
@@ -135,14 +164,14 @@ fn Picker(
                                         <li>
                                             <label>
                                                 <input
-                                                    type="checkbox"
-                                                    name=format!("{field}[{i}]")
+                                                    type=if single.is_some() { "radio" } else { "checkbox" }
+                                                    name=if single.is_some() { field.to_owned() } else { format!("{field}[{i}]") }
                                                     value=choice.value.clone()
                                                     checked=is_chosen
                                                     on:change=move |ev| {
                                                         let on = event_target_checked(&ev);
                                                         chosen.update(|list| {
-                                                            list.retain(|c| c.value != toggled.value);
+                                                            list.retain(|c| single.is_none() && c.value != toggled.value);
                                                             if on {
                                                                 list.push(toggled.clone());
                                                             }

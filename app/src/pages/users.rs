@@ -12,13 +12,14 @@ use crate::api::{
 use crate::components::list::{RowCheckbox, urlencode};
 use crate::error::ConsoleError;
 use crate::pages::access_keys::{AccessKeysPanel, access_key_notice};
-use crate::pages::groups::group_href;
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
-use crate::pages::permissions::{AttachedPoliciesPanel, InlinePoliciesPanel, permissions_notice};
+use crate::pages::permissions::{AttachedPoliciesPanel, BoundaryPanel, InlinePoliciesPanel, permissions_notice};
 use crate::pages::pickers::GroupPicker;
+use crate::pages::tags::{TagRows, TagsPanel};
 use crate::pages::{ErrorAlert, action_error};
+use crate::paths::{group_href, user_href};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -84,7 +85,7 @@ fn UsersTable(users: Vec<UserView>, next_marker: Option<String>, search: String,
                     {users
                         .into_iter()
                         .map(|u| {
-                            let href = format!("/users/{}", u.user_name);
+                            let href = user_href(&u.user_name);
                             view! {
                                 <tr>
                                     <td data-label="User name"><a href=href>{u.user_name.clone()}</a></td>
@@ -113,8 +114,6 @@ fn UsersTable(users: Vec<UserView>, next_marker: Option<String>, search: String,
 pub fn CreateUserPage() -> impl IntoView {
     let action = ServerAction::<CreateUser>::new();
     let pending = action.pending();
-    let tag_rows = RwSignal::new(vec![0_usize]);
-    let next_row = RwSignal::new(1_usize);
     let console = RwSignal::new(false);
     view! {
         <Title text="Create user" />
@@ -152,27 +151,7 @@ pub fn CreateUserPage() -> impl IntoView {
             </div>
             <h2>"Tags " <span class="optional">"- optional"</span></h2>
             <p class="help">"Key-value pairs to organize, track or control access for this user. Up to 50."</p>
-            <div class="tags">
-                <For each=move || tag_rows.get() key=|i| *i let:i>
-                    <div class="tag-row">
-                        <input name=format!("tags[{i}][key]") type="text" placeholder="Key" aria-label="Tag key" maxlength="128" />
-                        <input name=format!("tags[{i}][value]") type="text" placeholder="Value" aria-label="Tag value" maxlength="256" />
-                        <button type="button" class="button link" on:click=move |_| tag_rows.update(|rows| rows.retain(|r| *r != i))>"Remove"</button>
-                    </div>
-                </For>
-                <button
-                    type="button"
-                    class="button"
-                    disabled=move || tag_rows.with(|r| r.len() >= 50)
-                    on:click=move |_| {
-                        let i = next_row.get_untracked();
-                        next_row.set(i + 1);
-                        tag_rows.update(|rows| rows.push(i));
-                    }
-                >
-                    "Add new tag"
-                </button>
-            </div>
+            <TagRows />
             <div class="form-actions">
                 <a class="button" href="/users">"Cancel"</a>
                 <button type="submit" class="button primary" disabled=move || pending.get()>"Create user"</button>
@@ -225,6 +204,8 @@ pub fn UserDetailPage() -> impl IntoView {
                 <UserGroupsPanel user_name=user_name.clone() at />
                 <AttachedPoliciesPanel kind="user" entity=user_name.clone() at />
                 <InlinePoliciesPanel kind="user" entity=user_name.clone() at />
+                <BoundaryPanel kind="user" entity=user_name.clone() at />
+                <TagsPanel kind="user" entity=user_name.clone() at />
                 <ConsolePasswordPanel user_name=user_name.clone() user />
                 <MfaDevicesPanel user=Some(user_name.clone()) at />
                 <AccessKeysPanel user=Some(user_name.clone()) at />
@@ -238,7 +219,6 @@ pub fn UserDetailPage() -> impl IntoView {
 
 #[component]
 fn UserDetails(user: UserView) -> impl IntoView {
-    let tags_empty = user.tags.is_empty();
     view! {
         <section class="panel">
             <h2>"Summary"</h2>
@@ -256,23 +236,6 @@ fn UserDetails(user: UserView) -> impl IntoView {
                 <dt>"Console last sign-in"</dt>
                 <dd>{user.password_last_used.clone().unwrap_or_else(|| "Never".to_owned())}</dd>
             </dl>
-        </section>
-        <section class="panel">
-            <h2>"Tags"</h2>
-            {if tags_empty {
-                view! { <p class="empty">"No tags."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="data">
-                        <thead><tr><th scope="col">"Key"</th><th scope="col">"Value"</th></tr></thead>
-                        <tbody>
-                            {user.tags.iter().map(|t| view! {
-                                <tr><td data-label="Key">{t.key.clone()}</td><td data-label="Value">{t.value.clone()}</td></tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
         </section>
     }
 }
@@ -417,7 +380,7 @@ fn UserGroupsPanel(user_name: String, at: Signal<Option<String>>) -> impl IntoVi
         )
     };
     let leave_pending = leave.pending();
-    let join_href = format!("/users/{user_name}/add-to-groups");
+    let join_href = format!("{}/add-to-groups", user_href(&user_name));
     view! {
         <section class="panel" aria-labelledby="user-groups-heading">
             <h2 id="user-groups-heading">"Groups"</h2>
@@ -484,7 +447,7 @@ pub fn AddUserToGroupsPage() -> impl IntoView {
         <Title text=move || format!("Add {} to groups", name()) />
         <Breadcrumbs trail=vec![
             ("Users".to_owned(), Some("/users".to_owned())),
-            (name(), Some(format!("/users/{}", name()))),
+            (name(), Some(user_href(&name()))),
             ("Add to groups".to_owned(), None),
         ] />
         <h1>{move || format!("Add {} to groups", name())}</h1>
@@ -493,7 +456,7 @@ pub fn AddUserToGroupsPage() -> impl IntoView {
             <input type="hidden" name="user_name" value=name />
             <GroupPicker field="groups" id="join-groups" />
             <div class="form-actions">
-                <a class="button" href=move || format!("/users/{}", name())>"Cancel"</a>
+                <a class="button" href=move || user_href(&name())>"Cancel"</a>
                 <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
                     "Add to groups"
                 </button>

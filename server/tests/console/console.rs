@@ -247,10 +247,15 @@ on_both!(the_users_slice_works_over_http, |server| {
     assert_eq!(user["path"], "/ops/");
     assert_eq!(user["tags"], serde_json::json!([{ "key": "team", "value": "platform" }]));
 
-    let page = root.get(server.url("/users/bob")).send().await.unwrap().text().await.unwrap();
+    let page = root.get(server.url("/users/details/bob")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(":user/ops/bob"), "the detail page renders on the server");
     let page = root.get(server.url("/users")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("href=\"/users/bob\""));
+    assert!(page.contains("href=\"/users/details/bob\""));
+    // A user may be named like one of the section's pages; its page is still its own.
+    let res = server.call(&root, "create_user", &[("user_name", "create")]).await;
+    assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some("/users/details/create"));
+    let page = root.get(server.url("/users/details/create")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(":user/create"), "the user named `create` has its page");
 
     let unconfirmed =
         error_of(server.call(&root, "delete_user", &[("user_name", "bob"), ("confirmation", "bo")]).await).await;
@@ -315,7 +320,7 @@ on_both!(inline_policies_are_created_edited_and_removed_from_the_console, |serve
     let res = put("read", allow("iam:GetUser"), true).await;
     assert_eq!(res.status(), StatusCode::OK);
     let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
-    assert!(back.starts_with("/users/dana?done=policy-saved&at="), "back to the user's page: {back}");
+    assert!(back.starts_with("/users/details/dana?done=policy-saved&at="), "back to the user's page: {back}");
 
     // A new policy never overwrites one of the same name; an edit does.
     let dup = error_of(put("READ", allow("iam:ListUsers"), true).await).await;
@@ -414,7 +419,7 @@ on_both!(access_keys_are_created_once_described_deactivated_and_deleted, |server
     let off = [("user_name", "kim"), ("access_key_id", id), ("status", "Inactive")];
     let res = server.call(&root, "set_access_key_status", &off).await;
     let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
-    assert!(back.starts_with("/users/kim?done=key-deactivated&at="), "{back}");
+    assert!(back.starts_with("/users/details/kim?done=key-deactivated&at="), "{back}");
     let odd = error_of(server.call(&root, "set_access_key_status", &[("access_key_id", id), ("status", "Off")]).await);
     assert_eq!(odd.await["code"], "ValidationError");
     let unconfirmed = [("user_name", "kim"), ("access_key_id", id), ("confirmation", "AKIA")];
@@ -656,7 +661,7 @@ on_both!(managed_policies_are_attached_and_detached_and_offered_by_name, |server
     let res = server.call(&root, "attach_policies", &fields).await;
     assert_eq!(res.status(), StatusCode::OK);
     let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
-    assert!(back.starts_with("/users/cy?done=policies-attached"), "{back}");
+    assert!(back.starts_with("/users/details/cy?done=policies-attached"), "{back}");
     let bogus = [("entity_kind", "user"), ("entity_name", "cy"), ("policies[0]", "arn:aws:iam::aws:policy/Nope")];
     let bogus = error_of(server.call(&root, "attach_policies", &bogus).await).await;
     assert_eq!(bogus["code"], "NoSuchEntity");
@@ -679,7 +684,7 @@ on_both!(a_user_joins_and_leaves_groups_from_its_page, |server| {
     let res = server.call(&root, "add_user_to_groups", &fields).await;
     assert_eq!(res.status(), StatusCode::OK);
     let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
-    assert!(back.starts_with("/users/dee?done=groups-joined"), "{back}");
+    assert!(back.starts_with("/users/details/dee?done=groups-joined"), "{back}");
     let groups: Value = server.call(&root, "groups_for_user", &[("user_name", "dee")]).await.json().await.unwrap();
     let names: Vec<&str> = groups.as_array().unwrap().iter().map(|g| g["group_name"].as_str().unwrap()).collect();
     assert_eq!(names, ["devs", "ops"]);
@@ -702,4 +707,139 @@ on_both!(a_user_joins_and_leaves_groups_from_its_page, |server| {
         (too_many["code"].as_str(), too_many["message"].as_str()),
         (Some("ValidationError"), Some("Choose at most 50 at once."))
     );
+});
+
+on_both!(roles_are_created_for_each_kind_of_trusted_entity_changed_and_deleted, |server| {
+    let root = server.setup_and_sign_in().await;
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    let location =
+        |res: &reqwest::Response| res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // A service: the form's choice becomes AWS's trust policy; policies, boundary, details and tags in one form.
+    let fields = [
+        ("role[role_name]", "web"),
+        ("role[description]", "Web servers"),
+        ("role[max_session_hours]", "4"),
+        ("trust[entity]", "service"),
+        ("trust[service]", "ec2"),
+        ("policies[3]", read_only),
+        ("boundary", "arn:aws:iam::aws:policy/PowerUserAccess"),
+        ("tags[0][key]", "team"),
+        ("tags[0][value]", "web"),
+    ];
+    let res = server.call(&root, "create_role", &fields).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let back = location(&res).unwrap();
+    assert!(back.starts_with("/roles/details/web?done=role-created&at="), "{back}");
+    let role: Value = server.call(&root, "role_details", &[("role_name", "web")]).await.json().await.unwrap();
+    assert_eq!(role["trusted"], serde_json::json!(["AWS service: ec2"]));
+    assert_eq!(
+        (role["max_session_duration"].as_i64(), role["description"].as_str()),
+        (Some(14_400), Some("Web servers"))
+    );
+    assert_eq!(role["permissions_boundary"], "arn:aws:iam::aws:policy/PowerUserAccess");
+    assert_eq!(role["tags"], serde_json::json!([{ "key": "team", "value": "web" }]));
+    let attached: Value = server
+        .call(&root, "attached_policies", &[("entity_kind", "role"), ("entity_name", "web")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attached[0]["policy_arn"], read_only);
+
+    // Another account, with an external id and MFA required.
+    let fields = [
+        ("role[role_name]", "partner"),
+        ("trust[entity]", "account"),
+        ("trust[account]", "other"),
+        ("trust[account_id]", "444455556666"),
+        ("trust[require_external_id]", "true"),
+        ("trust[external_id]", "partner-7"),
+        ("trust[require_mfa]", "true"),
+    ];
+    assert_eq!(server.call(&root, "create_role", &fields).await.status(), StatusCode::OK);
+    let role: Value = server.call(&root, "role_details", &[("role_name", "partner")]).await.json().await.unwrap();
+    let trust: Value = serde_json::from_str(role["trust_policy"].as_str().unwrap()).unwrap();
+    assert_eq!(trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"], "partner-7");
+    assert_eq!(role["trusted"], serde_json::json!(["Account: 444455556666"]));
+    // A form mistake or a malformed custom policy is AWS's 400, and nothing is made.
+    let bad = [("role[role_name]", "x"), ("trust[entity]", "account"), ("trust[account]", "other")];
+    let res = server.call(&root, "create_role", &bad).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(res).await["code"], "ValidationError");
+    let custom =
+        [("role[role_name]", "x"), ("trust[entity]", "custom"), ("trust[custom]", r#"{"Version":"2012-10-17"}"#)];
+    let res = server.call(&root, "create_role", &custom).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(res).await["code"], "MalformedPolicyDocument");
+    let res = server
+        .call(
+            &root,
+            "create_role",
+            &[
+                ("role[role_name]", "x"),
+                ("trust[entity]", "service"),
+                ("trust[service]", "ec2"),
+                ("role[max_session_hours]", "13"),
+            ],
+        )
+        .await;
+    assert_eq!(error_of(res).await["code"], "ValidationError");
+    assert_eq!(error_of(server.call(&root, "role_details", &[("role_name", "x")]).await).await["code"], "NoSuchEntity");
+
+    // The list: trusted entities per row, filter, sort.
+    let list: Value = server.call(&root, "list_roles", &[("filter", "PART")]).await.json().await.unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["trusted"], serde_json::json!(["Account: 444455556666"]));
+    let newest: Value =
+        server.call(&root, "list_roles", &[("sort", "created"), ("desc", "true")]).await.json().await.unwrap();
+    assert_eq!(newest["items"][0]["role_name"], "partner");
+    let page = root.get(server.url("/roles")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("href=\"/roles/details/web\""), "the list renders on the server");
+    let page = root.get(server.url("/roles/details/web")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(":role/web") && page.contains("AWS service: ec2"), "the role page renders on the server");
+
+    // Details, trust policy, tags and boundary change from the role's page.
+    let fields = [("role_name", "web"), ("description", "Front end"), ("max_session_hours", "12")];
+    let res = server.call(&root, "update_role", &fields).await;
+    assert!(location(&res).unwrap().starts_with("/roles/details/web?done=role-updated"));
+    let lambda = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let res = server.call(&root, "update_trust_policy", &[("role_name", "web"), ("document", lambda)]).await;
+    assert!(location(&res).unwrap().starts_with("/roles/details/web?done=trust-saved"));
+    let big = lambda.replace("lambda.amazonaws.com", &"a".repeat(2_100));
+    let too_large =
+        error_of(server.call(&root, "update_trust_policy", &[("role_name", "web"), ("document", &big)]).await).await;
+    assert_eq!(too_large["code"], "LimitExceeded");
+    let fields = [("entity_kind", "role"), ("entity_name", "web"), ("tags[0][key]", "env"), ("tags[0][value]", "prod")];
+    assert!(location(&server.call(&root, "add_tags", &fields).await).unwrap().contains("done=tags-saved"));
+    let fields = [("entity_kind", "role"), ("entity_name", "web"), ("names[0]", "TEAM")];
+    assert!(location(&server.call(&root, "remove_tags", &fields).await).unwrap().contains("done=tags-removed"));
+    let fields = [("entity_kind", "role"), ("entity_name", "web"), ("boundary", "")];
+    assert!(location(&server.call(&root, "set_boundary", &fields).await).unwrap().contains("done=boundary-removed"));
+    let role: Value = server.call(&root, "role_details", &[("role_name", "web")]).await.json().await.unwrap();
+    assert_eq!(
+        (role["description"].as_str(), role["max_session_duration"].as_i64()),
+        (Some("Front end"), Some(43_200))
+    );
+    assert_eq!(role["trusted"], serde_json::json!(["AWS service: lambda"]));
+    assert_eq!(role["tags"], serde_json::json!([{ "key": "env", "value": "prod" }]));
+    assert_eq!(role["permissions_boundary"], Value::Null);
+    let no_tag = [("entity_kind", "role"), ("entity_name", "web")];
+    assert_eq!(error_of(server.call(&root, "add_tags", &no_tag).await).await["code"], "ValidationError");
+    let group_tag = [("entity_kind", "group"), ("entity_name", "web"), ("tags[0][key]", "k")];
+    assert_eq!(error_of(server.call(&root, "add_tags", &group_tag).await).await["code"], "ValidationError");
+
+    // Deleting: the name typed on its page, the word in bulk; policies go with the role.
+    let wrong =
+        error_of(server.call(&root, "delete_role", &[("role_name", "web"), ("confirmation", "we")]).await).await;
+    assert_eq!(wrong["code"], "ValidationError");
+    let res = server.call(&root, "delete_role", &[("role_name", "web"), ("confirmation", "web")]).await;
+    assert!(location(&res).unwrap().starts_with("/roles?deleted=web&done=roles-deleted"));
+    let holders: Value = server.call(&root, "list_roles", &[]).await.json().await.unwrap();
+    assert_eq!(holders["total"], 1);
+    let fields = [("names[0]", "partner"), ("names[1]", "nope"), ("confirmation", "delete")];
+    let partial = error_of(server.call(&root, "delete_roles", &fields).await).await;
+    assert_eq!(partial["code"], "NoSuchEntity");
+    assert!(partial["message"].as_str().unwrap().starts_with("Deleted partner. Not deleted: nope:"), "{partial}");
+    let left: Value = server.call(&root, "list_roles", &[]).await.json().await.unwrap();
+    assert_eq!(left["total"], 0);
 });

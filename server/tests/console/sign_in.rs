@@ -237,7 +237,7 @@ on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
     let fields =
         [("user_name", "carol"), ("serial_number", serial), ("code1", &code(secret, -1)), ("code2", &code(secret, 0))];
     let enabled = server.call(&root, "enable_virtual_mfa", &fields).await;
-    assert!(location(&enabled).unwrap().starts_with("/users/carol?done=mfa&at="), "back to the user's page");
+    assert!(location(&enabled).unwrap().starts_with("/users/details/carol?done=mfa&at="), "back to the user's page");
     assert!(json(server.call(&root, "mfa_devices", &[]).await).await.as_array().unwrap().is_empty(), "not root's");
 
     // A hardware token, by serial number and a hex seed from its seed file.
@@ -273,7 +273,7 @@ on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
     assert_eq!(refused["code"], "ValidationError");
     assert!(refused["message"].as_str().unwrap().contains("not hexadecimal"), "{refused}");
     let added = token(code(&b32, -1), code(&b32, 0), hex, ROOT_PASSWORD).await;
-    assert!(location(&added).unwrap().starts_with("/users/carol?done=hardware&at="));
+    assert!(location(&added).unwrap().starts_with("/users/details/carol?done=hardware&at="));
     let devices = json(server.call(&root, "mfa_devices", &[("user_name", "carol")]).await).await;
     let kinds: Vec<&str> = devices.as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["Virtual MFA device", "Hardware TOTP token"]);
@@ -291,7 +291,7 @@ on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
         async move { root.post(server.url("/api/remove_mfa_device")).form(&fields).send().await.unwrap() }
     };
     let removed = remove(serial.to_owned()).await;
-    assert!(location(&removed).unwrap().starts_with("/users/carol?done=mfa-removed&at="));
+    assert!(location(&removed).unwrap().starts_with("/users/details/carol?done=mfa-removed&at="));
     let all = server.iam.list_virtual_mfa_devices(&admin, iam_core::mfa::AssignmentStatus::Any).await.unwrap();
     assert!(all.is_empty(), "{all:?}");
 
@@ -308,11 +308,11 @@ on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
     assert_eq!(theirs["code"], "AccessDenied");
 
     let removed = remove("GAHT12345678".to_owned()).await;
-    assert!(location(&removed).unwrap().starts_with("/users/carol?done=mfa-removed&at="));
+    assert!(location(&removed).unwrap().starts_with("/users/details/carol?done=mfa-removed&at="));
     assert!(
         json(server.call(&root, "mfa_devices", &[("user_name", "carol")]).await).await.as_array().unwrap().is_empty()
     );
-    let page = root.get(server.url("/users/carol")).send().await.unwrap().text().await.unwrap();
+    let page = root.get(server.url("/users/details/carol")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Register hardware TOTP token") && page.contains("Assign MFA device"), "on the user page");
 });
 
@@ -379,7 +379,7 @@ on_both!(sessions_are_listed_and_ended_by_their_user_and_administrators, |server
     let listed = json(server.call(&root, "user_sessions", &[("user_name", "carol")]).await).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let res = server.call(&root, "end_user_sessions", &[("user_name", "carol")]).await;
-    assert!(location(&res).unwrap().starts_with("/users/carol?done=sessions&at="));
+    assert!(location(&res).unwrap().starts_with("/users/details/carol?done=sessions&at="));
     assert_eq!(whoami_code(server, &carol).await, "NotSignedIn");
     sign_in_user(server, &carol, "carol", "Carol-rows-Boats-77").await;
     server.iam.update_login_profile(&admin, "carol", Some(&Password::new("Carol-sails-Ships-78")), None).await.unwrap();

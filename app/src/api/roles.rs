@@ -1,0 +1,479 @@
+//! Roles: the list, creation (trusted entity, permissions, boundary, details, tags), a role's
+//! summary, trust policy and deletion. Each step is the IAM action AWS's console calls
+//! (`ListRoles`, `GetRole`, `CreateRole`, `AttachRolePolicy`, `UpdateRole`,
+//! `UpdateAssumeRolePolicy`, `DeleteRole`...), which iam-core authorizes.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{TagInput, TagView};
+use crate::components::list::ListPage;
+use crate::error::ConsoleError;
+
+/// A row of the roles list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRow {
+    pub role_name: String,
+    pub path: String,
+    /// Who may assume it, as the console words it (see [`trusted_entities`]).
+    pub trusted: Vec<String>,
+    /// When the role was last assumed and used, if ever.
+    pub last_activity: Option<String>,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleView {
+    pub role_name: String,
+    pub role_id: String,
+    pub path: String,
+    pub arn: String,
+    pub created: String,
+    pub description: String,
+    pub max_session_duration: i64,
+    pub trust_policy: String,
+    pub trusted: Vec<String>,
+    pub permissions_boundary: Option<String>,
+    pub last_used: Option<String>,
+    pub last_used_region: Option<String>,
+    pub tags: Vec<TagView>,
+}
+
+/// An AWS service a role can trust: its prefix (the principal is `PREFIX.amazonaws.com`) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceChoice {
+    pub prefix: String,
+    pub name: String,
+}
+
+/// The trusted entity chosen on the create-role form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustChoice {
+    /// `service`, `account` or `custom`.
+    #[serde(default)]
+    pub entity: String,
+    /// The service's prefix, for `service`.
+    #[serde(default)]
+    pub service: String,
+    /// `this` or `other`, for `account`.
+    #[serde(default)]
+    pub account: String,
+    /// The other account's 12 digits.
+    #[serde(default)]
+    pub account_id: String,
+    #[serde(default)]
+    pub require_external_id: bool,
+    #[serde(default)]
+    pub external_id: String,
+    #[serde(default)]
+    pub require_mfa: bool,
+    /// The whole trust policy, for `custom`.
+    #[serde(default)]
+    pub custom: String,
+}
+
+/// The name and details of a role being made (`role[...]` fields of the create form).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRole {
+    #[serde(default)]
+    pub role_name: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub description: String,
+    /// Hours, 1 to 12; empty for AWS's default of one.
+    #[serde(default)]
+    pub max_session_hours: String,
+}
+
+/// A role's longest session, as the create and edit forms offer it (AWS's console offers the same
+/// hours): 1 to 12 hours.
+pub const SESSION_HOURS: [i64; 6] = [1, 2, 4, 6, 8, 12];
+
+/// The trust policy for `choice`, as AWS's console writes it, in `own_account`; or what is missing.
+/// Shared by the form's preview (in the browser) and the server, so the preview is what is made.
+pub fn trust_policy(choice: &TrustChoice, own_account: &str) -> Result<String, ConsoleError> {
+    let invalid = |m: &str| Err(ConsoleError::new("ValidationError", m));
+    let principal = match choice.entity.as_str() {
+        "custom" => return Ok(choice.custom.clone()),
+        "service" => {
+            let service = choice.service.trim();
+            if service.is_empty() || !service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return invalid("Choose the AWS service that will use this role.");
+            }
+            json!({ "Service": format!("{service}.amazonaws.com") })
+        }
+        "account" => {
+            let account = if choice.account == "other" { choice.account_id.trim() } else { own_account };
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return invalid("Enter the 12-digit ID of the AWS account whose principals may assume this role.");
+            }
+            json!({ "AWS": format!("arn:aws:iam::{account}:root") })
+        }
+        _ => {
+            return invalid(
+                "Choose who may assume this role: an AWS service, an AWS account, or a custom trust policy.",
+            );
+        }
+    };
+    let mut statement = json!({ "Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole" });
+    if choice.entity == "account" {
+        let mut condition = serde_json::Map::new();
+        if choice.require_external_id {
+            let id = choice.external_id.trim();
+            // AWS's rule for `sts:ExternalId`: 2 to 1,224 characters of `[\w+=,.@:/-]`.
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
+            if !(2..=1224).contains(&id.len()) || !id.chars().all(allowed) {
+                return invalid("An external ID is 2 to 1,224 characters: letters, digits and _ + = , . @ : / -");
+            }
+            condition.insert("StringEquals".into(), json!({ "sts:ExternalId": id }));
+        }
+        if choice.require_mfa {
+            condition.insert("Bool".into(), json!({ "aws:MultiFactorAuthPresent": "true" }));
+        }
+        if !condition.is_empty()
+            && let Some(statement) = statement.as_object_mut()
+        {
+            statement.insert("Condition".into(), Value::Object(condition));
+        }
+    }
+    let policy = json!({ "Version": "2012-10-17", "Statement": [statement] });
+    serde_json::to_string_pretty(&policy).map_err(|e| ConsoleError::new("ValidationError", e.to_string()))
+}
+
+/// Who a trust policy lets assume the role, as AWS's roles list words it: `AWS service: ec2`,
+/// `Account: 123456789012`, `Identity provider: ...`, the ARN of a user or role, or `Anyone`
+/// (`Principal: "*"`). Only `Allow` statements count; a policy that does not parse gives nothing.
+pub fn trusted_entities(document: &str) -> Vec<String> {
+    let Ok(policy) = serde_json::from_str::<Value>(document) else { return Vec::new() };
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let field = |v: &Value, key: &str| v.get(key).cloned().unwrap_or(Value::Null);
+    let mut found: Vec<String> = Vec::new();
+    let values = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(list) => list.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    for statement in statements.iter().filter(|s| field(s, "Effect") == "Allow") {
+        let principal = field(statement, "Principal");
+        if principal == "*" {
+            found.push("Anyone".to_owned());
+            continue;
+        }
+        for service in values(&field(&principal, "Service")) {
+            let short = service.strip_suffix(".amazonaws.com").unwrap_or(&service).to_owned();
+            found.push(format!("AWS service: {short}"));
+        }
+        for aws in values(&field(&principal, "AWS")) {
+            let account = aws
+                .strip_prefix("arn:aws:iam::")
+                .and_then(|rest| rest.strip_suffix(":root"))
+                .or(Some(aws.as_str()).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())));
+            found.push(match account {
+                Some(id) => format!("Account: {id}"),
+                None if aws == "*" => "Anyone".to_owned(),
+                None => aws.clone(),
+            });
+        }
+        for provider in values(&field(&principal, "Federated")) {
+            found.push(format!("Identity provider: {provider}"));
+        }
+    }
+    found.dedup();
+    found
+}
+
+/// Every role of the caller's account (AWS allows 1,000), page by page through `ListRoles`.
+#[cfg(feature = "ssr")]
+async fn all_roles(iam: &iam_core::Iam, caller: &iam_core::Caller) -> Result<Vec<iam_core::roles::Role>, ConsoleError> {
+    let mut roles = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = iam.list_roles(caller, None, marker.as_deref(), Some(1000)).await?;
+        roles.extend(page.items);
+        match page.marker {
+            Some(next) if page.is_truncated => marker = Some(next),
+            _ => return Ok(roles),
+        }
+    }
+}
+
+#[server(prefix = "/api", endpoint = "list_roles")]
+pub async fn list_roles(
+    #[server(default)] filter: String,
+    #[server(default)] sort: String,
+    #[server(default)] desc: bool,
+    #[server(default)] page: usize,
+) -> Result<ListPage<RoleRow>, ConsoleError> {
+    use crate::components::list::ListState;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let state = ListState { filter, sort, desc, page };
+    let mut roles: Vec<_> =
+        all_roles(&scope.state.iam, &caller).await?.into_iter().filter(|r| state.matches(&r.role_name)).collect();
+    crate::components::list::sort_rows(&mut roles, &state, |r, column| match column {
+        "created" => (r.create_date.as_millis(), String::new()),
+        // Never used sorts first, as the oldest.
+        "activity" => (r.last_used_date.map_or(i64::MIN, |t| t.as_millis()), String::new()),
+        _ => (0, r.role_name.to_lowercase()),
+    });
+    let page = ListPage::of(roles, &state);
+    let rows = page
+        .items
+        .into_iter()
+        .map(|r| RoleRow {
+            trusted: trusted_entities(&r.assume_role_policy_document),
+            last_activity: r.last_used_date.map(|t| t.to_iso8601()),
+            created: r.create_date.to_iso8601(),
+            role_name: r.role_name,
+            path: r.path,
+        })
+        .collect();
+    Ok(ListPage { items: rows, total: page.total, page: page.page, pages: page.pages })
+}
+
+#[server(prefix = "/api", endpoint = "role_details")]
+pub async fn role_details(role_name: String) -> Result<RoleView, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let role = scope.state.iam.get_role(&caller, &role_name).await?;
+    Ok(RoleView {
+        trusted: trusted_entities(&role.assume_role_policy_document),
+        role_name: role.role_name,
+        role_id: role.role_id,
+        path: role.path,
+        arn: role.arn,
+        created: role.create_date.to_iso8601(),
+        description: role.description,
+        max_session_duration: role.max_session_duration,
+        trust_policy: role.assume_role_policy_document,
+        permissions_boundary: role.permissions_boundary_arn,
+        last_used: role.last_used_date.map(|t| t.to_iso8601()),
+        last_used_region: role.last_used_region,
+        tags: role.tags.into_iter().map(|t| TagView { key: t.key, value: t.value }).collect(),
+    })
+}
+
+/// The AWS services a role can trust, by name, for the create form (from the shipped service list).
+#[server(prefix = "/api", endpoint = "service_choices")]
+pub async fn service_choices() -> Result<Vec<ServiceChoice>, ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    // Only a signed-in console asks; the list itself is public data.
+    scope.caller().await?;
+    let mut services: Vec<ServiceChoice> = iam_core::advisor::services()
+        .iter()
+        .filter(|s| s.prefix != "portcullis")
+        .map(|s| ServiceChoice { prefix: s.prefix.clone(), name: s.name.clone() })
+        .collect();
+    services.sort_by_key(|s| s.name.to_lowercase());
+    Ok(services)
+}
+
+/// The longest session in seconds from the form's hours.
+#[cfg(feature = "ssr")]
+fn session_seconds(hours: &str) -> Result<Option<i64>, ConsoleError> {
+    let hours = hours.trim();
+    if hours.is_empty() {
+        return Ok(None);
+    }
+    hours
+        .parse::<i64>()
+        .ok()
+        .filter(|h| (1..=12).contains(h))
+        .map(|h| Some(h * 3_600))
+        .ok_or_else(|| ConsoleError::new("ValidationError", "The maximum session duration is 1 to 12 hours."))
+}
+
+/// Creates a role as AWS's console does: `CreateRole` (trust policy, description, longest session,
+/// boundary, tags in one call), then `AttachRolePolicy` for each chosen policy. What could not be
+/// attached is reported with the role made.
+#[server(prefix = "/api", endpoint = "create_role")]
+pub async fn create_role(
+    role: NewRole,
+    #[server(default)] trust: TrustChoice,
+    #[server(default)] policies: Vec<String>,
+    #[server(default)] boundary: String,
+    #[server(default)] tags: Vec<TagInput>,
+) -> Result<(), ConsoleError> {
+    use iam_core::entities::EntityKind;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let document = trust_policy(&trust, caller.account_id())?;
+    // Checked before the role exists: a refused batch leaves nothing half-made.
+    let policies = if policies.iter().all(String::is_empty) { Vec::new() } else { super::batch(policies, "")? };
+    let input = iam_core::roles::CreateRole {
+        role_name: role.role_name.trim().to_owned(),
+        path: Some(role.path.trim().to_owned()).filter(|p| !p.is_empty()),
+        assume_role_policy_document: document,
+        description: Some(role.description.trim().to_owned()).filter(|d| !d.is_empty()),
+        max_session_duration: session_seconds(&role.max_session_hours)?,
+        permissions_boundary: Some(boundary.trim().to_owned()).filter(|b| !b.is_empty()),
+        tags: tags
+            .into_iter()
+            .filter(|t| !(t.key.is_empty() && t.value.is_empty()))
+            .map(|t| (t.key, t.value))
+            .collect(),
+    };
+    let role = iam.create_role(&caller, input).await?;
+    let mut failed = Vec::new();
+    for arn in &policies {
+        if let Err(e) = iam.attach_policy(&caller, EntityKind::Role, &role.role_name, arn).await {
+            failed.push((arn.clone(), ConsoleError::from(e)));
+        }
+    }
+    if !failed.is_empty() {
+        let done = format!("Role {} was created, but not every policy was attached: ", role.role_name);
+        return Err(super::batch_error(&done, &failed));
+    }
+    scope.redirect_done(&crate::paths::role_href(&role.role_name), "role-created");
+    Ok(())
+}
+
+/// `UpdateRole`: the description and the longest session.
+#[server(prefix = "/api", endpoint = "update_role")]
+pub async fn update_role(
+    role_name: String,
+    #[server(default)] description: String,
+    max_session_hours: String,
+) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let hours = session_seconds(&max_session_hours)?;
+    scope.state.iam.update_role(&caller, &role_name, Some(description.trim()), hours).await?;
+    scope.redirect_done(&crate::paths::role_href(&role_name), "role-updated");
+    Ok(())
+}
+
+/// `UpdateAssumeRolePolicy`: replaces who may assume the role.
+#[server(prefix = "/api", endpoint = "update_trust_policy")]
+pub async fn update_trust_policy(role_name: String, document: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    scope.state.iam.update_assume_role_policy(&caller, &role_name, &document).await?;
+    scope.redirect_done(&crate::paths::role_href(&role_name), "trust-saved");
+    Ok(())
+}
+
+/// Deletes the selected roles, each with its policies (all or nothing per role, iam-core's
+/// `delete_role_and_dependents`), after the word `delete` is typed.
+#[server(prefix = "/api", endpoint = "delete_roles")]
+pub async fn delete_roles(#[server(default)] names: Vec<String>, confirmation: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let names = super::batch(names, "Select at least one role to delete.")?;
+    if confirmation.trim() != "delete" {
+        return Err(ConsoleError::new("ValidationError", "To confirm, enter `delete` in the field."));
+    }
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for name in names {
+        match iam.delete_role_and_dependents(&caller, &name).await {
+            Ok(()) => deleted.push(name),
+            Err(e) => failed.push((name, ConsoleError::from(e))),
+        }
+    }
+    if !failed.is_empty() {
+        let done = if deleted.is_empty() { String::new() } else { format!("Deleted {}. ", deleted.join(", ")) };
+        return Err(super::batch_error(&format!("{done}Not deleted: "), &failed));
+    }
+    let query: Vec<String> =
+        deleted.iter().map(|n| format!("deleted={}", crate::components::list::urlencode(n))).collect();
+    scope.redirect_done(&format!("/roles?{}", query.join("&")), "roles-deleted");
+    Ok(())
+}
+
+/// Deletes one role from its page, after its name is typed, as AWS's console asks.
+#[server(prefix = "/api", endpoint = "delete_role")]
+pub async fn delete_role(role_name: String, confirmation: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    if confirmation.trim() != role_name {
+        return Err(ConsoleError::new("ValidationError", format!("To confirm, enter the role name `{role_name}`.")));
+    }
+    let caller = scope.caller().await?;
+    scope.state.iam.delete_role_and_dependents(&caller, &role_name).await?;
+    let query = format!("/roles?deleted={}", crate::components::list::urlencode(&role_name));
+    scope.redirect_done(&query, "roles-deleted");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choice(entity: &str) -> TrustChoice {
+        TrustChoice { entity: entity.into(), service: "ec2".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn the_trust_policy_is_aws_s_for_each_choice() {
+        let service = trust_policy(&choice("service"), "111122223333").unwrap();
+        assert_eq!(trusted_entities(&service), ["AWS service: ec2"]);
+        assert!(service.contains(r#""Action": "sts:AssumeRole""#), "{service}");
+        let own = trust_policy(&choice("account"), "111122223333").unwrap();
+        assert_eq!(trusted_entities(&own), ["Account: 111122223333"]);
+        assert!(!own.contains("Condition"));
+        let other = TrustChoice {
+            account: "other".into(),
+            account_id: " 444455556666 ".into(),
+            require_external_id: true,
+            external_id: "partner-7".into(),
+            require_mfa: true,
+            ..choice("account")
+        };
+        let other = trust_policy(&other, "111122223333").unwrap();
+        let parsed: Value = serde_json::from_str(&other).unwrap();
+        assert_eq!(parsed["Statement"][0]["Principal"]["AWS"], "arn:aws:iam::444455556666:root");
+        assert_eq!(parsed["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"], "partner-7");
+        assert_eq!(parsed["Statement"][0]["Condition"]["Bool"]["aws:MultiFactorAuthPresent"], "true");
+        iam_policy::parse_and_validate(&other, iam_policy::PolicyKind::Trust).unwrap();
+        let custom = TrustChoice { custom: "{ written by hand }".into(), ..choice("custom") };
+        assert_eq!(trust_policy(&custom, "111122223333").unwrap(), "{ written by hand }");
+    }
+
+    #[test]
+    fn a_trust_choice_with_something_missing_says_what() {
+        for bad in [
+            TrustChoice::default(),
+            TrustChoice { service: String::new(), ..choice("service") },
+            TrustChoice { service: "ec2.amazonaws.com\"}".into(), ..choice("service") },
+            TrustChoice { account: "other".into(), account_id: "12345".into(), ..choice("account") },
+            TrustChoice { require_external_id: true, external_id: "x".into(), ..choice("account") },
+            TrustChoice { require_external_id: true, external_id: "has space".into(), ..choice("account") },
+        ] {
+            assert_eq!(trust_policy(&bad, "111122223333").unwrap_err().code, "ValidationError", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn trusted_entities_read_every_kind_of_principal() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com","ecs-tasks.amazonaws.com"]},"Action":"sts:AssumeRole"},
+            {"Effect":"Allow","Principal":{"AWS":["123456789012","arn:aws:iam::210987654321:user/ci"]},"Action":"sts:AssumeRole"},
+            {"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity"},
+            {"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}]}"#;
+        assert_eq!(
+            trusted_entities(doc),
+            [
+                "AWS service: lambda",
+                "AWS service: ecs-tasks",
+                "Account: 123456789012",
+                "arn:aws:iam::210987654321:user/ci",
+                "Identity provider: cognito-identity.amazonaws.com",
+            ]
+        );
+        assert_eq!(
+            trusted_entities(r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}}"#),
+            ["Anyone"]
+        );
+        assert!(trusted_entities("not json").is_empty());
+    }
+}
