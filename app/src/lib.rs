@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users") view=pages::users::UsersPage />
                     <Route path=path!("users/create") view=pages::users::CreateUserPage />
                     <Route path=path!("users/details/:name") view=pages::users::UserDetailPage />
+                    <Route path=path!("users/:name") view=pages::users::MovedUserPage />
                     <Route path=path!("groups") view=pages::groups::GroupsPage />
                     <Route path=path!("groups/create") view=pages::groups::CreateGroupPage />
                     <Route path=path!("groups/details/:name") view=pages::groups::GroupDetailPage />

@@ -31,7 +31,7 @@ test.describe.serial('every page', () => {
 
   test('every console page passes the accessibility check, full and empty', async ({ page }) => {
     // About four seconds a page (axe walks the whole document): more than the default minute.
-    test.setTimeout(180_000);
+    test.setTimeout(240_000);
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     // Every page's violations are gathered, then reported together.
@@ -46,6 +46,12 @@ test.describe.serial('every page', () => {
     await page.getByRole('checkbox', { name: 'e2e-ally' }).check();
     await page.getByRole('button', { name: 'Create user group' }).click();
     await expect(page.getByText('The user group is created.')).toBeVisible();
+    found.push(...(await check(page, '/roles')));
+    await page.goto('/roles/create');
+    await hydrated(page);
+    await page.getByLabel('Role name').fill('e2e-ally-role');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await expect(page.getByText('The role is created.')).toBeVisible();
 
     for (const path of [
       '/',
@@ -54,11 +60,17 @@ test.describe.serial('every page', () => {
       '/users/details/e2e-ally',
       '/users/details/e2e-ally/add-to-groups',
       '/users/details/e2e-ally/attach-policies',
+      '/users/details/e2e-ally/set-boundary',
       '/groups',
       '/groups/create',
       '/groups/details/e2e-ally-group',
       '/groups/details/e2e-ally-group/add-users',
       '/groups/details/e2e-ally-group/attach-policies',
+      '/roles',
+      '/roles/create',
+      '/roles/details/e2e-ally-role',
+      '/roles/details/e2e-ally-role/attach-policies',
+      '/roles/details/e2e-ally-role/set-boundary',
       '/account-settings',
       '/security-credentials',
       '/no-such-page',

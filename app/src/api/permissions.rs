@@ -196,8 +196,9 @@ pub async fn permissions_boundary(entity_kind: String, entity_name: String) -> R
     }
 }
 
-/// Sets the permissions boundary of a user or role (`PutUserPermissionsBoundary`,
-/// `PutRolePermissionsBoundary`), or removes it when none is chosen.
+/// Sets or changes the permissions boundary of a user or role (`PutUserPermissionsBoundary`,
+/// `PutRolePermissionsBoundary`). Nothing chosen is a mistake, never a removal: removing a boundary
+/// widens what the entity may do, and has its own button.
 #[server(prefix = "/api", endpoint = "set_boundary")]
 pub async fn set_boundary(
     entity_kind: String,
@@ -205,19 +206,25 @@ pub async fn set_boundary(
     #[server(default)] boundary: String,
 ) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
+    let arn = boundary.trim();
+    if arn.is_empty() {
+        return Err(ConsoleError::new("ValidationError", "Choose the policy to use as the permissions boundary."));
+    }
     let caller = scope.caller().await?;
     let kind = self::entity_kind(&entity_kind)?;
-    let iam = &scope.state.iam;
-    let done = match boundary.trim() {
-        "" => {
-            iam.delete_permissions_boundary(&caller, kind, &entity_name).await?;
-            "boundary-removed"
-        }
-        arn => {
-            iam.put_permissions_boundary(&caller, kind, &entity_name, arn).await?;
-            "boundary-set"
-        }
-    };
-    scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), done);
+    scope.state.iam.put_permissions_boundary(&caller, kind, &entity_name, arn).await?;
+    scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), "boundary-set");
+    Ok(())
+}
+
+/// Removes the permissions boundary of a user or role (`DeleteUserPermissionsBoundary`,
+/// `DeleteRolePermissionsBoundary`).
+#[server(prefix = "/api", endpoint = "remove_boundary")]
+pub async fn remove_boundary(entity_kind: String, entity_name: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let kind = self::entity_kind(&entity_kind)?;
+    scope.state.iam.delete_permissions_boundary(&caller, kind, &entity_name).await?;
+    scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), "boundary-removed");
     Ok(())
 }

@@ -18,8 +18,9 @@ pub struct RoleRow {
     pub path: String,
     /// Who may assume it, as the console words it (see [`trusted_entities`]).
     pub trusted: Vec<String>,
-    /// When the role was last assumed and used, if ever.
-    pub last_activity: Option<String>,
+    /// When the role was last used, if ever (`GetRole`, as `ListRoles` does not say), or why the
+    /// caller cannot see it.
+    pub last_activity: Result<Option<String>, ConsoleError>,
     pub created: String,
 }
 
@@ -40,12 +41,51 @@ pub struct RoleView {
     pub tags: Vec<TagView>,
 }
 
-/// An AWS service a role can trust: its prefix (the principal is `PREFIX.amazonaws.com`) and name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceChoice {
-    pub prefix: String,
-    pub name: String,
-}
+/// The AWS services the create form offers, each with its service principal, as AWS's console
+/// offers them under "AWS service" (name, principal). Hand-written: a service principal is not an
+/// action prefix (ECS tasks are `ecs-tasks.amazonaws.com`, CloudWatch is `monitoring`), and no data
+/// set we ship lists principals. Any other principal goes in a custom trust policy.
+pub const SERVICE_PRINCIPALS: &[(&str, &str)] = &[
+    ("Amazon API Gateway", "apigateway.amazonaws.com"),
+    ("AWS App Runner (build)", "build.apprunner.amazonaws.com"),
+    ("AWS App Runner (tasks)", "tasks.apprunner.amazonaws.com"),
+    ("AWS AppSync", "appsync.amazonaws.com"),
+    ("AWS Backup", "backup.amazonaws.com"),
+    ("AWS Batch", "batch.amazonaws.com"),
+    ("Amazon Bedrock", "bedrock.amazonaws.com"),
+    ("AWS CloudFormation", "cloudformation.amazonaws.com"),
+    ("AWS CloudTrail", "cloudtrail.amazonaws.com"),
+    ("AWS CodeBuild", "codebuild.amazonaws.com"),
+    ("AWS CodeDeploy", "codedeploy.amazonaws.com"),
+    ("AWS CodePipeline", "codepipeline.amazonaws.com"),
+    ("Amazon Cognito user pools", "cognito-idp.amazonaws.com"),
+    ("AWS Config", "config.amazonaws.com"),
+    ("AWS Database Migration Service", "dms.amazonaws.com"),
+    ("AWS DataSync", "datasync.amazonaws.com"),
+    ("Amazon EC2", "ec2.amazonaws.com"),
+    ("Amazon ECS", "ecs.amazonaws.com"),
+    ("Amazon ECS tasks", "ecs-tasks.amazonaws.com"),
+    ("Amazon EKS", "eks.amazonaws.com"),
+    ("Amazon EKS Pod Identity", "pods.eks.amazonaws.com"),
+    ("AWS Elastic Beanstalk", "elasticbeanstalk.amazonaws.com"),
+    ("Amazon EMR", "elasticmapreduce.amazonaws.com"),
+    ("Amazon EventBridge", "events.amazonaws.com"),
+    ("Amazon EventBridge Scheduler", "scheduler.amazonaws.com"),
+    ("Amazon Data Firehose", "firehose.amazonaws.com"),
+    ("AWS Glue", "glue.amazonaws.com"),
+    ("AWS IoT", "iot.amazonaws.com"),
+    ("AWS Lambda", "lambda.amazonaws.com"),
+    ("Lambda@Edge", "edgelambda.amazonaws.com"),
+    ("Amazon CloudWatch", "monitoring.amazonaws.com"),
+    ("Amazon RDS", "rds.amazonaws.com"),
+    ("Amazon Redshift", "redshift.amazonaws.com"),
+    ("Amazon S3", "s3.amazonaws.com"),
+    ("Amazon SageMaker AI", "sagemaker.amazonaws.com"),
+    ("Amazon SNS", "sns.amazonaws.com"),
+    ("AWS Step Functions", "states.amazonaws.com"),
+    ("AWS Systems Manager", "ssm.amazonaws.com"),
+    ("AWS Transfer Family", "transfer.amazonaws.com"),
+];
 
 /// The trusted entity chosen on the create-role form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +93,7 @@ pub struct TrustChoice {
     /// `service`, `account` or `custom`.
     #[serde(default)]
     pub entity: String,
-    /// The service's prefix, for `service`.
+    /// The service principal, for `service` (one of [`SERVICE_PRINCIPALS`]).
     #[serde(default)]
     pub service: String,
     /// `this` or `other`, for `account`.
@@ -82,14 +122,25 @@ pub struct NewRole {
     pub path: String,
     #[serde(default)]
     pub description: String,
-    /// Hours, 1 to 12; empty for AWS's default of one.
+    /// Seconds, 3,600 to 43,200; empty for AWS's default of one hour.
     #[serde(default)]
-    pub max_session_hours: String,
+    pub max_session_seconds: String,
 }
 
-/// A role's longest session, as the create and edit forms offer it (AWS's console offers the same
-/// hours): 1 to 12 hours.
+/// A role's longest session, in hours, as the create and edit forms offer it (AWS's console offers
+/// the same): 1 to 12 hours. The forms send seconds.
 pub const SESSION_HOURS: [i64; 6] = [1, 2, 4, 6, 8, 12];
+
+/// A session length as people read it: `2 hours`, `1 hour 30 minutes`, `3,601 seconds`.
+pub fn session_label(seconds: i64) -> String {
+    let (hours, minutes) = (seconds / 3_600, seconds % 3_600 / 60);
+    let plural = |n: i64, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
+    match (seconds % 60, minutes) {
+        (0, 0) => plural(hours, "hour"),
+        (0, m) => format!("{} {}", plural(hours, "hour"), plural(m, "minute")),
+        _ => format!("{seconds} seconds"),
+    }
+}
 
 /// The trust policy for `choice`, as AWS's console writes it, in `own_account`; or what is missing.
 /// Shared by the form's preview (in the browser) and the server, so the preview is what is made.
@@ -99,15 +150,27 @@ pub fn trust_policy(choice: &TrustChoice, own_account: &str) -> Result<String, C
         "custom" => return Ok(choice.custom.clone()),
         "service" => {
             let service = choice.service.trim();
-            if service.is_empty() || !service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if !SERVICE_PRINCIPALS.iter().any(|(_, principal)| *principal == service) {
                 return invalid("Choose the AWS service that will use this role.");
             }
-            json!({ "Service": format!("{service}.amazonaws.com") })
+            json!({ "Service": service })
         }
         "account" => {
-            let account = if choice.account == "other" { choice.account_id.trim() } else { own_account };
+            let typed = choice.account_id.trim();
+            let account = if choice.account == "other" { typed } else { own_account };
+            if choice.account != "other" && !typed.is_empty() && typed != own_account {
+                // Never drop what was typed: the role would trust another account than the one meant.
+                return invalid("To trust the account ID you entered, choose Another AWS account; or clear the field.");
+            }
             if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
                 return invalid("Enter the 12-digit ID of the AWS account whose principals may assume this role.");
+            }
+            if !choice.require_external_id && !choice.external_id.trim().is_empty() {
+                // An external ID typed and then silently left out would leave the role open to the
+                // confused deputy it was meant to prevent.
+                return invalid(
+                    "To require the external ID you entered, tick Require external ID; or clear the field.",
+                );
             }
             json!({ "AWS": format!("arn:aws:iam::{account}:root") })
         }
@@ -186,7 +249,8 @@ pub fn trusted_entities(document: &str) -> Vec<String> {
             found.push(format!("Identity provider: {provider}"));
         }
     }
-    found.dedup();
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|f| seen.insert(f.clone()));
     found
 }
 
@@ -225,17 +289,18 @@ pub async fn list_roles(
         _ => (0, r.role_name.to_lowercase()),
     });
     let page = ListPage::of(roles, &state);
-    let rows = page
-        .items
-        .into_iter()
-        .map(|r| RoleRow {
+    let mut rows = Vec::with_capacity(page.items.len());
+    // Last activity of the rows shown only, one `GetRole` each, as AWS's console reads it.
+    for r in page.items {
+        let last_activity = scope.state.iam.get_role(&caller, &r.role_name).await;
+        rows.push(RoleRow {
             trusted: trusted_entities(&r.assume_role_policy_document),
-            last_activity: r.last_used_date.map(|t| t.to_iso8601()),
+            last_activity: last_activity.map(|got| got.last_used_date.map(|t| t.to_iso8601())).map_err(Into::into),
             created: r.create_date.to_iso8601(),
             role_name: r.role_name,
             path: r.path,
-        })
-        .collect();
+        });
+    }
     Ok(ListPage { items: rows, total: page.total, page: page.page, pages: page.pages })
 }
 
@@ -261,34 +326,17 @@ pub async fn role_details(role_name: String) -> Result<RoleView, ConsoleError> {
     })
 }
 
-/// The AWS services a role can trust, by name, for the create form (from the shipped service list).
-#[server(prefix = "/api", endpoint = "service_choices")]
-pub async fn service_choices() -> Result<Vec<ServiceChoice>, ConsoleError> {
-    let scope = crate::ssr::RequestScope::capture()?;
-    // Only a signed-in console asks; the list itself is public data.
-    scope.caller().await?;
-    let mut services: Vec<ServiceChoice> = iam_core::advisor::services()
-        .iter()
-        .filter(|s| s.prefix != "portcullis")
-        .map(|s| ServiceChoice { prefix: s.prefix.clone(), name: s.name.clone() })
-        .collect();
-    services.sort_by_key(|s| s.name.to_lowercase());
-    Ok(services)
-}
-
-/// The longest session in seconds from the form's hours.
+/// The longest session from the form's seconds (iam-core checks the range with AWS's message).
 #[cfg(feature = "ssr")]
-fn session_seconds(hours: &str) -> Result<Option<i64>, ConsoleError> {
-    let hours = hours.trim();
-    if hours.is_empty() {
+fn session_seconds(seconds: &str) -> Result<Option<i64>, ConsoleError> {
+    let seconds = seconds.trim();
+    if seconds.is_empty() {
         return Ok(None);
     }
-    hours
+    seconds
         .parse::<i64>()
-        .ok()
-        .filter(|h| (1..=12).contains(h))
-        .map(|h| Some(h * 3_600))
-        .ok_or_else(|| ConsoleError::new("ValidationError", "The maximum session duration is 1 to 12 hours."))
+        .map(Some)
+        .map_err(|_| ConsoleError::new("ValidationError", "The maximum session duration is 3,600 to 43,200 seconds."))
 }
 
 /// Creates a role as AWS's console does: `CreateRole` (trust policy, description, longest session,
@@ -307,14 +355,22 @@ pub async fn create_role(
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     let document = trust_policy(&trust, caller.account_id())?;
-    // Checked before the role exists: a refused batch leaves nothing half-made.
+    // Checked before the role exists, so that a refused choice leaves nothing half-made: at most
+    // AWS's 10 managed policies a role, each a policy ARN.
     let policies = if policies.iter().all(String::is_empty) { Vec::new() } else { super::batch(policies, "")? };
+    let quota = iam_core::entities::EntityKind::ATTACHED_QUOTA;
+    if i64::try_from(policies.len()).unwrap_or(i64::MAX) > quota {
+        return Err(ConsoleError::new("LimitExceeded", format!("Cannot exceed quota for PoliciesPerRole: {quota}")));
+    }
+    if let Some(bad) = policies.iter().find(|arn| !(arn.starts_with("arn:aws:iam::") && arn.contains(":policy/"))) {
+        return Err(ConsoleError::new("InvalidInput", format!("ARN {bad} is not valid.")));
+    }
     let input = iam_core::roles::CreateRole {
         role_name: role.role_name.trim().to_owned(),
         path: Some(role.path.trim().to_owned()).filter(|p| !p.is_empty()),
         assume_role_policy_document: document,
         description: Some(role.description.trim().to_owned()).filter(|d| !d.is_empty()),
-        max_session_duration: session_seconds(&role.max_session_hours)?,
+        max_session_duration: session_seconds(&role.max_session_seconds)?,
         permissions_boundary: Some(boundary.trim().to_owned()).filter(|b| !b.is_empty()),
         tags: tags
             .into_iter()
@@ -342,12 +398,12 @@ pub async fn create_role(
 pub async fn update_role(
     role_name: String,
     #[server(default)] description: String,
-    max_session_hours: String,
+    max_session_seconds: String,
 ) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
-    let hours = session_seconds(&max_session_hours)?;
-    scope.state.iam.update_role(&caller, &role_name, Some(description.trim()), hours).await?;
+    let seconds = session_seconds(&max_session_seconds)?;
+    scope.state.iam.update_role(&caller, &role_name, Some(description.trim()), seconds).await?;
     scope.redirect_done(&crate::paths::role_href(&role_name), "role-updated");
     Ok(())
 }
@@ -410,7 +466,7 @@ mod tests {
     use super::*;
 
     fn choice(entity: &str) -> TrustChoice {
-        TrustChoice { entity: entity.into(), service: "ec2".into(), ..Default::default() }
+        TrustChoice { entity: entity.into(), service: "ec2.amazonaws.com".into(), ..Default::default() }
     }
 
     #[test]
@@ -445,6 +501,9 @@ mod tests {
             TrustChoice::default(),
             TrustChoice { service: String::new(), ..choice("service") },
             TrustChoice { service: "ec2.amazonaws.com\"}".into(), ..choice("service") },
+            TrustChoice { service: "iam.amazonaws.com".into(), ..choice("service") },
+            TrustChoice { account_id: "444455556666".into(), ..choice("account") },
+            TrustChoice { external_id: "typed-but-not-required".into(), ..choice("account") },
             TrustChoice { account: "other".into(), account_id: "12345".into(), ..choice("account") },
             TrustChoice { require_external_id: true, external_id: "x".into(), ..choice("account") },
             TrustChoice { require_external_id: true, external_id: "has space".into(), ..choice("account") },
@@ -475,5 +534,22 @@ mod tests {
             ["Anyone"]
         );
         assert!(trusted_entities("not json").is_empty());
+    }
+
+    #[test]
+    fn session_lengths_read_as_people_say_them() {
+        assert_eq!(session_label(3_600), "1 hour");
+        assert_eq!(session_label(43_200), "12 hours");
+        assert_eq!(session_label(5_400), "1 hour 30 minutes");
+        assert_eq!(session_label(3_601), "3601 seconds");
+    }
+
+    #[test]
+    fn every_offered_service_is_a_principal_aws_accepts() {
+        for (name, principal) in SERVICE_PRINCIPALS {
+            let policy = trust_policy(&TrustChoice { service: (*principal).into(), ..choice("service") }, "1").unwrap();
+            iam_policy::parse_and_validate(&policy, iam_policy::PolicyKind::Trust).unwrap();
+            assert!(principal.ends_with(".amazonaws.com"), "{name}: {principal}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{
     AttachPolicies, DeleteInlinePolicy, DetachPolicy, InlinePolicyView, ManagedPolicyView, PutInlinePolicy,
-    SetBoundary, attached_policies, inline_policies, permissions_boundary,
+    RemoveBoundary, SetBoundary, attached_policies, inline_policies, permissions_boundary,
 };
 use crate::components::policy_editor::{NEW_POLICY, PolicyEditor};
 use crate::pages::layout::Breadcrumbs;
@@ -292,7 +292,7 @@ pub fn attach_policies_href(kind: &str, entity: &str) -> String {
     format!("{}/attach-policies", crate::paths::entity_href(kind, entity))
 }
 
-/// Attaches managed policies to a user or group: its own page, as in AWS's console, so that the
+/// Attaches managed policies to a user, group or role: its own page, as in AWS's console, so that the
 /// entity's page does not list every policy each time it opens.
 #[component]
 pub fn AttachPoliciesPage(kind: &'static str) -> impl IntoView {
@@ -377,10 +377,10 @@ fn AttachedPoliciesTable(
 }
 
 /// The permissions boundary of a user or role: the managed policy that caps what its identity
-/// policies can grant. Set or change it on its own page; remove it here.
+/// policies can grant. Set or change it on its own page; remove it here, after a confirmation.
 #[component]
 pub fn BoundaryPanel(kind: &'static str, entity: String, at: Signal<Option<String>>) -> impl IntoView {
-    let remove = ServerAction::<SetBoundary>::new();
+    let remove = ServerAction::<RemoveBoundary>::new();
     let boundary = {
         let entity = entity.clone();
         Resource::new(
@@ -401,19 +401,28 @@ pub fn BoundaryPanel(kind: &'static str, entity: String, at: Signal<Option<Strin
             <Transition fallback=|| view! { <p class="loading">"Loading the boundary…"</p> }>
                 {move || {
                     let entity = entity.clone();
+                    let set_href = set_href.clone();
                     Suspend::new(async move {
                         match boundary.await {
-                            Ok(None) => view! { <p class="empty">{format!("No permissions boundary is set for this {kind}.")}</p> }.into_any(),
+                            Ok(None) => view! {
+                                <p class="empty">{format!("No permissions boundary is set for this {kind}.")}</p>
+                                <a class="button" href=set_href>"Set boundary"</a>
+                            }
+                            .into_any(),
                             Ok(Some(arn)) => view! {
                                 <p>"Boundary: " <span class="mono">{arn}</span></p>
-                                <ActionForm action=remove>
-                                    <input type="hidden" name="entity_kind" value=kind />
-                                    <input type="hidden" name="entity_name" value=entity />
-                                    <input type="hidden" name="boundary" value="" />
-                                    <button type="submit" class="button" disabled=move || pending.try_get().unwrap_or(false)>
-                                        "Remove boundary"
-                                    </button>
-                                </ActionForm>
+                                <a class="button" href=set_href>"Change boundary"</a>
+                                <details class="form-panel">
+                                    <summary class="button">"Remove boundary"</summary>
+                                    <p>{format!("Without its boundary, this {kind} may do everything its policies allow.")}</p>
+                                    <ActionForm action=remove>
+                                        <input type="hidden" name="entity_kind" value=kind />
+                                        <input type="hidden" name="entity_name" value=entity />
+                                        <button type="submit" class="button danger" disabled=move || pending.try_get().unwrap_or(false)>
+                                            "Remove the boundary"
+                                        </button>
+                                    </ActionForm>
+                                </details>
                             }
                             .into_any(),
                             Err(error) => view! { <ErrorAlert error /> }.into_any(),
@@ -421,7 +430,6 @@ pub fn BoundaryPanel(kind: &'static str, entity: String, at: Signal<Option<Strin
                     })
                 }}
             </Transition>
-            <a class="button" href=set_href>"Set boundary"</a>
         </section>
     }
     .into_any()

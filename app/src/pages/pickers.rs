@@ -62,15 +62,19 @@ pub fn PolicyPicker(field: &'static str, id: &'static str) -> impl IntoView {
     view! { <Picker field id filter choices find_label="Find policies by name" none="No policy matches." /> }
 }
 
-/// One managed policy to use as a permissions boundary, or none, sent as `field` (a policy ARN, or
-/// empty for none).
+/// One managed policy to use as a permissions boundary, sent as `field` (a policy ARN). With
+/// `none_label`, a first choice of that label sends an empty value (no boundary).
 #[component]
-pub fn BoundaryPicker(field: &'static str, id: &'static str) -> impl IntoView {
+pub fn BoundaryPicker(
+    field: &'static str,
+    id: &'static str,
+    #[prop(optional)] none_label: Option<&'static str>,
+) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let choices = choices_of(filter, policy_choices);
     view! {
-        <Picker field id filter choices find_label="Find policies by name" none="No policy matches."
-            single="No permissions boundary" />
+        <Picker field id filter choices find_label="Find boundary policies by name" none="No policy matches."
+            single=true none_label=none_label />
     }
 }
 
@@ -100,9 +104,12 @@ fn Picker(
     choices: Resource<Result<Vec<Choice>, crate::ConsoleError>>,
     find_label: &'static str,
     none: &'static str,
-    /// One choice (radio buttons, the first one this label's, meaning none) instead of several.
+    /// One choice (radio buttons) instead of several.
     #[prop(optional)]
-    single: Option<&'static str>,
+    single: bool,
+    /// With `single`, a first choice of this label that sends an empty value (none).
+    #[prop(default = None)]
+    none_label: Option<&'static str>,
 ) -> impl IntoView {
     // What is chosen stays listed (and sent) while the box finds others.
     let chosen = RwSignal::new(Vec::<Choice>::new());
@@ -135,10 +142,10 @@ fn Picker(
                         .cloned()
                         .chain(found.into_iter().filter(|c| !kept.iter().any(|k| k.value == c.value)))
                         .collect();
-                    if rows.is_empty() && single.is_none() {
+                    if rows.is_empty() && none_label.is_none() {
                         return view! { <p class="empty">{none}</p> }.into_any();
                     }
-                    let nothing = single.map(|label| {
+                    let nothing = none_label.filter(|_| single).map(|label| {
                         view! {
                             <li>
                                 <label>
@@ -164,14 +171,15 @@ fn Picker(
                                         <li>
                                             <label>
                                                 <input
-                                                    type=if single.is_some() { "radio" } else { "checkbox" }
-                                                    name=if single.is_some() { field.to_owned() } else { format!("{field}[{i}]") }
+                                                    type=if single { "radio" } else { "checkbox" }
+                                                    name=if single { field.to_owned() } else { format!("{field}[{i}]") }
+                                                    required=single && none_label.is_none()
                                                     value=choice.value.clone()
                                                     checked=is_chosen
                                                     on:change=move |ev| {
                                                         let on = event_target_checked(&ev);
                                                         chosen.update(|list| {
-                                                            list.retain(|c| single.is_none() && c.value != toggled.value);
+                                                            list.retain(|c| !single && c.value != toggled.value);
                                                             if on {
                                                                 list.push(toggled.clone());
                                                             }

@@ -9,8 +9,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
-    CreateRole, DeleteRole, DeleteRoles, RoleRow, RoleView, SESSION_HOURS, ServiceChoice, TrustChoice, UpdateRole,
-    UpdateTrustPolicy, list_roles, role_details, service_choices, trust_policy,
+    CreateRole, DeleteRole, DeleteRoles, RoleRow, RoleView, SERVICE_PRINCIPALS, SESSION_HOURS, TrustChoice, UpdateRole,
+    UpdateTrustPolicy, list_roles, role_details, session_label, trust_policy,
 };
 use crate::components::list::{
     BulkDeleteFields, ListFilter, ListPage, ListState, Pager, RowCheckbox, SortHeader, deleted_bar, deleted_names,
@@ -141,7 +141,12 @@ fn RolesTable(page: ListPage<RoleRow>, state: ListState) -> impl IntoView {
                                     <RowCheckbox form=BULK_FORM row name=r.role_name.clone() />
                                     <td data-label="Role name"><a href=href>{r.role_name.clone()}</a></td>
                                     <td data-label="Trusted entities">{trusted}</td>
-                                    <td data-label="Last activity">{r.last_activity.unwrap_or_else(|| "Never".to_owned())}</td>
+                                    <td data-label="Last activity">
+                                        {match r.last_activity {
+                                            Ok(at) => at.unwrap_or_else(|| "Never".to_owned()),
+                                            Err(e) => e.code,
+                                        }}
+                                    </td>
                                     <td data-label="Creation time">{r.created}</td>
                                 </tr>
                             }
@@ -173,13 +178,12 @@ const CUSTOM_TRUST: &str = r#"{
 pub fn CreateRolePage() -> impl IntoView {
     let create = ServerAction::<CreateRole>::new();
     let pending = create.pending();
-    let services = Resource::new(|| (), |_| service_choices());
     // What is chosen, for the live review and for showing only the chosen kind's fields. Without
     // the wasm every field shows and the server reads the ones of the chosen kind.
     let interactive = RwSignal::new(false);
     Effect::new(move |_| interactive.set(true));
     let entity = RwSignal::new("service".to_owned());
-    let service = RwSignal::new("ec2".to_owned());
+    let service = RwSignal::new(DEFAULT_SERVICE.to_owned());
     let account = RwSignal::new("this".to_owned());
     let account_id = RwSignal::new(String::new());
     let require_external_id = RwSignal::new(false);
@@ -197,12 +201,11 @@ pub fn CreateRolePage() -> impl IntoView {
             require_mfa: require_mfa.get(),
             custom: String::new(),
         };
-        let own = identity
-            .and_then(|i| i.0.get())
-            .and_then(Result::ok)
-            .map(|i| i.account_id)
-            .unwrap_or_else(|| "111111111111".to_owned());
-        trust_policy(&choice, &own)
+        // This account's id once the top bar has it (a placeholder is never shown as if it were).
+        match identity.and_then(|i| i.0.get()).and_then(Result::ok) {
+            Some(me) => trust_policy(&choice, &me.account_id),
+            None => Err(crate::ConsoleError::new("Loading", "Loading this account's ID…")),
+        }
     });
     let hidden_unless = move |kind: &'static str| move || interactive.get() && entity.get() != kind;
     let radio = move |sig: RwSignal<String>| move |ev: leptos::ev::Event| sig.set(event_target_value(&ev));
@@ -211,7 +214,9 @@ pub fn CreateRolePage() -> impl IntoView {
         <Breadcrumbs trail=vec![("Roles".to_owned(), Some(BASE.to_owned())), ("Create role".to_owned(), None)] />
         <h1>"Create role"</h1>
         {action_error(create.value())}
-        <ActionForm action=create attr:class="panel form">
+        // `autocomplete="off"`: a browser that restored the choices after a reload would disagree
+        // with the fields shown and the review, which start from the defaults.
+        <ActionForm action=create attr:class="panel form" attr:autocomplete="off">
             <h2>"Step 1: Select trusted entity"</h2>
             <fieldset class="choice">
                 <legend>"Trusted entity type"</legend>
@@ -231,15 +236,8 @@ pub fn CreateRolePage() -> impl IntoView {
             <div class:hidden=hidden_unless("service")>
                 <div class="field">
                     <label for="trust-service">"Service or use case"</label>
-                    <Transition fallback=|| view! { <p class="loading">"Loading services…"</p> }>
-                        {move || Suspend::new(async move {
-                            match services.await {
-                                Ok(list) => view! { <ServiceSelect list service /> }.into_any(),
-                                Err(error) => view! { <ErrorAlert error /> }.into_any(),
-                            }
-                        })}
-                    </Transition>
-                    <small>"The service's principal, for example ec2.amazonaws.com, may then assume the role."</small>
+                    <ServiceSelect service />
+                    <small>"The service's principal, for example ec2.amazonaws.com, may then assume the role. For another, write a custom trust policy."</small>
                 </div>
             </div>
             <div class:hidden=hidden_unless("account")>
@@ -286,12 +284,15 @@ pub fn CreateRolePage() -> impl IntoView {
             </div>
 
             <h2>"Step 2: Add permissions " <span class="optional">"- optional"</span></h2>
-            <PolicyPicker field="policies" id="role-policies" />
+            <fieldset>
+                <legend>"Permissions policies (at most 10)"</legend>
+                <PolicyPicker field="policies" id="role-policies" />
+            </fieldset>
             <details class="form-panel">
                 <summary class="button">"Set permissions boundary - optional"</summary>
                 <fieldset>
                     <legend>"Permissions boundary"</legend>
-                    <BoundaryPicker field="boundary" id="role-boundary" />
+                    <BoundaryPicker field="boundary" id="role-boundary" none_label="No permissions boundary" />
                 </fieldset>
             </details>
 
@@ -312,7 +313,7 @@ pub fn CreateRolePage() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="role_session">"Maximum session duration"</label>
-                <SessionSelect id="role_session" name="role[max_session_hours]" current=3_600 />
+                <SessionSelect id="role_session" name="role[max_session_seconds]" current=3_600 />
             </div>
             <h3>"Tags " <span class="optional">"- optional"</span></h3>
             <TagRows />
@@ -334,38 +335,38 @@ pub fn CreateRolePage() -> impl IntoView {
     }
 }
 
-/// The services a role can trust, by name, EC2 chosen first.
+/// The service chosen first, as in AWS's console.
+const DEFAULT_SERVICE: &str = "ec2.amazonaws.com";
+
+/// The services a role can trust, by name.
 #[component]
-fn ServiceSelect(list: Vec<ServiceChoice>, service: RwSignal<String>) -> impl IntoView {
+fn ServiceSelect(service: RwSignal<String>) -> impl IntoView {
     view! {
         <select id="trust-service" name="trust[service]" on:change=move |ev| service.set(event_target_value(&ev))>
-            {list
-                .into_iter()
-                .map(|s| {
-                    let selected = s.prefix == "ec2";
-                    view! { <option value=s.prefix.clone() selected=selected>{format!("{} ({})", s.name, s.prefix)}</option> }
+            {SERVICE_PRINCIPALS
+                .iter()
+                .map(|(name, principal)| {
+                    view! { <option value=*principal selected=*principal == DEFAULT_SERVICE>{format!("{name} ({principal})")}</option> }
                 })
                 .collect_view()}
         </select>
     }
 }
 
-/// The longest session, in the hours AWS's console offers, `current` (seconds) chosen; a value set
-/// through the API that is not a whole listed hour is offered as it is.
+/// The longest session in the hours AWS's console offers, sent in seconds, `current` chosen; a value
+/// set through the API that is not one of them is offered as it is, so saving keeps it.
 #[component]
 fn SessionSelect(id: &'static str, name: &'static str, current: i64) -> impl IntoView {
-    let listed = current % 3_600 == 0 && SESSION_HOURS.contains(&(current / 3_600));
-    let other = (!listed).then(|| {
-        let hours = current / 3_600;
-        view! { <option value=hours.to_string() selected=true>{format!("{hours} hours ({current} seconds)")}</option> }
-    });
+    let listed = SESSION_HOURS.iter().any(|h| h * 3_600 == current);
+    let other =
+        (!listed).then(|| view! { <option value=current.to_string() selected=true>{session_label(current)}</option> });
     view! {
         <select id=id name=name>
             {SESSION_HOURS
                 .iter()
                 .map(|h| {
-                    let label = if *h == 1 { "1 hour".to_owned() } else { format!("{h} hours") };
-                    view! { <option value=h.to_string() selected=*h * 3_600 == current>{label}</option> }
+                    let seconds = h * 3_600;
+                    view! { <option value=seconds.to_string() selected=seconds == current>{session_label(seconds)}</option> }
                 })
                 .collect_view()}
             {other}
@@ -428,8 +429,7 @@ fn RoleSummary(role: RoleView) -> impl IntoView {
         (Some(at), None) => at.clone(),
         _ => "Never".to_owned(),
     };
-    let hours = role.max_session_duration / 3_600;
-    let session = if hours == 1 { "1 hour".to_owned() } else { format!("{hours} hours") };
+    let session = session_label(role.max_session_duration);
     view! {
         <section class="panel">
             <h2>"Summary"</h2>
@@ -462,7 +462,7 @@ fn RoleSummary(role: RoleView) -> impl IntoView {
                     </div>
                     <div class="field">
                         <label for="edit-role-session">"Maximum session duration"</label>
-                        <SessionSelect id="edit-role-session" name="max_session_hours" current=role.max_session_duration />
+                        <SessionSelect id="edit-role-session" name="max_session_seconds" current=role.max_session_duration />
                     </div>
                     <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>"Save changes"</button>
                 </ActionForm>

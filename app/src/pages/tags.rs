@@ -96,18 +96,23 @@ pub fn TagsPanel(kind: &'static str, entity: String, at: Signal<Option<String>>)
 pub fn TagRows() -> impl IntoView {
     let rows = RwSignal::new(vec![0_usize]);
     let next = RwSignal::new(1_usize);
+    // The buttons need the wasm: hidden until the page is interactive.
+    let interactive = RwSignal::new(false);
+    Effect::new(move |_| interactive.set(true));
     view! {
         <div class="tags">
             <For each=move || rows.get() key=|i| *i let:i>
                 <div class="tag-row">
                     <input name=format!("tags[{i}][key]") type="text" placeholder="Key" aria-label="Tag key" maxlength="128" />
                     <input name=format!("tags[{i}][value]") type="text" placeholder="Value" aria-label="Tag value" maxlength="256" />
-                    <button type="button" class="button link" on:click=move |_| rows.update(|r| r.retain(|x| *x != i))>"Remove"</button>
+                    <button type="button" class="button link" hidden=move || !interactive.get()
+                        on:click=move |_| rows.update(|r| r.retain(|x| *x != i))>"Remove"</button>
                 </div>
             </For>
             <button
                 type="button"
                 class="button"
+                hidden=move || !interactive.get()
                 disabled=move || rows.with(|r| r.len() >= 50)
                 on:click=move |_| {
                     let i = next.get_untracked();

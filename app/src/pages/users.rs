@@ -160,6 +160,14 @@ pub fn CreateUserPage() -> impl IntoView {
     }
 }
 
+/// Where a user's page was before pages moved under `/details/`: a bookmark still arrives.
+#[component]
+pub fn MovedUserPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = params.with_untracked(|p| p.get("name").unwrap_or_default());
+    view! { <leptos_router::components::Redirect path=user_href(&name) /> }
+}
+
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
     let params = use_params_map();

@@ -33,6 +33,19 @@ impl Iam {
         kind: EntityKind,
         name: &str,
     ) -> Result<(), IamError> {
+        let own_rows: &[&str] = match kind {
+            EntityKind::Group => {
+                &["DELETE FROM group_members WHERE group_id = $1", "DELETE FROM iam_groups WHERE group_id = $1"]
+            }
+            // As `DeleteRole`: its tags and its access records go with it.
+            EntityKind::Role => &[
+                "DELETE FROM tags WHERE entity_id = $1",
+                "DELETE FROM service_access WHERE principal_id = $1",
+                "DELETE FROM roles WHERE role_id = $1",
+            ],
+            // A user goes with its credentials: `delete_user_and_dependents`.
+            EntityKind::User => return Err(IamError::InvalidInput("Users are not deleted this way.".into())),
+        };
         let label = kind.label();
         let name = kind.parse_name(name)?;
         let account_id = caller.account_id().to_owned();
@@ -92,17 +105,6 @@ impl Iam {
             tx = self.authorize_holding(tx, caller, request, || params.clone()).await?;
         }
 
-        let own_rows: &[&str] = match kind {
-            EntityKind::Group => {
-                &["DELETE FROM group_members WHERE group_id = $1", "DELETE FROM iam_groups WHERE group_id = $1"]
-            }
-            // As `DeleteRole`: its tags and its access records go with it.
-            _ => &[
-                "DELETE FROM tags WHERE entity_id = $1",
-                "DELETE FROM service_access WHERE principal_id = $1",
-                "DELETE FROM roles WHERE role_id = $1",
-            ],
-        };
         let policy_rows =
             ["DELETE FROM inline_policies WHERE entity_id = $1", "DELETE FROM policy_attachments WHERE entity_id = $1"];
         for sql in policy_rows.iter().chain(own_rows) {

@@ -52,7 +52,6 @@ async fn count(conn: &mut AnyConnection, sql: &str, id: &str) -> Result<i64, Iam
     Ok(sqlx::query(sql).bind(id).fetch_one(conn).await?.try_get("n")?)
 }
 
-/// The column `s` of every row `sql` finds for `id`.
 impl Iam {
     /// `iam:CreateGroup`.
     pub async fn create_group(&self, caller: &Caller, group_name: &str, path: Option<&str>) -> Result<Group, IamError> {

@@ -718,17 +718,18 @@ on_both!(roles_are_created_for_each_kind_of_trusted_entity_changed_and_deleted, 
     let fields = [
         ("role[role_name]", "web"),
         ("role[description]", "Web servers"),
-        ("role[max_session_hours]", "4"),
+        ("role[max_session_seconds]", "14400"),
         ("trust[entity]", "service"),
-        ("trust[service]", "ec2"),
+        ("trust[service]", "ec2.amazonaws.com"),
         ("policies[3]", read_only),
         ("boundary", "arn:aws:iam::aws:policy/PowerUserAccess"),
         ("tags[0][key]", "team"),
         ("tags[0][value]", "web"),
     ];
     let res = server.call(&root, "create_role", &fields).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let back = location(&res).unwrap();
+    let (status, back) = (res.status(), location(&res));
+    assert_eq!(status, StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let back = back.unwrap();
     assert!(back.starts_with("/roles/details/web?done=role-created&at="), "{back}");
     let role: Value = server.call(&root, "role_details", &[("role_name", "web")]).await.json().await.unwrap();
     assert_eq!(role["trusted"], serde_json::json!(["AWS service: ec2"]));
@@ -778,8 +779,8 @@ on_both!(roles_are_created_for_each_kind_of_trusted_entity_changed_and_deleted, 
             &[
                 ("role[role_name]", "x"),
                 ("trust[entity]", "service"),
-                ("trust[service]", "ec2"),
-                ("role[max_session_hours]", "13"),
+                ("trust[service]", "ec2.amazonaws.com"),
+                ("role[max_session_seconds]", "43201"),
             ],
         )
         .await;
@@ -799,7 +800,7 @@ on_both!(roles_are_created_for_each_kind_of_trusted_entity_changed_and_deleted, 
     assert!(page.contains(":role/web") && page.contains("AWS service: ec2"), "the role page renders on the server");
 
     // Details, trust policy, tags and boundary change from the role's page.
-    let fields = [("role_name", "web"), ("description", "Front end"), ("max_session_hours", "12")];
+    let fields = [("role_name", "web"), ("description", "Front end"), ("max_session_seconds", "43200")];
     let res = server.call(&root, "update_role", &fields).await;
     assert!(location(&res).unwrap().starts_with("/roles/details/web?done=role-updated"));
     let lambda = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -813,8 +814,15 @@ on_both!(roles_are_created_for_each_kind_of_trusted_entity_changed_and_deleted, 
     assert!(location(&server.call(&root, "add_tags", &fields).await).unwrap().contains("done=tags-saved"));
     let fields = [("entity_kind", "role"), ("entity_name", "web"), ("names[0]", "TEAM")];
     assert!(location(&server.call(&root, "remove_tags", &fields).await).unwrap().contains("done=tags-removed"));
+    // Setting a boundary wants a policy: nothing chosen never removes one (that would widen the role).
     let fields = [("entity_kind", "role"), ("entity_name", "web"), ("boundary", "")];
-    assert!(location(&server.call(&root, "set_boundary", &fields).await).unwrap().contains("done=boundary-removed"));
+    assert_eq!(error_of(server.call(&root, "set_boundary", &fields).await).await["code"], "ValidationError");
+    let fields = [("entity_kind", "role"), ("entity_name", "web"), ("boundary", read_only)];
+    assert!(location(&server.call(&root, "set_boundary", &fields).await).unwrap().contains("done=boundary-set"));
+    let fields = [("entity_kind", "role"), ("entity_name", "web")];
+    let boundary: Value = server.call(&root, "permissions_boundary", &fields).await.json().await.unwrap();
+    assert_eq!(boundary, read_only);
+    assert!(location(&server.call(&root, "remove_boundary", &fields).await).unwrap().contains("done=boundary-removed"));
     let role: Value = server.call(&root, "role_details", &[("role_name", "web")]).await.json().await.unwrap();
     assert_eq!(
         (role["description"].as_str(), role["max_session_duration"].as_i64()),
@@ -827,6 +835,34 @@ on_both!(roles_are_created_for_each_kind_of_trusted_entity_changed_and_deleted, 
     assert_eq!(error_of(server.call(&root, "add_tags", &no_tag).await).await["code"], "ValidationError");
     let group_tag = [("entity_kind", "group"), ("entity_name", "web"), ("tags[0][key]", "k")];
     assert_eq!(error_of(server.call(&root, "add_tags", &group_tag).await).await["code"], "ValidationError");
+
+    // A delegate allowed only DeleteRole learns nothing and changes nothing: the first refusal is
+    // the read AWS's console makes before deleting.
+    let only_delete = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:DeleteRole","iam:ListRoles"],"Resource":"*"}]}"#;
+    let fields = [("user_name", "rd"), ("console_access", "on"), ("console_password", "Rd-password-9!x-long")];
+    server.call(&root, "create_user", &fields).await;
+    let fields =
+        [("entity_kind", "user"), ("entity_name", "rd"), ("policy_name", "p"), ("policy_document", only_delete)];
+    assert_eq!(server.call(&root, "put_inline_policy", &fields).await.status(), StatusCode::OK);
+    let rd = server.browser();
+    let fields = [
+        ("kind", "iam"),
+        ("account", "example-corp"),
+        ("user_name", "rd"),
+        ("password", "Rd-password-9!x-long"),
+        ("return_to", ""),
+    ];
+    server.call(&rd, "sign_in", &fields).await;
+    let refused =
+        error_of(server.call(&rd, "delete_role", &[("role_name", "web"), ("confirmation", "web")]).await).await;
+    assert_eq!(refused["code"], "AccessDenied");
+    assert!(refused["message"].as_str().unwrap().contains("iam:GetRole"), "{refused}");
+    let still: Value = server.call(&root, "role_details", &[("role_name", "web")]).await.json().await.unwrap();
+    assert_eq!(still["role_name"], "web");
+    // Last activity is GetRole's to tell (ListRoles does not): refused, the cell says so.
+    let listed: Value = server.call(&rd, "list_roles", &[]).await.json().await.unwrap();
+    assert_eq!(listed["items"][0]["last_activity"]["Err"]["code"], "AccessDenied", "{listed}");
+    assert_eq!(listed["items"][0]["trusted"], serde_json::json!(["Account: 444455556666"]), "{listed}");
 
     // Deleting: the name typed on its page, the word in bulk; policies go with the role.
     let wrong =

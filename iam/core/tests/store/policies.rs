@@ -240,7 +240,7 @@ on_both!(deleting_a_role_with_its_policies_is_all_or_nothing, |db| {
         tags: vec![("team".into(), "ops".into())],
         ..Default::default()
     };
-    db.iam.create_role(&root, role).await.unwrap();
+    let role_id = db.iam.create_role(&root, role).await.unwrap().role_id;
     let list = allow(r#""iam:ListUsers""#, r#""*""#);
     db.iam.put_inline_policy(&root, EntityKind::Role, "Deploy", "MayList", &list).await.unwrap();
     let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
@@ -276,6 +276,19 @@ on_both!(deleting_a_role_with_its_policies_is_all_or_nothing, |db| {
     let events = db.iam.audit_events(&root, None, None, 100).await.unwrap();
     for action in ["iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"] {
         assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
+    }
+    // Nothing of the old role is left behind, under its id.
+    for (table, column) in [
+        ("tags", "entity_id"),
+        ("inline_policies", "entity_id"),
+        ("policy_attachments", "entity_id"),
+        ("service_access", "principal_id"),
+        ("roles", "role_id"),
+    ] {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1");
+        let n: i64 =
+            sqlx::Row::get(&sqlx::query(&sql).bind(&role_id).fetch_one(db.iam.store().pool()).await.unwrap(), "n");
+        assert_eq!(n, 0, "{table} still holds rows of the deleted role");
     }
     // Made again under the same name, the role holds nothing of the old one: no policy, no tag.
     let again = iam_core::roles::CreateRole {

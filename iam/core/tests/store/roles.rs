@@ -95,6 +95,8 @@ on_both!(role_input_is_checked_with_aws_codes, |db| {
         (too_large.code(), too_large.message().as_str()),
         ("LimitExceeded", "Cannot exceed quota for ACLSizePerRole: 2048")
     );
+    let bad = CreateRole { assume_role_policy_document: big.clone(), ..role("x") };
+    assert_eq!(db.iam.create_role(&root, bad).await.unwrap_err().code(), "LimitExceeded");
     let spaced = TRUST.replace(',', &format!(",{}", " ".repeat(1_000)));
     db.iam.update_assume_role_policy(&root, "Dev", &spaced).await.unwrap();
     let malformed = db.iam.update_assume_role_policy(&root, "Dev", "{").await.unwrap_err();
