@@ -36,6 +36,22 @@ pub struct User {
     pub tags: Vec<Tag>,
 }
 
+/// What AWS's console users list shows of a user beyond `ListUsers`, each column read under the
+/// action the console calls for it; a column the caller may not read carries the refusal.
+#[derive(Debug, Clone)]
+pub struct UserListColumns {
+    /// `iam:ListGroupsForUser`: how many groups the user is in.
+    pub groups: Result<usize, IamError>,
+    /// `iam:ListMFADevices`: the kinds of its MFA devices in use (`totp`, `webauthn`, ...).
+    pub mfa: Result<Vec<String>, IamError>,
+    /// `iam:GetLoginProfile`: when its console password was set; `None` without one.
+    pub password_changed: Result<Option<Timestamp>, IamError>,
+    /// `iam:ListAccessKeys`: when each of its active keys was made, oldest first.
+    pub active_keys: Result<Vec<Timestamp>, IamError>,
+    /// `iam:GetAccessKeyLastUsed`: the last use of any of its keys.
+    pub keys_last_used: Result<Option<Timestamp>, IamError>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CreateUser {
     pub user_name: String,
@@ -281,6 +297,131 @@ impl Iam {
         let row = found.ok_or_else(|| no_such_user(name.as_str()))?;
         let tags = load_tags(&mut conn, &row.user_id).await?;
         Ok(row.into_user(account_id, tags))
+    }
+
+    /// The users list's columns for `users` (a page of `ListUsers`), in their order: every column
+    /// authorized per user as its own read (`ListGroupsForUser`, `ListMFADevices`,
+    /// `GetLoginProfile`, `ListAccessKeys`, `GetAccessKeyLastUsed`), the caller's policies read
+    /// once, and each column of the whole page read in one query.
+    pub async fn user_list_columns(&self, caller: &Caller, users: &[User]) -> Result<Vec<UserListColumns>, IamError> {
+        use std::collections::HashMap;
+        const READS: [&str; 5] = [
+            "iam:ListGroupsForUser",
+            "iam:ListMFADevices",
+            "iam:GetLoginProfile",
+            "iam:ListAccessKeys",
+            "iam:GetAccessKeyLastUsed",
+        ];
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let account_id = caller.account_id();
+        let mut conn = self.store().pool().acquire().await?;
+        let requests = users
+            .iter()
+            .flat_map(|u| {
+                READS.map(|action| {
+                    (Request::new(action, &u.arn, account_id), serde_json::json!({ "UserName": u.user_name }))
+                })
+            })
+            .collect();
+        let answers = self.authorize_reads(&mut conn, caller, requests).await?;
+
+        // One query per column for the whole page (ids bound one by one: `$2, $3, ...`).
+        let ids = (2..users.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        type Row3 = (String, Option<i64>, Option<String>);
+        fn rows<'q>(
+            sql: &'q str,
+            account_id: &'q str,
+            users: &'q [User],
+        ) -> sqlx::query::QueryAs<'q, sqlx::Any, Row3, sqlx::any::AnyArguments<'q>> {
+            let mut query = sqlx::query_as::<_, Row3>(sql).bind(account_id);
+            for u in users {
+                query = query.bind(u.user_id.as_str());
+            }
+            query
+        }
+        let groups = rows(
+            &format!(
+                "SELECT user_id, COUNT(*), CAST(NULL AS TEXT) FROM group_members WHERE account_id = $1 AND user_id IN ({ids}) \
+             GROUP BY user_id"
+            ),
+            account_id,
+            users,
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let devices = rows(
+            &format!(
+                "SELECT owner_id, CAST(NULL AS BIGINT), kind FROM mfa_devices WHERE account_id = $1 AND owner_id IN ({ids}) \
+             AND enabled_at IS NOT NULL ORDER BY created_at"
+            ),
+            account_id,
+            users,
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let profiles = rows(
+            &format!(
+            "SELECT user_id, password_changed_at, CAST(NULL AS TEXT) FROM login_profiles WHERE account_id = $1 AND user_id IN ({ids})"
+        ),
+            account_id,
+            users,
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let keys = rows(
+            &format!(
+                "SELECT owner_id, created_at, CASE WHEN active = 1 THEN 'active' ELSE 'inactive' END FROM access_keys \
+             WHERE account_id = $1 AND owner_id IN ({ids}) ORDER BY created_at"
+            ),
+            account_id,
+            users,
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let used = rows(
+            &format!(
+            "SELECT owner_id, MAX(last_used_at), CAST(NULL AS TEXT) FROM access_keys WHERE account_id = $1 AND owner_id IN ({ids}) \
+             GROUP BY owner_id"
+        ),
+            account_id,
+            users,
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+
+        let mut group_counts: HashMap<&str, usize> = HashMap::new();
+        for (id, n, _) in &groups {
+            group_counts.insert(id, usize::try_from(n.unwrap_or(0)).unwrap_or(0));
+        }
+        let mut kinds: HashMap<&str, Vec<String>> = HashMap::new();
+        for (id, _, kind) in &devices {
+            kinds.entry(id).or_default().push(kind.clone().unwrap_or_default());
+        }
+        let changed: HashMap<&str, Option<i64>> = profiles.iter().map(|(id, at, _)| (id.as_str(), *at)).collect();
+        let mut active: HashMap<&str, Vec<Timestamp>> = HashMap::new();
+        for (id, at, status) in &keys {
+            if status.as_deref() == Some("active") {
+                active.entry(id).or_default().push(Timestamp::from_millis(at.unwrap_or(0)));
+            }
+        }
+        let last_used: HashMap<&str, Option<i64>> = used.iter().map(|(id, at, _)| (id.as_str(), *at)).collect();
+
+        let mut columns = Vec::with_capacity(users.len());
+        for (u, answer) in users.iter().zip(answers.chunks_exact(READS.len())) {
+            let id = u.user_id.as_str();
+            let [g, m, p, k, l] = answer else { continue };
+            let (g, m, p, k, l) = (g.clone(), m.clone(), p.clone(), k.clone(), l.clone());
+            columns.push(UserListColumns {
+                groups: g.map(|()| group_counts.get(id).copied().unwrap_or(0)),
+                mfa: m.map(|()| kinds.get(id).cloned().unwrap_or_default()),
+                password_changed: p.map(|()| changed.get(id).copied().flatten().map(Timestamp::from_millis)),
+                active_keys: k.map(|()| active.get(id).cloned().unwrap_or_default()),
+                keys_last_used: l.map(|()| last_used.get(id).copied().flatten().map(Timestamp::from_millis)),
+            });
+        }
+        Ok(columns)
     }
 
     /// `iam:ListUsers`, ordered by name, with AWS's marker pagination.

@@ -328,3 +328,45 @@ on_both!(deleting_a_user_with_everything_is_all_or_nothing, |db| {
         assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
     }
 });
+
+on_both!(the_users_list_columns_are_read_in_bulk_each_under_its_own_action, |db| {
+    use iam_core::entities::EntityKind;
+    let root = db.with_account().await;
+    let ann = crate::policies::user(db, &root, "ann", &[]).await;
+    crate::policies::user(db, &root, "ben", &[]).await;
+    db.iam.create_group(&root, "ops", None).await.unwrap();
+    db.iam.create_group(&root, "devs", None).await.unwrap();
+    db.iam.add_user_to_group(&root, "ops", "ben").await.unwrap();
+    db.iam.add_user_to_group(&root, "devs", "ben").await.unwrap();
+    db.iam.create_login_profile(&root, "ben", &Password::new("Ben-password-long-9!"), false).await.unwrap();
+    db.iam.create_access_key(&root, Some("ben")).await.unwrap();
+    let second = db.iam.create_access_key(&root, Some("ben")).await.unwrap();
+    db.iam
+        .update_access_key(&root, Some("ben"), &second.access_key_id, iam_core::access_keys::KeyStatus::Inactive)
+        .await
+        .unwrap();
+    let users = db.iam.list_users(&root, ListUsers::default()).await.unwrap().items;
+    let names: Vec<&str> = users.iter().map(|u| u.user_name.as_str()).collect();
+    assert_eq!(names, ["ann", "ben"]);
+
+    let columns = db.iam.user_list_columns(&root, &users).await.unwrap();
+    let (a, b) = (&columns[0], &columns[1]);
+    assert_eq!((a.groups.clone().unwrap(), b.groups.clone().unwrap()), (0, 2));
+    assert_eq!(a.password_changed.clone().unwrap(), None);
+    assert!(b.password_changed.clone().unwrap().is_some());
+    assert_eq!(b.active_keys.clone().unwrap().len(), 1, "the inactive key is not counted");
+    assert!(b.mfa.clone().unwrap().is_empty());
+    assert_eq!(b.keys_last_used.clone().unwrap(), None);
+
+    // A delegate sees only the columns its policies allow; the others carry AWS's refusal.
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","iam:ListGroupsForUser"],"Resource":"*"},
+        {"Effect":"Allow","Action":"iam:ListAccessKeys","Resource":"arn:aws:iam::*:user/ann"}]}"#;
+    db.iam.put_inline_policy(&root, EntityKind::User, "ann", "Lists", policy).await.unwrap();
+    let columns = db.iam.user_list_columns(&ann, &users).await.unwrap();
+    assert_eq!(columns[1].groups.clone().unwrap(), 2);
+    assert_eq!(columns[1].mfa.clone().unwrap_err().code(), "AccessDenied");
+    assert_eq!(columns[1].password_changed.clone().unwrap_err().code(), "AccessDenied");
+    assert!(columns[0].active_keys.is_ok(), "ann may list her own keys");
+    assert_eq!(columns[1].active_keys.clone().unwrap_err().code(), "AccessDenied");
+    assert!(db.iam.user_list_columns(&root, &[]).await.unwrap().is_empty());
+});
