@@ -103,18 +103,19 @@ test.describe.serial('the console', () => {
     await expect(page.getByRole('cell', { name: 'platform' })).toBeVisible();
 
     await page.getByRole('link', { name: 'Users' }).first().click();
-    await page.getByLabel('Search users by name').fill('ALICE');
+    await page.getByLabel('Filter users by name').fill('ALICE');
     await page.getByRole('button', { name: 'Search' }).click();
     // The search is a page load: wait for it, or the click below may land on the old page.
-    await expect(page).toHaveURL(/\/users\?search=ALICE$/);
+    await expect(page).toHaveURL(/\/users\?filter=ALICE$/);
     await hydrated(page);
     await expect(page.getByRole('link', { name: 'e2e-alice' })).toBeVisible();
     await page.getByRole('link', { name: 'e2e-alice' }).click();
     await expect(page.getByRole('heading', { name: 'e2e-alice' })).toBeVisible();
 
     await page.getByLabel('To confirm deletion, enter the user name.').fill('e2e-alice');
-    await page.getByRole('button', { name: 'Delete' }).click();
-    await expect(page).toHaveURL(/\/users$/);
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(page).toHaveURL(/\/users\?deleted=e2e-alice&done=users-deleted/);
+    await expect(page.getByText('User deleted: e2e-alice.')).toBeVisible();
     await expect(page.getByRole('link', { name: 'e2e-alice' })).toHaveCount(0);
     await expect(page.getByText('No users yet.')).toBeVisible();
 

@@ -72,13 +72,14 @@ pub async fn list_groups(
     #[server(default)] sort: String,
     #[server(default)] desc: bool,
     #[server(default)] page: usize,
+    #[server(default)] size: usize,
 ) -> Result<ListPage<GroupRow>, ConsoleError> {
     use crate::components::list::ListState;
     use iam_core::entities::EntityKind;
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
-    let state = ListState { filter, sort, desc, page };
+    let state = ListState { filter, sort, desc, page, size };
     let mut groups: Vec<_> =
         all_groups(iam, &caller).await?.into_iter().filter(|g| state.matches(&g.group_name)).collect();
     crate::components::list::sort_rows(&mut groups, &state, |g, column| match column {

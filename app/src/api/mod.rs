@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::components::list::ListPage;
 use crate::error::ConsoleError;
 
 mod credentials;
@@ -59,10 +60,25 @@ pub struct UserView {
     pub tags: Vec<TagView>,
 }
 
+/// A row of the users list: AWS's console's columns. A column the caller may not read carries
+/// the refusal, which the cell shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UsersPage {
-    pub users: Vec<UserView>,
-    pub next_marker: Option<String>,
+pub struct UserRow {
+    pub user_name: String,
+    pub path: String,
+    /// How many groups (`ListGroupsForUser`).
+    pub groups: Result<usize, ConsoleError>,
+    /// The latest of the console password's and the access keys' last use.
+    pub last_activity: Option<String>,
+    /// The kinds of its MFA devices (`ListMFADevices`): `Virtual`, `Security key`, `Hardware`.
+    pub mfa: Result<Vec<String>, ConsoleError>,
+    /// Days since the console password was set (`GetLoginProfile`); `None` without one.
+    pub password_age_days: Result<Option<i64>, ConsoleError>,
+    pub console_access: bool,
+    pub console_last_sign_in: Option<String>,
+    /// Days since the oldest active access key was made (`ListAccessKeys`); `None` without one.
+    pub active_key_age_days: Result<Option<i64>, ConsoleError>,
+    pub created: String,
 }
 
 /// Whether the setup link can still be used.
@@ -225,22 +241,125 @@ pub async fn complete_setup(
     Ok(())
 }
 
+/// Every user of the caller's account whose name contains `filter` (AWS allows 5,000), page by
+/// page through `ListUsers`.
+#[cfg(feature = "ssr")]
+async fn all_users(
+    iam: &iam_core::Iam,
+    caller: &iam_core::Caller,
+    filter: &str,
+) -> Result<Vec<iam_core::users::User>, ConsoleError> {
+    let mut users = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let input = iam_core::users::ListUsers {
+            name_contains: Some(filter.trim().to_owned()).filter(|s| !s.is_empty()),
+            marker: marker.take(),
+            max_items: Some(1000),
+            path_prefix: None,
+        };
+        let page = iam.list_users(caller, input).await?;
+        users.extend(page.items);
+        match page.marker {
+            Some(next) if page.is_truncated => marker = Some(next),
+            _ => return Ok(users),
+        }
+    }
+}
+
+/// The users list, as AWS's console shows it: filter, sort, pages, and for the rows shown the
+/// columns iam-core reads under their own actions (`user_list_columns`).
 #[server(prefix = "/api", endpoint = "list_users")]
 pub async fn list_users(
-    #[server(default)] search: String,
-    #[server(default)] marker: String,
-) -> Result<UsersPage, ConsoleError> {
+    #[server(default)] filter: String,
+    #[server(default)] sort: String,
+    #[server(default)] desc: bool,
+    #[server(default)] page: usize,
+    #[server(default)] size: usize,
+) -> Result<ListPage<UserRow>, ConsoleError> {
+    use crate::components::list::ListState;
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
-    let state = &scope.state;
-    let input = iam_core::users::ListUsers {
-        name_contains: Some(search.trim().to_owned()).filter(|s| !s.is_empty()),
-        marker: Some(marker).filter(|m| !m.is_empty()),
-        max_items: Some(25),
-        path_prefix: None,
-    };
-    let page = state.iam.list_users(&caller, input).await?;
-    Ok(UsersPage { users: page.items.into_iter().map(user_view).collect(), next_marker: page.marker })
+    let iam = &scope.state.iam;
+    let state = ListState { filter, sort, desc, page, size };
+    let mut users = all_users(iam, &caller, &state.filter).await?;
+    crate::components::list::sort_rows(&mut users, &state, |u, column| match column {
+        "created" => (u.create_date.as_millis(), String::new()),
+        // Never signed in sorts first, as the oldest.
+        "signin" => (u.password_last_used.map_or(i64::MIN, |t| t.as_millis()), String::new()),
+        "path" => (0, format!("{}{}", u.path.to_lowercase(), u.user_name.to_lowercase())),
+        _ => (0, u.user_name.to_lowercase()),
+    });
+    let page = ListPage::of(users, &state);
+    let columns = iam.user_list_columns(&caller, &page.items).await?;
+    let now = iam.now().as_millis();
+    let days = |at: iam_core::Timestamp| (now - at.as_millis()).max(0) / 86_400_000;
+    let rows = page
+        .items
+        .into_iter()
+        .zip(columns)
+        .map(|(u, c)| {
+            let keys_used = c.keys_last_used.clone().ok().flatten();
+            let last = [u.password_last_used, keys_used].into_iter().flatten().max();
+            UserRow {
+                groups: c.groups.map_err(ConsoleError::from),
+                mfa: c
+                    .mfa
+                    .map(|kinds| kinds.iter().map(|k| mfa_label(k).to_owned()).collect())
+                    .map_err(ConsoleError::from),
+                password_age_days: c.password_changed.map(|at| at.map(days)).map_err(ConsoleError::from),
+                active_key_age_days: c
+                    .active_keys
+                    .map(|keys| keys.into_iter().min().map(days))
+                    .map_err(ConsoleError::from),
+                last_activity: last.map(|t| t.to_iso8601()),
+                console_last_sign_in: u.password_last_used.map(|t| t.to_iso8601()),
+                console_access: u.has_login_profile,
+                created: u.create_date.to_iso8601(),
+                user_name: u.user_name,
+                path: u.path,
+            }
+        })
+        .collect();
+    Ok(ListPage { items: rows, total: page.total, page: page.page, pages: page.pages })
+}
+
+/// An MFA device's kind as AWS's console names it.
+#[cfg(feature = "ssr")]
+fn mfa_label(kind: &str) -> &'static str {
+    match kind {
+        "totp" => "Virtual",
+        "webauthn" => "Security key",
+        _ => "Hardware",
+    }
+}
+
+/// Deletes the selected users, each with everything it has (iam-core's
+/// `delete_user_and_dependents`: all or nothing per user), after the word `delete` is typed.
+#[server(prefix = "/api", endpoint = "delete_users")]
+pub async fn delete_users(#[server(default)] names: Vec<String>, confirmation: String) -> Result<(), ConsoleError> {
+    let scope = crate::ssr::RequestScope::capture()?;
+    let names = batch(names, "Select at least one user to delete.")?;
+    if confirmation.trim() != "delete" {
+        return Err(ConsoleError::new("ValidationError", "To confirm, enter `delete` in the field."));
+    }
+    let caller = scope.caller().await?;
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for name in names {
+        match scope.state.iam.delete_user_and_dependents(&caller, &name).await {
+            Ok(()) => deleted.push(name),
+            Err(e) => failed.push((name, ConsoleError::from(e))),
+        }
+    }
+    if !failed.is_empty() {
+        let done = if deleted.is_empty() { String::new() } else { format!("Deleted {}. ", deleted.join(", ")) };
+        return Err(batch_error(&format!("{done}Not deleted: "), &failed));
+    }
+    let query: Vec<String> =
+        deleted.iter().map(|n| format!("deleted={}", crate::components::list::urlencode(n))).collect();
+    scope.redirect_done(&format!("/users?{}", query.join("&")), "users-deleted");
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "get_user")]
@@ -298,7 +417,8 @@ pub async fn delete_user(user_name: String, confirmation: String) -> Result<(), 
     let state = &scope.state;
     // As the AWS console does: the user and everything that would block DeleteUser, all or nothing.
     state.iam.delete_user_and_dependents(&caller, &user_name).await?;
-    scope.redirect("/users");
+    let query = format!("/users?deleted={}", crate::components::list::urlencode(&user_name));
+    scope.redirect_done(&query, "users-deleted");
     Ok(())
 }
 

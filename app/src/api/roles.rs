@@ -275,11 +275,12 @@ pub async fn list_roles(
     #[server(default)] sort: String,
     #[server(default)] desc: bool,
     #[server(default)] page: usize,
+    #[server(default)] size: usize,
 ) -> Result<ListPage<RoleRow>, ConsoleError> {
     use crate::components::list::ListState;
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
-    let state = ListState { filter, sort, desc, page };
+    let state = ListState { filter, sort, desc, page, size };
     let mut roles: Vec<_> =
         all_roles(&scope.state.iam, &caller).await?.into_iter().filter(|r| state.matches(&r.role_name)).collect();
     crate::components::list::sort_rows(&mut roles, &state, |r, column| match column {

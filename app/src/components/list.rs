@@ -8,8 +8,7 @@ use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
 use serde::{Deserialize, Serialize};
 
-/// Rows on one page of a list.
-#[cfg(feature = "ssr")]
+/// Rows on one page of a list, unless another size is chosen.
 pub const PAGE_SIZE: usize = 20;
 
 /// What a list shows: the filter text, the sort column and direction, and the page (from 1).
@@ -24,7 +23,13 @@ pub struct ListState {
     pub desc: bool,
     #[serde(default)]
     pub page: usize,
+    /// Rows a page, one of [`PAGE_SIZES`]; 0 for the list's default.
+    #[serde(default)]
+    pub size: usize,
 }
+
+/// The page sizes a person can choose, as AWS's console preferences offer them.
+pub const PAGE_SIZES: [usize; 3] = [20, 50, 100];
 
 impl ListState {
     /// The state in a page's query; anything unreadable is the default.
@@ -34,6 +39,7 @@ impl ListState {
             sort: query.get("sort").unwrap_or_default(),
             desc: query.get("desc").is_some_and(|d| d == "1" || d == "true"),
             page: query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
+            size: query.get("size").and_then(|s| s.parse().ok()).filter(|s| PAGE_SIZES.contains(s)).unwrap_or(0),
         }
     }
 
@@ -52,6 +58,9 @@ impl ListState {
         if self.page > 1 {
             params.push(format!("page={}", self.page));
         }
+        if self.size != 0 {
+            params.push(format!("size={}", self.size));
+        }
         if params.is_empty() { base.to_owned() } else { format!("{base}?{}", params.join("&")) }
     }
 
@@ -64,6 +73,11 @@ impl ListState {
 
     pub fn at_page(&self, page: usize) -> ListState {
         ListState { page, ..self.clone() }
+    }
+
+    /// Rows a page: the chosen size, else the default.
+    pub fn page_size(&self) -> usize {
+        if PAGE_SIZES.contains(&self.size) { self.size } else { PAGE_SIZE }
     }
 
     #[cfg(feature = "ssr")]
@@ -90,9 +104,10 @@ impl<T> ListPage<T> {
     /// The page `state` asks for of `rows`, which are already filtered and sorted.
     pub fn of(rows: Vec<T>, state: &ListState) -> ListPage<T> {
         let total = rows.len();
-        let pages = total.div_ceil(PAGE_SIZE).max(1);
+        let size = state.page_size();
+        let pages = total.div_ceil(size).max(1);
         let page = state.page.clamp(1, pages);
-        let items = rows.into_iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+        let items = rows.into_iter().skip((page - 1) * size).take(size).collect();
         ListPage { items, total, page, pages }
     }
 }
@@ -135,6 +150,7 @@ pub fn ListFilter(
             <input id="list-filter" name="filter" type="search" placeholder=placeholder value=state.filter.clone() />
             {sort.map(|s| view! { <input type="hidden" name="sort" value=s /> })}
             {state.desc.then(|| view! { <input type="hidden" name="desc" value="1" /> })}
+            {(state.size != 0).then(|| view! { <input type="hidden" name="size" value=state.size.to_string() /> })}
             <button type="submit" class="button">"Search"</button>
         </form>
     }
@@ -170,11 +186,25 @@ pub fn SortHeader(
 pub fn Pager(base: &'static str, state: ListState, page: usize, pages: usize, total: usize) -> impl IntoView {
     let previous = (page > 1).then(|| state.at_page(page - 1).href(base));
     let next = (page < pages).then(|| state.at_page(page + 1).href(base));
+    let shown = state.page_size();
+    let sizes = PAGE_SIZES
+        .iter()
+        .map(|&size| {
+            let label = format!("{size} rows a page");
+            if size == shown {
+                view! { <span aria-current="true">{label}</span> }.into_any()
+            } else {
+                let href = ListState { size, page: 1, ..state.clone() }.href(base);
+                view! { <a href=href>{label}</a> }.into_any()
+            }
+        })
+        .collect_view();
     view! {
         <nav class="pager" aria-label="Pages">
             {previous.map(|href| view! { <a class="button" href=href>"Previous page"</a> })}
             <span>{format!("Page {page} of {pages} ({total} in all)")}</span>
             {next.map(|href| view! { <a class="button" href=href>"Next page"</a> })}
+            <span class="page-sizes">{sizes}</span>
         </nav>
     }
 }
@@ -245,13 +275,17 @@ mod tests {
 
     #[test]
     fn the_state_goes_to_the_url_and_back() {
-        let s = ListState { filter: "a b&c".into(), sort: "created".into(), desc: true, page: 3 };
+        let s = ListState { filter: "a b&c".into(), sort: "created".into(), desc: true, page: 3, size: 0 };
         assert_eq!(s.href("/groups"), "/groups?filter=a%20b%26c&sort=created&desc=1&page=3");
         assert_eq!(ListState::default().href("/groups"), "/groups");
         assert_eq!(state("sort=created&desc=1&page=3").href("/g"), "/g?sort=created&desc=1&page=3");
         // Junk is the default, never an error.
         assert_eq!(state("page=-4&desc=maybe"), ListState { page: 1, ..ListState::default() });
         assert_eq!(state("page=0").page, 1);
+        // Only the sizes offered: another number is the default, not a page of a million rows.
+        assert_eq!(state("size=100").href("/users"), "/users?size=100");
+        assert_eq!(state("size=100").page_size(), 100);
+        assert_eq!(state("size=1000000").page_size(), PAGE_SIZE);
     }
 
     #[test]
@@ -269,6 +303,8 @@ mod tests {
         let rows: Vec<usize> = (0..45).collect();
         let first = ListPage::of(rows.clone(), &ListState::default());
         assert_eq!((first.items.len(), first.total, first.page, first.pages), (PAGE_SIZE, 45, 1, 3));
+        let fifty = ListPage::of(rows.clone(), &ListState { size: 50, ..ListState::default() });
+        assert_eq!((fifty.items.len(), fifty.pages), (45, 1));
         let last = ListPage::of(rows.clone(), &ListState { page: 9, ..ListState::default() });
         assert_eq!((last.page, last.items.first().copied(), last.items.len()), (3, Some(40), 5));
         let none = ListPage::of(Vec::<usize>::new(), &ListState::default());

@@ -47,7 +47,7 @@ pub fn GroupsPage() -> impl IntoView {
     });
     let groups = Resource::new(
         move || (state(), changed.try_get().unwrap_or(0)),
-        |(s, _)| list_groups(s.filter, s.sort, s.desc, s.page),
+        |(s, _)| list_groups(s.filter, s.sort, s.desc, s.page, s.size),
     );
     // A success bar from an earlier delete is not left beside a new error.
     let failed = move || matches!(delete.value().try_get().flatten(), Some(Err(_)));

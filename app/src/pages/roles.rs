@@ -52,7 +52,7 @@ pub fn RolesPage() -> impl IntoView {
     });
     let roles = Resource::new(
         move || (state(), changed.try_get().unwrap_or(0)),
-        |(s, _)| list_roles(s.filter, s.sort, s.desc, s.page),
+        |(s, _)| list_roles(s.filter, s.sort, s.desc, s.page, s.size),
     );
     let failed = move || matches!(delete.value().try_get().flatten(), Some(Err(_)));
     let pending = delete.pending();

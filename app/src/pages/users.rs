@@ -1,15 +1,17 @@
-//! Users: the list (search by name, pages), creation (name, path, tags, console password), a
-//! user's details, and deletion.
+//! Users: the list (AWS's columns, filter, sort, pages, bulk delete), creation (name, path, tags,
+//! console password), a user's details, and deletion.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
-    AddUserToGroups, CreateUser, DeleteUser, EndUserSessions, RemoveUserFromGroups, ResetUserPassword, UserView,
-    get_user, groups_for_user, list_users, my_password, user_sessions,
+    AddUserToGroups, CreateUser, DeleteUser, DeleteUsers, EndUserSessions, RemoveUserFromGroups, ResetUserPassword,
+    UserRow, UserView, get_user, groups_for_user, list_users, my_password, user_sessions,
 };
-use crate::components::list::{RowCheckbox, urlencode};
+use crate::components::list::{
+    BulkDeleteFields, ListFilter, ListPage, ListState, Pager, RowCheckbox, SortHeader, deleted_bar, deleted_names,
+};
 use crate::error::ConsoleError;
 use crate::pages::access_keys::{AccessKeysPanel, access_key_notice};
 use crate::pages::layout::Breadcrumbs;
@@ -21,14 +23,35 @@ use crate::pages::tags::{TagRows, TagsPanel};
 use crate::pages::{ErrorAlert, action_error};
 use crate::paths::{group_href, user_href};
 
+/// The id of the list's bulk-delete form, which the rows' checkboxes belong to.
+const BULK_FORM: &str = "delete-users";
+const BULK_EXPLANATION: &str = "Deleting a user deletes its console password, access keys, MFA devices (virtual ones \
+                                with it), signing-in sessions, inline policies and group memberships, and detaches \
+                                its managed policies. This cannot be undone.";
+const BASE: &str = "/users";
+
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
     // `try_with`, as on the user page: read inside the suspended view, after the query may be gone.
-    let search = move || query.try_with(|q| q.get("search").unwrap_or_default()).unwrap_or_default();
-    let marker = move || query.try_with(|q| q.get("marker").unwrap_or_default()).unwrap_or_default();
-    let users = Resource::new(move || (search(), marker()), |(s, m)| list_users(s, m));
-
+    let state = move || query.try_with(ListState::from_query).unwrap_or_default();
+    let deleted = move || query.try_with(|q| deleted_names(q, "users-deleted")).unwrap_or_default();
+    let delete = ServerAction::<DeleteUsers>::new();
+    // Bumped when a delete may have deleted something (see the groups list).
+    let changed = RwSignal::new(0_u32);
+    Effect::new(move |_| {
+        if let Some(result) = delete.value().get()
+            && !matches!(&result, Err(e) if e.code == "ValidationError")
+        {
+            changed.update(|n| *n += 1);
+        }
+    });
+    let users = Resource::new(
+        move || (state(), changed.try_get().unwrap_or(0)),
+        |(s, _)| list_users(s.filter, s.sort, s.desc, s.page, s.size),
+    );
+    let failed = move || matches!(delete.value().try_get().flatten(), Some(Err(_)));
+    let pending = delete.pending();
     view! {
         <Title text="Users" />
         <Breadcrumbs trail=vec![("Users".to_owned(), None)] />
@@ -37,77 +60,113 @@ pub fn UsersPage() -> impl IntoView {
             <a class="button primary" href="/users/create">"Create user"</a>
         </div>
         <p class="help">"An IAM user is an identity with long-term credentials that is used to interact with this account."</p>
-        <form class="search" method="get" action="/users" role="search">
-            <label for="search" class="visually-hidden">"Search users by name"</label>
-            <input id="search" name="search" type="search" placeholder="Search by user name" prop:value=search />
-            <button type="submit" class="button">"Search"</button>
-        </form>
+        {move || deleted_bar(if failed() { Vec::new() } else { deleted() }, "User", "Users")}
+        {action_error(delete.value())}
         <Transition fallback=|| view! { <p class="loading">"Loading users…"</p> }>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(page) => view! { <UsersTable users=page.users next_marker=page.next_marker search=search() marker=marker() /> }.into_any(),
-                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
-                }
-            })}
+            {move || {
+                let state = state();
+                Suspend::new(async move {
+                    match users.await {
+                        Ok(page) => view! { <UsersTable page state /> }.into_any(),
+                        Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                    }
+                })
+            }}
         </Transition>
+        {move || {
+            changed.track();
+            view! {
+                <ActionForm action=delete attr:id=BULK_FORM attr:class="bulk">
+                    <BulkDeleteFields what="users" pending=pending.into() explanation=BULK_EXPLANATION />
+                </ActionForm>
+            }
+        }}
     }
 }
 
-fn query_href(search: &str, marker: Option<&str>) -> String {
-    let mut params = Vec::new();
-    if !search.is_empty() {
-        params.push(format!("search={}", urlencode(search)));
+/// A count, an age or a refusal, as a cell shows it.
+fn cell<T>(value: Result<T, ConsoleError>, show: impl FnOnce(T) -> String) -> String {
+    value.map_or_else(|e| e.code, show)
+}
+
+fn age(days: Option<i64>) -> String {
+    match days {
+        None => "-".to_owned(),
+        Some(0) => "Today".to_owned(),
+        Some(1) => "1 day".to_owned(),
+        Some(n) => format!("{n} days"),
     }
-    if let Some(m) = marker {
-        params.push(format!("marker={}", urlencode(m)));
-    }
-    if params.is_empty() { "/users".to_owned() } else { format!("/users?{}", params.join("&")) }
 }
 
 #[component]
-fn UsersTable(users: Vec<UserView>, next_marker: Option<String>, search: String, marker: String) -> impl IntoView {
-    let empty = users.is_empty();
-    let first_page = (!marker.is_empty()).then(|| query_href(&search, None));
-    let next_page = next_marker.as_deref().map(|m| query_href(&search, Some(m)));
+fn UsersTable(page: ListPage<UserRow>, state: ListState) -> impl IntoView {
+    let filter = view! { <ListFilter base=BASE state=state.clone() label="Filter users by name" placeholder="Filter users by name" /> };
+    if page.total == 0 {
+        let empty = if state.filter.trim().is_empty() {
+            view! { <p class="empty">"No users yet. " <a href="/users/create">"Create a user"</a> " for each person or workload that needs access."</p> }.into_any()
+        } else {
+            view! {
+                <p class="empty">{format!("No user name contains `{}`. ", state.filter.trim())} <a href=BASE>"Clear the filter"</a></p>
+            }
+            .into_any()
+        };
+        return view! { {filter} {empty} }.into_any();
+    }
     view! {
+        {filter}
         <div class="table-wrap">
             <table class="data">
+                <caption class="visually-hidden">"Users"</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"User name"</th>
-                        <th scope="col">"Path"</th>
-                        <th scope="col">"Console access"</th>
-                        <th scope="col">"Console last sign-in"</th>
-                        <th scope="col">"Created"</th>
+                        <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                        <SortHeader base=BASE state=state.clone() column="name" label="User name" default=true />
+                        <SortHeader base=BASE state=state.clone() column="path" label="Path" />
+                        <th scope="col">"Groups"</th>
+                        <th scope="col">"Last activity"</th>
+                        <th scope="col">"MFA"</th>
+                        <th scope="col">"Password age"</th>
+                        <SortHeader base=BASE state=state.clone() column="signin" label="Console last sign-in" />
+                        <th scope="col">"Active key age"</th>
+                        <SortHeader base=BASE state=state.clone() column="created" label="Creation time" />
                     </tr>
                 </thead>
                 <tbody>
-                    {users
+                    {page
+                        .items
                         .into_iter()
-                        .map(|u| {
+                        .enumerate()
+                        .map(|(row, u)| {
                             let href = user_href(&u.user_name);
+                            let mfa = cell(u.mfa, |kinds| if kinds.is_empty() { "-".to_owned() } else { kinds.join(", ") });
+                            let password = cell(u.password_age_days, age);
+                            let sign_in = match (u.console_access, u.console_last_sign_in) {
+                                (_, Some(at)) => at,
+                                (true, None) => "Never".to_owned(),
+                                (false, None) => "-".to_owned(),
+                            };
                             view! {
                                 <tr>
+                                    <RowCheckbox form=BULK_FORM row name=u.user_name.clone() />
                                     <td data-label="User name"><a href=href>{u.user_name.clone()}</a></td>
-                                    <td data-label="Path" class="mono">{u.path.clone()}</td>
-                                    <td data-label="Console access">{if u.console_access { "Enabled" } else { "Disabled" }}</td>
-                                    <td data-label="Console last sign-in">{u.password_last_used.clone().unwrap_or_else(|| "Never".to_owned())}</td>
-                                    <td data-label="Created">{u.created.clone()}</td>
+                                    <td data-label="Path" class="mono">{u.path}</td>
+                                    <td data-label="Groups">{cell(u.groups, |n| n.to_string())}</td>
+                                    <td data-label="Last activity">{u.last_activity.unwrap_or_else(|| "Never".to_owned())}</td>
+                                    <td data-label="MFA">{mfa}</td>
+                                    <td data-label="Password age">{password}</td>
+                                    <td data-label="Console last sign-in">{sign_in}</td>
+                                    <td data-label="Active key age">{cell(u.active_key_age_days, age)}</td>
+                                    <td data-label="Creation time">{u.created}</td>
                                 </tr>
                             }
                         })
                         .collect_view()}
                 </tbody>
             </table>
-            {empty.then(|| view! {
-                <p class="empty">{if search.is_empty() { "No users yet.".to_owned() } else { format!("No user name contains `{search}`.") }}</p>
-            })}
         </div>
-        <nav class="pager" aria-label="Pages">
-            {first_page.map(|href| view! { <a class="button" href=href>"First page"</a> })}
-            {next_page.map(|href| view! { <a class="button" href=href>"Next page"</a> })}
-        </nav>
+        <Pager base=BASE state page=page.page pages=page.pages total=page.total />
     }
+    .into_any()
 }
 
 #[component]
@@ -359,17 +418,6 @@ fn UserSessionsPanel(user_name: String, at: Signal<Option<String>>) -> impl Into
                 <button type="submit" class="button">"End all console sessions"</button>
             </ActionForm>
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_links_encode_their_query() {
-        assert_eq!(query_href("", None), "/users");
-        assert_eq!(query_href("a b&c", Some("bWFy")), "/users?search=a%20b%26c&marker=bWFy");
     }
 }
 

@@ -125,9 +125,9 @@ on_both!(sign_in_failures_all_look_alike, |server| {
 on_both!(sessions_are_cycled_protected_and_ended, |server| {
     let client = server.browser();
     server.complete_setup(&client).await;
-    let signed_out = client.get(server.url("/users?search=a")).send().await.unwrap();
+    let signed_out = client.get(server.url("/users?filter=a")).send().await.unwrap();
     assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
-    assert_eq!(signed_out.headers()["location"], "/signin?return_to=/users%3Fsearch%3Da");
+    assert_eq!(signed_out.headers()["location"], "/signin?return_to=/users%3Ffilter%3Da");
 
     let res =
         server.call(&client, "sign_in", &[("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)]).await;
@@ -240,9 +240,11 @@ on_both!(the_users_slice_works_over_http, |server| {
     let bad = error_of(server.call(&root, "create_user", &[("user_name", "no spaces")]).await).await;
     assert_eq!(bad["code"], "ValidationError");
 
-    let list: Value = server.call(&root, "list_users", &[("search", "O")]).await.json().await.unwrap();
-    assert_eq!(list["users"].as_array().unwrap().len(), 1);
-    assert_eq!(list["users"][0]["user_name"], "bob");
+    let list: Value = server.call(&root, "list_users", &[("filter", "O")]).await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["user_name"], "bob");
+    assert_eq!(list["items"][0]["groups"]["Ok"], 0);
+    assert_eq!(list["items"][0]["mfa"]["Ok"], serde_json::json!([]));
     let user: Value = server.call(&root, "get_user", &[("user_name", "bob")]).await.json().await.unwrap();
     assert_eq!(user["path"], "/ops/");
     assert_eq!(user["tags"], serde_json::json!([{ "key": "team", "value": "platform" }]));
@@ -265,6 +267,30 @@ on_both!(the_users_slice_works_over_http, |server| {
     let gone = error_of(server.call(&root, "get_user", &[("user_name", "bob")]).await).await;
     assert_eq!(gone["code"], "NoSuchEntity");
     assert_eq!(gone["message"], "The user with name bob cannot be found.");
+
+    // The list: sorted by another column, a page size from those offered, and bulk delete.
+    for name in ["u-1", "u-2", "u-3"] {
+        server.call(&root, "create_user", &[("user_name", name)]).await;
+    }
+    let newest: Value = server
+        .call(&root, "list_users", &[("sort", "created"), ("desc", "true"), ("size", "50")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> =
+        newest["items"].as_array().unwrap().iter().map(|u| u["user_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["u-3", "u-2", "u-1", "create"]);
+    let fields = [("names[0]", "u-1"), ("names[4]", "U-2"), ("names[7]", "nobody"), ("confirmation", "delete")];
+    let partial = error_of(server.call(&root, "delete_users", &fields).await).await;
+    assert_eq!(partial["code"], "NoSuchEntity");
+    assert!(partial["message"].as_str().unwrap().starts_with("Deleted u-1, U-2. Not deleted: nobody:"), "{partial}");
+    let fields = [("names[0]", "u-3"), ("confirmation", "delete")];
+    let res = server.call(&root, "delete_users", &fields).await;
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap();
+    assert!(back.starts_with("/users?deleted=u-3&done=users-deleted"), "{back}");
+    let left: Value = server.call(&root, "list_users", &[]).await.json().await.unwrap();
+    assert_eq!(left["total"], 1, "{left}");
 });
 
 on_both!(iam_users_see_access_denied, |server| {

@@ -220,7 +220,7 @@ on_both!(the_mfa_gated_policy_opens_only_after_mfa, |server| {
     let res = server.call(&bob, "sign_in_mfa", &[("code", &code(&secret, 1))]).await;
     assert_eq!(location(&res).as_deref(), Some("/"));
     let users = json(server.call(&bob, "list_users", &[]).await).await;
-    assert!(users["users"].as_array().is_some_and(|u| u.len() == 1), "with MFA: {users}");
+    assert!(users["items"].as_array().is_some_and(|u| u.len() == 1), "with MFA: {users}");
 });
 
 on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
