@@ -31,6 +31,12 @@ test.describe.serial('user groups', () => {
     const members = page.getByRole('table', { name: 'Users in this group' });
     await expect(members.getByRole('row').filter({ hasText: 'e2e-gus' })).toBeVisible();
     await expect(page.getByRole('row').filter({ hasText: 'IAMReadOnlyAccess' })).toContainText('AWS managed');
+    // The users list shows AWS's columns: one group, a password set today, no MFA, no key.
+    await nav(page, 'Users');
+    const gus = page.getByRole('row').filter({ hasText: 'e2e-gus' });
+    await expect(gus.getByRole('cell').nth(3)).toHaveText('1');
+    await expect(gus.getByRole('cell').nth(6)).toHaveText('Today');
+    await expect(gus.getByRole('cell').nth(5)).toHaveText('-');
     await signOut(page);
 
     // gus reads what IAMReadOnlyAccess allows, and is refused what it does not.

@@ -1,14 +1,17 @@
-//! Console pages under load: with 5,000 users in one account, how long the server takes to render
-//! the users list (100 rows a page), under 1 and under 32 concurrent clients, beside the dashboard
-//! (the console's frame and one small read: the baseline, measured in the same run).
+//! Console pages under load: with 5,000 users in one account (some with console passwords, access
+//! keys and a recorded key use), how long the server takes to render the users list at 100 rows a
+//! page, under 1 and under 32 concurrent clients, beside the dashboard (the console's frame and one
+//! small read: the baseline, measured in the same run). The root user reads every column; a
+//! delegate allowed only some of them gets the others refused (recorded in the audit log).
 //!
-//! For each page it prints the time to the response's first byte (its headers; the page streams
-//! after them) and to its last byte (the whole page, every row rendered), p50 and p99, and the
-//! ratio of the users list's p50 to the dashboard's.
+//! For each page it prints the time to the response's first byte (its headers: pages stream, so
+//! this is the frame, the same for every page) and to its last byte (the whole page, every row
+//! rendered), p50 and p99, and the ratio of each p50 to the dashboard's.
 //!
 //! `cargo bench -p server --bench console_pages` (SQLite in a temporary folder; set
-//! `PORTCULLIS_BENCH_DATABASE_URL=postgres://...` to use a PostgreSQL database, which is emptied).
-//! Prints what it measured; asserts nothing but that every page answered (these machines are noisy).
+//! `PORTCULLIS_BENCH_DATABASE_URL=postgres://...` to use a PostgreSQL database, which must be
+//! empty). Prints what it measured; asserts only that every page answered in full (these machines
+//! are noisy).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "a benchmark")]
 
@@ -19,6 +22,12 @@ use clap::Parser as _;
 const ROOT_EMAIL: &str = "root@example.com";
 const ROOT_PASSWORD: &str = "Bench-root-Password-77";
 const USERS: usize = 5_000;
+const DELEGATE: &str = "bench-auditor";
+const DELEGATE_PASSWORD: &str = "Bench-auditor-Password-77";
+/// What the delegate may read: the list and two of its columns (MFA devices, login profiles and
+/// the keys' last use are refused).
+const DELEGATE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+    "Action":["iam:ListUsers","iam:ListGroupsForUser","iam:ListAccessKeys","iam:GetAccountSummary"],"Resource":"*"}]}"#;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -43,21 +52,34 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// A client signed in as the root user (each has its own console session, as browsers would).
-async fn signed_in(base: &str) -> reqwest::Client {
+/// A client signed in as the root user, or as the delegate (each has its own console session, as
+/// browsers would).
+async fn signed_in(base: &str, delegate: bool) -> reqwest::Client {
     let http = client();
-    let res = http
-        .post(format!("{base}/api/sign_in"))
-        .form(&[("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let form: &[(&str, &str)] = if delegate {
+        &[
+            ("kind", "iam"),
+            ("account", "bench-corp"),
+            ("user_name", DELEGATE),
+            ("password", DELEGATE_PASSWORD),
+            ("return_to", ""),
+        ]
+    } else {
+        &[("kind", "root"), ("email", ROOT_EMAIL), ("password", ROOT_PASSWORD)]
+    };
+    let res = http.post(format!("{base}/api/sign_in")).form(form).send().await.unwrap();
     assert!(res.headers().contains_key("location"), "sign-in failed: {}", res.status());
     http
 }
 
 /// Times to the first and to the last byte of `requests` loads of `path` by each of `clients`.
-async fn load(clients: &[reqwest::Client], url: &str, requests: usize, expect: &str) -> (Vec<Duration>, Vec<Duration>) {
+/// `expect`: a text the page must hold `times` times (the rows rendered, not just their data).
+async fn load(
+    clients: &[reqwest::Client],
+    url: &str,
+    requests: usize,
+    (expect, times): (&str, usize),
+) -> (Vec<Duration>, Vec<Duration>) {
     let mut tasks = Vec::new();
     for http in clients {
         let (http, url, expect) = (http.clone(), url.to_owned(), expect.to_owned());
@@ -71,7 +93,8 @@ async fn load(clients: &[reqwest::Client], url: &str, requests: usize, expect: &
                 assert!(res.status().is_success(), "{url}: {}", res.status());
                 let body = res.text().await.unwrap();
                 last.push(t.elapsed());
-                assert!(body.contains(&expect), "{url} did not render `{expect}`");
+                let found = body.matches(&expect).count();
+                assert_eq!(found, times, "{url} rendered `{expect}` {found} times");
             }
             (first, last)
         }));
@@ -116,7 +139,8 @@ async fn main() {
         stopped.await.ok();
     }));
 
-    // 5,000 users, some in a group, some with a console password, as an account that has them.
+    // 5,000 users: every tenth in a group and with an access key (every twentieth used), every
+    // fiftieth with a console password, as an account that has them.
     let root = iam_core::Caller::internal(iam_core::Principal::Root { account_id: account.account_id.clone() });
     let t = Instant::now();
     iam.create_group(&root, "staff", None).await.unwrap();
@@ -127,32 +151,54 @@ async fn main() {
             .unwrap();
         if i % 10 == 0 {
             iam.add_user_to_group(&root, "staff", &name).await.unwrap();
+            let key = iam.create_access_key(&root, Some(&name)).await.unwrap();
+            if i % 20 == 0 {
+                iam.record_access_key_use(&key.access_key_id, "us-east-1", "iam").await.unwrap();
+            }
+        }
+        if i % 50 == 0 {
+            let password = iam_core::Password::new(format!("User-password-{i:05}-long"));
+            iam.create_login_profile(&root, &name, &password, false).await.unwrap();
         }
     }
+    // The delegate, one of the 5,000 (the last).
+    iam.delete_user_and_dependents(&root, "user-04999").await.unwrap();
+    iam.create_user(&root, iam_core::users::CreateUser { user_name: DELEGATE.into(), ..Default::default() })
+        .await
+        .unwrap();
+    iam.create_login_profile(&root, DELEGATE, &iam_core::Password::new(DELEGATE_PASSWORD), false).await.unwrap();
+    iam.put_inline_policy(&root, iam_core::entities::EntityKind::User, DELEGATE, "Lists", DELEGATE_POLICY)
+        .await
+        .unwrap();
     println!(
         "database: {}; {USERS} users made in {:.1} s",
         if database.is_some() { "PostgreSQL" } else { "SQLite" },
         t.elapsed().as_secs_f64()
     );
 
+    // Page 25 of 100 rows in name order: user-02400 to user-02499, each row with its checkbox.
+    let list = format!("{base}/users?size=100&page=25");
     let pages = [
-        ("dashboard (baseline)", format!("{base}/"), "IAM dashboard"),
-        ("users list, 100 rows", format!("{base}/users?size=100&page=25"), "user-02499"),
+        ("root, dashboard (baseline)", false, format!("{base}/"), ("<h1>IAM dashboard</h1>", 1)),
+        ("root, users list, 100 rows", false, list.clone(), ("aria-label=\"Select user-02", 100)),
+        ("delegate, users list, 100 rows, 3 columns refused", true, list, ("aria-label=\"Select user-02", 100)),
     ];
     for clients in [1usize, 32] {
-        let mut signed = Vec::new();
+        let (mut root_clients, mut delegates) = (Vec::new(), Vec::new());
         for _ in 0..clients {
-            signed.push(signed_in(&base).await);
+            root_clients.push(signed_in(&base, false).await);
+            delegates.push(signed_in(&base, true).await);
         }
         // Warm up: the first loads fill caches (compiled policies, prepared statements).
-        for (_, url, expect) in &pages {
-            load(&signed, url, 3, expect).await;
+        for (_, delegate, url, expect) in &pages {
+            load(if *delegate { &delegates } else { &root_clients }, url, 3, *expect).await;
         }
         let requests = if clients == 1 { 200 } else { 20 };
         let mut baseline = Duration::ZERO;
-        for (i, (what, url, expect)) in pages.iter().enumerate() {
+        for (i, (what, delegate, url, expect)) in pages.iter().enumerate() {
+            let signed = if *delegate { &delegates } else { &root_clients };
             let t = Instant::now();
-            let (first, last) = load(&signed, url, requests, expect).await;
+            let (first, last) = load(signed, url, requests, *expect).await;
             let rate = last.len() as f64 / t.elapsed().as_secs_f64();
             let p50 = percentile(&last, 0.50);
             if i == 0 {

@@ -68,13 +68,13 @@ pub struct UserRow {
     pub path: String,
     /// How many groups (`ListGroupsForUser`).
     pub groups: Result<usize, ConsoleError>,
-    /// The latest of the console password's and the access keys' last use.
-    pub last_activity: Option<String>,
+    /// The latest of the console password's and the access keys' last use (refused with
+    /// `GetAccessKeyLastUsed`).
+    pub last_activity: Result<Option<String>, ConsoleError>,
     /// The kinds of its MFA devices (`ListMFADevices`): `Virtual`, `Security key`, `Hardware`.
     pub mfa: Result<Vec<String>, ConsoleError>,
     /// Days since the console password was set (`GetLoginProfile`); `None` without one.
     pub password_age_days: Result<Option<i64>, ConsoleError>,
-    pub console_access: bool,
     pub console_last_sign_in: Option<String>,
     /// Days since the oldest active access key was made (`ListAccessKeys`); `None` without one.
     pub active_key_age_days: Result<Option<i64>, ConsoleError>,
@@ -294,27 +294,35 @@ pub async fn list_users(
     let columns = iam.user_list_columns(&caller, &page.items).await?;
     let now = iam.now().as_millis();
     let days = |at: iam_core::Timestamp| (now - at.as_millis()).max(0) / 86_400_000;
+    // A refused cell carries the code and the action refused, not the whole message (a page can
+    // have hundreds of them).
+    let cell = |action: &str, e: iam_core::IamError| ConsoleError::new(e.code(), action);
     let rows = page
         .items
         .into_iter()
         .zip(columns)
         .map(|(u, c)| {
-            let keys_used = c.keys_last_used.clone().ok().flatten();
-            let last = [u.password_last_used, keys_used].into_iter().flatten().max();
+            // Known only when the keys' last use may be read: a refusal is not "never".
+            let last_activity = c
+                .keys_last_used
+                .map(|keys| [u.password_last_used, keys].into_iter().flatten().max().map(|t| t.to_iso8601()))
+                .map_err(|e| cell("iam:GetAccessKeyLastUsed", e));
             UserRow {
-                groups: c.groups.map_err(ConsoleError::from),
+                groups: c.groups.map_err(|e| cell("iam:ListGroupsForUser", e)),
                 mfa: c
                     .mfa
                     .map(|kinds| kinds.iter().map(|k| mfa_label(k).to_owned()).collect())
-                    .map_err(ConsoleError::from),
-                password_age_days: c.password_changed.map(|at| at.map(days)).map_err(ConsoleError::from),
+                    .map_err(|e| cell("iam:ListMFADevices", e)),
+                password_age_days: c
+                    .password_changed
+                    .map(|at| at.map(days))
+                    .map_err(|e| cell("iam:GetLoginProfile", e)),
                 active_key_age_days: c
                     .active_keys
                     .map(|keys| keys.into_iter().min().map(days))
-                    .map_err(ConsoleError::from),
-                last_activity: last.map(|t| t.to_iso8601()),
+                    .map_err(|e| cell("iam:ListAccessKeys", e)),
+                last_activity,
                 console_last_sign_in: u.password_last_used.map(|t| t.to_iso8601()),
-                console_access: u.has_login_profile,
                 created: u.create_date.to_iso8601(),
                 user_name: u.user_name,
                 path: u.path,
@@ -344,6 +352,11 @@ pub async fn delete_users(#[server(default)] names: Vec<String>, confirmation: S
         return Err(ConsoleError::new("ValidationError", "To confirm, enter `delete` in the field."));
     }
     let caller = scope.caller().await?;
+    // One's own user last: deleting it ends the rights the others need.
+    let mut names = names;
+    if let iam_core::Principal::User { user_name, .. } = &caller.principal {
+        names.sort_by_key(|n| n.eq_ignore_ascii_case(user_name));
+    }
     let mut deleted = Vec::new();
     let mut failed = Vec::new();
     for name in names {

@@ -35,11 +35,16 @@ impl ListState {
     /// The state in a page's query; anything unreadable is the default.
     pub fn from_query(query: &ParamsMap) -> ListState {
         ListState {
-            filter: query.get("filter").unwrap_or_default(),
+            // `search`: what the users list called its filter before.
+            filter: query.get("filter").or_else(|| query.get("search")).unwrap_or_default(),
             sort: query.get("sort").unwrap_or_default(),
             desc: query.get("desc").is_some_and(|d| d == "1" || d == "true"),
             page: query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
-            size: query.get("size").and_then(|s| s.parse().ok()).filter(|s| PAGE_SIZES.contains(s)).unwrap_or(0),
+            size: query
+                .get("size")
+                .and_then(|s| s.parse().ok())
+                .filter(|s| PAGE_SIZES.contains(s) && *s != PAGE_SIZE)
+                .unwrap_or(0),
         }
     }
 
@@ -58,7 +63,7 @@ impl ListState {
         if self.page > 1 {
             params.push(format!("page={}", self.page));
         }
-        if self.size != 0 {
+        if self.size != 0 && self.size != PAGE_SIZE {
             params.push(format!("size={}", self.size));
         }
         if params.is_empty() { base.to_owned() } else { format!("{base}?{}", params.join("&")) }
@@ -190,12 +195,12 @@ pub fn Pager(base: &'static str, state: ListState, page: usize, pages: usize, to
     let sizes = PAGE_SIZES
         .iter()
         .map(|&size| {
-            let label = format!("{size} rows a page");
+            let label = format!("{size} rows");
             if size == shown {
-                view! { <span aria-current="true">{label}</span> }.into_any()
+                view! { <li><span aria-current="true">{label}</span></li> }.into_any()
             } else {
                 let href = ListState { size, page: 1, ..state.clone() }.href(base);
-                view! { <a href=href>{label}</a> }.into_any()
+                view! { <li><a href=href>{label}</a></li> }.into_any()
             }
         })
         .collect_view();
@@ -204,7 +209,7 @@ pub fn Pager(base: &'static str, state: ListState, page: usize, pages: usize, to
             {previous.map(|href| view! { <a class="button" href=href>"Previous page"</a> })}
             <span>{format!("Page {page} of {pages} ({total} in all)")}</span>
             {next.map(|href| view! { <a class="button" href=href>"Next page"</a> })}
-            <span class="page-sizes">{sizes}</span>
+            <ul class="page-sizes" aria-label="Rows per page">{sizes}</ul>
         </nav>
     }
 }
@@ -286,6 +291,10 @@ mod tests {
         assert_eq!(state("size=100").href("/users"), "/users?size=100");
         assert_eq!(state("size=100").page_size(), 100);
         assert_eq!(state("size=1000000").page_size(), PAGE_SIZE);
+        // The server function builds the state from its own arguments: the size is bounded there too.
+        assert_eq!(ListState { size: 1_000_000, ..ListState::default() }.page_size(), PAGE_SIZE);
+        assert_eq!(state("size=20").href("/users"), "/users", "the default size is not written");
+        assert_eq!(state("search=bob").filter, "bob", "old links keep their filter");
     }
 
     #[test]

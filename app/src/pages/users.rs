@@ -84,9 +84,9 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
-/// A count, an age or a refusal, as a cell shows it.
+/// A count, an age or a refusal (`AccessDenied (iam:ListMFADevices)`), as a cell shows it.
 fn cell<T>(value: Result<T, ConsoleError>, show: impl FnOnce(T) -> String) -> String {
-    value.map_or_else(|e| e.code, show)
+    value.map_or_else(|e| format!("{} ({})", e.code, e.message), show)
 }
 
 fn age(days: Option<i64>) -> String {
@@ -139,11 +139,13 @@ fn UsersTable(page: ListPage<UserRow>, state: ListState) -> impl IntoView {
                         .map(|(row, u)| {
                             let href = user_href(&u.user_name);
                             let mfa = cell(u.mfa, |kinds| if kinds.is_empty() { "-".to_owned() } else { kinds.join(", ") });
-                            let password = cell(u.password_age_days, age);
-                            let sign_in = match (u.console_access, u.console_last_sign_in) {
-                                (_, Some(at)) => at,
-                                (true, None) => "Never".to_owned(),
-                                (false, None) => "-".to_owned(),
+                            let password = cell(u.password_age_days.clone(), age);
+                            // Whether there is a console password is GetLoginProfile's to tell.
+                            let sign_in = match (&u.password_age_days, u.console_last_sign_in) {
+                                (Ok(Some(_)), Some(at)) => at,
+                                (Ok(Some(_)), None) => "Never".to_owned(),
+                                (Ok(None), _) => "-".to_owned(),
+                                (Err(e), _) => format!("{} ({})", e.code, e.message),
                             };
                             view! {
                                 <tr>
@@ -151,7 +153,7 @@ fn UsersTable(page: ListPage<UserRow>, state: ListState) -> impl IntoView {
                                     <td data-label="User name"><a href=href>{u.user_name.clone()}</a></td>
                                     <td data-label="Path" class="mono">{u.path}</td>
                                     <td data-label="Groups">{cell(u.groups, |n| n.to_string())}</td>
-                                    <td data-label="Last activity">{u.last_activity.unwrap_or_else(|| "Never".to_owned())}</td>
+                                    <td data-label="Last activity">{cell(u.last_activity, |at| at.unwrap_or_else(|| "Never".to_owned()))}</td>
                                     <td data-label="MFA">{mfa}</td>
                                     <td data-label="Password age">{password}</td>
                                     <td data-label="Console last sign-in">{sign_in}</td>

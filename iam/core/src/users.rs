@@ -48,7 +48,8 @@ pub struct UserListColumns {
     pub password_changed: Result<Option<Timestamp>, IamError>,
     /// `iam:ListAccessKeys`: when each of its active keys was made, oldest first.
     pub active_keys: Result<Vec<Timestamp>, IamError>,
-    /// `iam:GetAccessKeyLastUsed`: the last use of any of its keys.
+    /// `iam:GetAccessKeyLastUsed` for each of its keys (after `iam:ListAccessKeys`): the last use
+    /// of any of them; refused when any of those reads is.
     pub keys_last_used: Result<Option<Timestamp>, IamError>,
 }
 
@@ -299,19 +300,30 @@ impl Iam {
         Ok(row.into_user(account_id, tags))
     }
 
-    /// The users list's columns for `users` (a page of `ListUsers`), in their order: every column
-    /// authorized per user as its own read (`ListGroupsForUser`, `ListMFADevices`,
-    /// `GetLoginProfile`, `ListAccessKeys`, `GetAccessKeyLastUsed`), the caller's policies read
-    /// once, and each column of the whole page read in one query.
+    /// The users list's columns for `users` (a page of `ListUsers`), in their order, each authorized
+    /// per user as the IAM read AWS's console makes for it (`ListGroupsForUser`, `ListMFADevices`,
+    /// `GetLoginProfile`, `ListAccessKeys`, and `GetAccessKeyLastUsed` for each key that
+    /// `ListAccessKeys` showed, as the console needs a key's id to ask). The caller's policies are
+    /// read once and each column of the whole page in one query.
     pub async fn user_list_columns(&self, caller: &Caller, users: &[User]) -> Result<Vec<UserListColumns>, IamError> {
         use std::collections::HashMap;
-        const READS: [&str; 5] = [
-            "iam:ListGroupsForUser",
-            "iam:ListMFADevices",
-            "iam:GetLoginProfile",
-            "iam:ListAccessKeys",
-            "iam:GetAccessKeyLastUsed",
-        ];
+        const READS: [&str; 4] =
+            ["iam:ListGroupsForUser", "iam:ListMFADevices", "iam:GetLoginProfile", "iam:ListAccessKeys"];
+        type Row3 = (String, Option<i64>, Option<String>);
+        /// An access key: its owner, id, creation, whether active, last use.
+        type KeyRow = (String, String, i64, i64, Option<i64>);
+        /// `sql` with `$1` the account and `$2, $3, ...` the users' ids.
+        fn rows<'q>(
+            sql: &'q str,
+            account_id: &'q str,
+            users: &'q [User],
+        ) -> sqlx::query::QueryAs<'q, sqlx::Any, Row3, sqlx::any::AnyArguments<'q>> {
+            let mut query = sqlx::query_as::<_, Row3>(sql).bind(account_id);
+            for u in users {
+                query = query.bind(u.user_id.as_str());
+            }
+            query
+        }
         if users.is_empty() {
             return Ok(Vec::new());
         }
@@ -327,24 +339,11 @@ impl Iam {
             .collect();
         let answers = self.authorize_reads(&mut conn, caller, requests).await?;
 
-        // One query per column for the whole page (ids bound one by one: `$2, $3, ...`).
         let ids = (2..users.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-        type Row3 = (String, Option<i64>, Option<String>);
-        fn rows<'q>(
-            sql: &'q str,
-            account_id: &'q str,
-            users: &'q [User],
-        ) -> sqlx::query::QueryAs<'q, sqlx::Any, Row3, sqlx::any::AnyArguments<'q>> {
-            let mut query = sqlx::query_as::<_, Row3>(sql).bind(account_id);
-            for u in users {
-                query = query.bind(u.user_id.as_str());
-            }
-            query
-        }
         let groups = rows(
             &format!(
-                "SELECT user_id, COUNT(*), CAST(NULL AS TEXT) FROM group_members WHERE account_id = $1 AND user_id IN ({ids}) \
-             GROUP BY user_id"
+                "SELECT user_id, COUNT(*), CAST(NULL AS TEXT) FROM group_members WHERE account_id = $1 \
+                 AND user_id IN ({ids}) GROUP BY user_id"
             ),
             account_id,
             users,
@@ -353,8 +352,8 @@ impl Iam {
         .await?;
         let devices = rows(
             &format!(
-                "SELECT owner_id, CAST(NULL AS BIGINT), kind FROM mfa_devices WHERE account_id = $1 AND owner_id IN ({ids}) \
-             AND enabled_at IS NOT NULL ORDER BY created_at"
+                "SELECT owner_id, CAST(NULL AS BIGINT), kind FROM mfa_devices WHERE account_id = $1 \
+                 AND owner_id IN ({ids}) AND enabled_at IS NOT NULL ORDER BY created_at"
             ),
             account_id,
             users,
@@ -363,33 +362,23 @@ impl Iam {
         .await?;
         let profiles = rows(
             &format!(
-            "SELECT user_id, password_changed_at, CAST(NULL AS TEXT) FROM login_profiles WHERE account_id = $1 AND user_id IN ({ids})"
-        ),
-            account_id,
-            users,
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        let keys = rows(
-            &format!(
-                "SELECT owner_id, created_at, CASE WHEN active = 1 THEN 'active' ELSE 'inactive' END FROM access_keys \
-             WHERE account_id = $1 AND owner_id IN ({ids}) ORDER BY created_at"
+                "SELECT user_id, password_changed_at, CAST(NULL AS TEXT) FROM login_profiles WHERE account_id = $1 \
+                 AND user_id IN ({ids})"
             ),
             account_id,
             users,
         )
         .fetch_all(&mut *conn)
         .await?;
-        let used = rows(
-            &format!(
-            "SELECT owner_id, MAX(last_used_at), CAST(NULL AS TEXT) FROM access_keys WHERE account_id = $1 AND owner_id IN ({ids}) \
-             GROUP BY owner_id"
-        ),
-            account_id,
-            users,
-        )
-        .fetch_all(&mut *conn)
-        .await?;
+        let keys_sql = format!(
+            "SELECT owner_id, access_key_id, created_at, active, last_used_at FROM access_keys \
+             WHERE account_id = $1 AND owner_id IN ({ids}) ORDER BY created_at, access_key_id"
+        );
+        let mut keys_query = sqlx::query_as::<_, KeyRow>(&keys_sql).bind(account_id);
+        for u in users {
+            keys_query = keys_query.bind(u.user_id.as_str());
+        }
+        let keys = keys_query.fetch_all(&mut *conn).await?;
 
         let mut group_counts: HashMap<&str, usize> = HashMap::new();
         for (id, n, _) in &groups {
@@ -400,25 +389,56 @@ impl Iam {
             kinds.entry(id).or_default().push(kind.clone().unwrap_or_default());
         }
         let changed: HashMap<&str, Option<i64>> = profiles.iter().map(|(id, at, _)| (id.as_str(), *at)).collect();
-        let mut active: HashMap<&str, Vec<Timestamp>> = HashMap::new();
-        for (id, at, status) in &keys {
-            if status.as_deref() == Some("active") {
-                active.entry(id).or_default().push(Timestamp::from_millis(at.unwrap_or(0)));
-            }
+        let mut keys_of: HashMap<&str, Vec<&KeyRow>> = HashMap::new();
+        for key in &keys {
+            keys_of.entry(key.0.as_str()).or_default().push(key);
         }
-        let last_used: HashMap<&str, Option<i64>> = used.iter().map(|(id, at, _)| (id.as_str(), *at)).collect();
+
+        // A key's last use is asked only of the keys the caller was allowed to list.
+        let listed = |i: usize| answers.get(i * READS.len() + 3).is_some_and(Result::is_ok);
+        let last_use_requests: Vec<(Request<'_>, serde_json::Value)> = users
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| listed(*i))
+            .flat_map(|(_, u)| {
+                keys_of.get(u.user_id.as_str()).into_iter().flatten().map(move |key| {
+                    let request = Request::new("iam:GetAccessKeyLastUsed", &u.arn, account_id);
+                    (request, serde_json::json!({ "AccessKeyId": key.1 }))
+                })
+            })
+            .collect();
+        let mut last_use_answers = self.authorize_reads(&mut conn, caller, last_use_requests).await?.into_iter();
 
         let mut columns = Vec::with_capacity(users.len());
         for (u, answer) in users.iter().zip(answers.chunks_exact(READS.len())) {
             let id = u.user_id.as_str();
-            let [g, m, p, k, l] = answer else { continue };
-            let (g, m, p, k, l) = (g.clone(), m.clone(), p.clone(), k.clone(), l.clone());
+            let [g, m, p, k] = answer else { continue };
+            let user_keys = keys_of.get(id).map(Vec::as_slice).unwrap_or_default();
+            let keys_last_used = match k {
+                Err(refused) => Err(refused.clone()),
+                Ok(()) => {
+                    let mut latest: Result<Option<i64>, IamError> = Ok(None);
+                    for key in user_keys {
+                        // Fails closed: a key without its answer is refused, never allowed.
+                        let allowed = last_use_answers
+                            .next()
+                            .unwrap_or_else(|| Err(IamError::AccessDenied("iam:GetAccessKeyLastUsed".to_owned())));
+                        latest = match (latest, allowed) {
+                            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                            (Ok(best), Ok(())) => Ok(best.max(key.4)),
+                        };
+                    }
+                    latest.map(|at| at.map(Timestamp::from_millis))
+                }
+            };
             columns.push(UserListColumns {
-                groups: g.map(|()| group_counts.get(id).copied().unwrap_or(0)),
-                mfa: m.map(|()| kinds.get(id).cloned().unwrap_or_default()),
-                password_changed: p.map(|()| changed.get(id).copied().flatten().map(Timestamp::from_millis)),
-                active_keys: k.map(|()| active.get(id).cloned().unwrap_or_default()),
-                keys_last_used: l.map(|()| last_used.get(id).copied().flatten().map(Timestamp::from_millis)),
+                groups: g.clone().map(|()| group_counts.get(id).copied().unwrap_or(0)),
+                mfa: m.clone().map(|()| kinds.get(id).cloned().unwrap_or_default()),
+                password_changed: p.clone().map(|()| changed.get(id).copied().flatten().map(Timestamp::from_millis)),
+                active_keys: k.clone().map(|()| {
+                    user_keys.iter().filter(|key| key.3 == 1).map(|key| Timestamp::from_millis(key.2)).collect()
+                }),
+                keys_last_used,
             });
         }
         Ok(columns)

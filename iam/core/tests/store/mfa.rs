@@ -7,7 +7,7 @@ use crate::harness::{TestDb, root as root_of};
 use crate::on_both;
 
 /// The code a device with this seed shows `steps_from_now` steps from the test clock's now.
-fn code(db: &TestDb, seed: &str, steps_from_now: i64) -> String {
+pub(crate) fn code(db: &TestDb, seed: &str, steps_from_now: i64) -> String {
     let totp =
         Builder::new().with_secret(Secret::try_from_base32(seed).unwrap()).with_account_name("t").build().unwrap();
     let seconds = db.iam.now().as_millis() / 1000 + steps_from_now * 30;

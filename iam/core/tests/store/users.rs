@@ -339,8 +339,14 @@ on_both!(the_users_list_columns_are_read_in_bulk_each_under_its_own_action, |db|
     db.iam.add_user_to_group(&root, "ops", "ben").await.unwrap();
     db.iam.add_user_to_group(&root, "devs", "ben").await.unwrap();
     db.iam.create_login_profile(&root, "ben", &Password::new("Ben-password-long-9!"), false).await.unwrap();
-    db.iam.create_access_key(&root, Some("ben")).await.unwrap();
+    let first = db.iam.create_access_key(&root, Some("ben")).await.unwrap();
+    db.iam.record_access_key_use(&first.access_key_id, "us-east-1", "iam").await.unwrap();
     let second = db.iam.create_access_key(&root, Some("ben")).await.unwrap();
+    let phone = db.iam.create_virtual_mfa_device(&root, "ben-phone", None).await.unwrap();
+    let seed = phone.base32_string_seed.clone();
+    let (c1, c2) = (crate::mfa::code(db, &seed, -1), crate::mfa::code(db, &seed, 0));
+    db.iam.enable_mfa_device(&root, Some("ben"), &phone.serial_number, &c1, &c2).await.unwrap();
+    db.iam.create_virtual_mfa_device(&root, "not-enabled", None).await.unwrap();
     db.iam
         .update_access_key(&root, Some("ben"), &second.access_key_id, iam_core::access_keys::KeyStatus::Inactive)
         .await
@@ -355,11 +361,13 @@ on_both!(the_users_list_columns_are_read_in_bulk_each_under_its_own_action, |db|
     assert_eq!(a.password_changed.clone().unwrap(), None);
     assert!(b.password_changed.clone().unwrap().is_some());
     assert_eq!(b.active_keys.clone().unwrap().len(), 1, "the inactive key is not counted");
-    assert!(b.mfa.clone().unwrap().is_empty());
-    assert_eq!(b.keys_last_used.clone().unwrap(), None);
+    assert_eq!(b.mfa.clone().unwrap(), ["totp"], "only devices in use count");
+    assert!(a.mfa.clone().unwrap().is_empty());
+    assert!(b.keys_last_used.clone().unwrap().is_some(), "the used key's last use");
+    assert_eq!(a.keys_last_used.clone().unwrap(), None);
 
     // A delegate sees only the columns its policies allow; the others carry AWS's refusal.
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","iam:ListGroupsForUser"],"Resource":"*"},
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","iam:ListGroupsForUser","iam:GetAccessKeyLastUsed"],"Resource":"*"},
         {"Effect":"Allow","Action":"iam:ListAccessKeys","Resource":"arn:aws:iam::*:user/ann"}]}"#;
     db.iam.put_inline_policy(&root, EntityKind::User, "ann", "Lists", policy).await.unwrap();
     let columns = db.iam.user_list_columns(&ann, &users).await.unwrap();
@@ -368,5 +376,12 @@ on_both!(the_users_list_columns_are_read_in_bulk_each_under_its_own_action, |db|
     assert_eq!(columns[1].password_changed.clone().unwrap_err().code(), "AccessDenied");
     assert!(columns[0].active_keys.is_ok(), "ann may list her own keys");
     assert_eq!(columns[1].active_keys.clone().unwrap_err().code(), "AccessDenied");
+    // A key's last use is asked only of keys the caller may list, as AWS's console needs the key's
+    // id to ask: allowed GetAccessKeyLastUsed alone, ann learns nothing of ben's keys.
+    assert_eq!(columns[1].keys_last_used.clone().unwrap_err().code(), "AccessDenied");
+    let events = db.iam.audit_events(&root, None, None, 500).await.unwrap();
+    let refused = |action: &str| events.iter().filter(|e| e.action == action && e.outcome == "AccessDenied").count();
+    assert_eq!(refused("iam:ListMFADevices"), 2, "each refused cell is on record");
+    assert_eq!(refused("iam:GetAccessKeyLastUsed"), 0, "no read the console would not have made");
     assert!(db.iam.user_list_columns(&root, &[]).await.unwrap().is_empty());
 });
