@@ -813,6 +813,30 @@ on_both!(roles_are_created_for_each_kind_of_trusted_entity_changed_and_deleted, 
     assert_eq!(error_of(res).await["code"], "ValidationError");
     assert_eq!(error_of(server.call(&root, "role_details", &[("role_name", "x")]).await).await["code"], "NoSuchEntity");
 
+    // The same form posted by a browser without the wasm (nested `role[...]`, `trust[...]` fields
+    // and a checkbox's `true`) is followed to the new role's page.
+    let plain = root
+        .post(server.url("/api/create_role"))
+        .header("accept", "text/html")
+        .form(&[
+            ("role[role_name]", "plain"),
+            ("role[max_session_seconds]", "7200"),
+            ("trust[entity]", "account"),
+            ("trust[account]", "this"),
+            ("trust[require_mfa]", "true"),
+            ("tags[0][key]", ""),
+            ("tags[0][value]", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.status().is_redirection(), "{}", plain.status());
+    assert!(location(&plain).unwrap().starts_with("/roles/details/plain?done=role-created"));
+    let role: Value = server.call(&root, "role_details", &[("role_name", "plain")]).await.json().await.unwrap();
+    assert!(role["trust_policy"].as_str().unwrap().contains("aws:MultiFactorAuthPresent"), "{role}");
+    assert_eq!(role["max_session_duration"], 7200);
+    server.call(&root, "delete_role", &[("role_name", "plain"), ("confirmation", "plain")]).await;
+
     // The list: trusted entities per row, filter, sort.
     let list: Value = server.call(&root, "list_roles", &[("filter", "PART")]).await.json().await.unwrap();
     assert_eq!(list["total"], 1);
