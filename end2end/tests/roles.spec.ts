@@ -16,7 +16,7 @@ test.describe.serial('roles', () => {
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     await startRole(page);
-    await page.getByLabel(/^AWS service/).check();
+    await page.getByRole('radio', { name: /^AWS service/ }).check();
     await page.getByLabel('Service or use case').selectOption('lambda.amazonaws.com');
     // The review shows the trust policy that will be made, as it is chosen.
     const review = page.getByRole('region', { name: 'Review: trust policy' });
@@ -79,8 +79,8 @@ test.describe.serial('roles', () => {
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     await startRole(page);
-    await page.getByLabel(/^AWS account/).check();
-    await page.getByLabel('Another AWS account').check();
+    await page.getByRole('radio', { name: /^AWS account/ }).check();
+    await page.getByRole('radio', { name: 'Another AWS account' }).check();
     await page.getByLabel(/^Account ID/).fill('444455556666');
     await page.getByLabel(/Require external ID/).check();
     await page.getByLabel('External ID', { exact: true }).fill('partner-7');
@@ -96,8 +96,8 @@ test.describe.serial('roles', () => {
 
     // A mistake in the form is said in a red bar, and what was typed stays.
     await startRole(page);
-    await page.getByLabel(/^AWS account/).check();
-    await page.getByLabel('Another AWS account').check();
+    await page.getByRole('radio', { name: /^AWS account/ }).check();
+    await page.getByRole('radio', { name: 'Another AWS account' }).check();
     await page.getByLabel(/^Account ID/).fill('12345');
     await page.getByLabel('Role name').fill('e2e-second');
     await page.getByRole('button', { name: 'Create role' }).click();

@@ -190,7 +190,8 @@ pub fn CreateRolePage() -> impl IntoView {
     let external_id = RwSignal::new(String::new());
     let require_mfa = RwSignal::new(false);
     let identity = use_context::<CurrentIdentity>();
-    let preview = Memo::new(move |_| {
+    // The trust policy the choices make in account `own`.
+    let preview = move |own: &str| {
         let choice = TrustChoice {
             entity: entity.get(),
             service: service.get(),
@@ -201,12 +202,8 @@ pub fn CreateRolePage() -> impl IntoView {
             require_mfa: require_mfa.get(),
             custom: String::new(),
         };
-        // This account's id once the top bar has it (a placeholder is never shown as if it were).
-        match identity.and_then(|i| i.0.get()).and_then(Result::ok) {
-            Some(me) => trust_policy(&choice, &me.account_id),
-            None => Err(crate::ConsoleError::new("Loading", "Loading this account's ID…")),
-        }
-    });
+        trust_policy(&choice, own)
+    };
     let hidden_unless = move |kind: &'static str| move || interactive.get() && entity.get() != kind;
     let radio = move |sig: RwSignal<String>| move |ev: leptos::ev::Event| sig.set(event_target_value(&ev));
     view! {
@@ -319,11 +316,23 @@ pub fn CreateRolePage() -> impl IntoView {
             <TagRows />
             <section class="review" aria-labelledby="trust-review-heading" hidden=move || !interactive.get()>
                 <h3 id="trust-review-heading">"Review: trust policy"</h3>
-                {move || match (entity.get().as_str(), preview.get()) {
-                    ("custom", _) => view! { <p class="help">"The custom trust policy above, as written."</p> }.into_any(),
-                    (_, Ok(text)) => view! { <pre class="mono policy">{text}</pre> }.into_any(),
-                    (_, Err(e)) => view! { <p class="help">{e.message}</p> }.into_any(),
-                }}
+                // This account's id, from the top bar's identity, awaited: never a placeholder
+                // shown as if it were the account.
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let own = match identity {
+                            Some(i) => i.0.await.map(|me| me.account_id).unwrap_or_default(),
+                            None => String::new(),
+                        };
+                        view! {
+                            {move || match (entity.get().as_str(), preview(&own)) {
+                                ("custom", _) => view! { <p class="help">"The custom trust policy above, as written."</p> }.into_any(),
+                                (_, Ok(text)) => view! { <pre class="mono policy">{text}</pre> }.into_any(),
+                                (_, Err(e)) => view! { <p class="help">{e.message}</p> }.into_any(),
+                            }}
+                        }
+                    })}
+                </Transition>
             </section>
             <div class="form-actions">
                 <a class="button" href=BASE>"Cancel"</a>
