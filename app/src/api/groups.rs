@@ -202,29 +202,7 @@ pub async fn remove_users_from_group(
 /// iam-core's `delete_group_and_dependents`), after the word `delete` is typed.
 #[server(prefix = "/api", endpoint = "delete_groups")]
 pub async fn delete_groups(#[server(default)] names: Vec<String>, confirmation: String) -> Result<(), ConsoleError> {
-    let scope = crate::ssr::RequestScope::capture()?;
-    let names = super::batch(names, "Select at least one group to delete.")?;
-    if confirmation.trim() != "delete" {
-        return Err(ConsoleError::new("ValidationError", "To confirm, enter `delete` in the field."));
-    }
-    let caller = scope.caller().await?;
-    let iam = &scope.state.iam;
-    let mut deleted = Vec::new();
-    let mut failed = Vec::new();
-    for name in names {
-        match iam.delete_group_and_dependents(&caller, &name).await {
-            Ok(()) => deleted.push(name),
-            Err(e) => failed.push((name, ConsoleError::from(e))),
-        }
-    }
-    if !failed.is_empty() {
-        let done = if deleted.is_empty() { String::new() } else { format!("Deleted {}. ", deleted.join(", ")) };
-        return Err(super::batch_error(&format!("{done}Not deleted: "), &failed));
-    }
-    let query: Vec<String> =
-        deleted.iter().map(|n| format!("deleted={}", crate::components::list::urlencode(n))).collect();
-    scope.redirect_done(&format!("/groups?{}", query.join("&")), "groups-deleted");
-    Ok(())
+    super::delete_selected(super::Listed::Groups, names, confirmation).await
 }
 
 /// Deletes one group from its page, after its name is typed, as AWS's console asks.

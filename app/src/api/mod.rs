@@ -346,21 +346,53 @@ fn mfa_label(kind: &str) -> &'static str {
 /// `delete_user_and_dependents`: all or nothing per user), after the word `delete` is typed.
 #[server(prefix = "/api", endpoint = "delete_users")]
 pub async fn delete_users(#[server(default)] names: Vec<String>, confirmation: String) -> Result<(), ConsoleError> {
+    delete_selected(Listed::Users, names, confirmation).await
+}
+
+/// The lists whose rows are deleted in bulk.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listed {
+    Users,
+    Groups,
+    Roles,
+}
+
+/// Deletes the rows selected in a list, each with everything that would block its deletion
+/// (iam-core's `delete_*_and_dependents`: all or nothing per entity, each step authorized), after
+/// the word `delete` is typed; back to the list, which names what was deleted. A partial failure
+/// names each refused entity with AWS's code and message.
+#[cfg(feature = "ssr")]
+pub(crate) async fn delete_selected(
+    listed: Listed,
+    names: Vec<String>,
+    confirmation: String,
+) -> Result<(), ConsoleError> {
+    let (what, list) = match listed {
+        Listed::Users => ("user", "/users"),
+        Listed::Groups => ("group", "/groups"),
+        Listed::Roles => ("role", "/roles"),
+    };
     let scope = crate::ssr::RequestScope::capture()?;
-    let names = batch(names, "Select at least one user to delete.")?;
+    let mut names = batch(names, &format!("Select at least one {what} to delete."))?;
     if confirmation.trim() != "delete" {
         return Err(ConsoleError::new("ValidationError", "To confirm, enter `delete` in the field."));
     }
     let caller = scope.caller().await?;
     // One's own user last: deleting it ends the rights the others need.
-    let mut names = names;
-    if let iam_core::Principal::User { user_name, .. } = &caller.principal {
+    if let (Listed::Users, iam_core::Principal::User { user_name, .. }) = (listed, &caller.principal) {
         names.sort_by_key(|n| n.eq_ignore_ascii_case(user_name));
     }
+    let iam = &scope.state.iam;
     let mut deleted = Vec::new();
     let mut failed = Vec::new();
     for name in names {
-        match scope.state.iam.delete_user_and_dependents(&caller, &name).await {
+        let result = match listed {
+            Listed::Users => iam.delete_user_and_dependents(&caller, &name).await,
+            Listed::Groups => iam.delete_group_and_dependents(&caller, &name).await,
+            Listed::Roles => iam.delete_role_and_dependents(&caller, &name).await,
+        };
+        match result {
             Ok(()) => deleted.push(name),
             Err(e) => failed.push((name, ConsoleError::from(e))),
         }
@@ -371,7 +403,7 @@ pub async fn delete_users(#[server(default)] names: Vec<String>, confirmation: S
     }
     let query: Vec<String> =
         deleted.iter().map(|n| format!("deleted={}", crate::components::list::urlencode(n))).collect();
-    scope.redirect_done(&format!("/users?{}", query.join("&")), "users-deleted");
+    scope.redirect_done(&format!("{list}?{}", query.join("&")), &format!("{what}s-deleted"));
     Ok(())
 }
 
