@@ -18,6 +18,9 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser as _;
+use common::{client, percentile};
+
+mod common;
 
 const ROOT_EMAIL: &str = "root@example.com";
 const ROOT_PASSWORD: &str = "Bench-root-Password-77";
@@ -29,27 +32,8 @@ const DELEGATE_PASSWORD: &str = "Bench-auditor-Password-77";
 const DELEGATE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
     "Action":["iam:ListUsers","iam:ListGroupsForUser","iam:ListAccessKeys","iam:GetAccountSummary"],"Resource":"*"}]}"#;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn client() -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("sec-fetch-site", "same-origin".parse().unwrap());
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .unwrap()
 }
 
 /// A client signed in as the root user, or as the delegate (each has its own console session, as
