@@ -97,9 +97,14 @@ pub struct AttachedPolicy {
 /// Who a managed policy is attached to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PolicyEntities {
+    /// Attached as a permissions policy: (name, id).
     pub users: Vec<(String, String)>,
     pub groups: Vec<(String, String)>,
     pub roles: Vec<(String, String)>,
+    /// Using it as their permissions boundary: (name, id). AWS lists these too when no
+    /// `PolicyUsageFilter` is given.
+    pub boundary_users: Vec<(String, String)>,
+    pub boundary_roles: Vec<(String, String)>,
 }
 
 /// An inline policy.
@@ -534,6 +539,114 @@ impl Iam {
                 outcome: "Success",
             };
             audit::append(&mut tx, caller, self.now(), &event).await?;
+            self.commit_permissions(tx, &account_id).await
+        })
+        .await
+    }
+
+    /// Deletes customer managed policy `policy_arn` as AWS's console does: detached from every
+    /// user, group and role, its versions besides the default deleted, then the policy. All or
+    /// nothing. `GetPolicy`, `ListEntitiesForPolicy` and `ListPolicyVersions` must be allowed
+    /// before anything the policy holds is read (otherwise which later step is refused would tell
+    /// a caller allowed only `DeletePolicy` what the policy is attached to); then each
+    /// `Detach*Policy` (on the entity, with `iam:PolicyARN`), each `DeletePolicyVersion` and the
+    /// `DeletePolicy` are authorized before anything changes, and each is audited. A policy used as
+    /// a permissions boundary is refused with `DeleteConflict`: removing a boundary widens what the
+    /// user or role may do, so that is left to its own, deliberate step.
+    pub async fn delete_policy_and_dependents(&self, caller: &Caller, policy_arn: &str) -> Result<(), IamError> {
+        self.record_failures(caller, async move {
+            let target = parse_policy_arn(policy_arn)?;
+            let account_id = caller.account_id().to_owned();
+            let tx = self.begin_write(&account_id).await?;
+            let parameters = || serde_json::json!({ "PolicyArn": target.arn });
+            let resource_account = resource_account(&target, &account_id).to_owned();
+            let mut tx = tx;
+            for action in ["iam:DeletePolicy", "iam:GetPolicy", "iam:ListEntitiesForPolicy", "iam:ListPolicyVersions"] {
+                let request = Request::new(action, &target.arn, &resource_account);
+                tx = self.authorize_holding(tx, caller, request, parameters).await?;
+            }
+            if target.account == "aws" {
+                return Err(IamError::InvalidInput(format!("Cannot delete the AWS managed policy {}.", target.arn)));
+            }
+            let row =
+                find_policy(&mut tx, &account_id, &target.arn).await?.ok_or_else(|| no_such_policy(&target.arn))?;
+            let (_, boundaries) = usage_counts(&mut tx, &account_id, &row.arn).await?;
+            if boundaries > 0 {
+                return Err(IamError::DeleteConflict(format!(
+                    "Cannot delete a policy used as a permissions boundary ({boundaries} user{} or role{}). Remove it \
+                     as their boundary first.",
+                    if boundaries == 1 { "" } else { "s" },
+                    if boundaries == 1 { "" } else { "s" }
+                )));
+            }
+            let attached = sqlx::query(
+                "SELECT a.entity_kind, COALESCE(u.user_name, g.group_name, r.role_name) AS name, \
+                 COALESCE(u.path, g.path, r.path) AS path \
+                 FROM policy_attachments a \
+                 LEFT JOIN users u ON u.user_id = a.entity_id \
+                 LEFT JOIN iam_groups g ON g.group_id = a.entity_id \
+                 LEFT JOIN roles r ON r.role_id = a.entity_id \
+                 WHERE a.account_id = $1 AND a.policy_arn = $2 ORDER BY a.entity_kind, name",
+            )
+            .bind(&account_id)
+            .bind(&row.arn)
+            .fetch_all(&mut *tx)
+            .await?;
+            let versions = crate::cascade::strings(
+                &mut tx,
+                "SELECT version_id AS s FROM policy_versions WHERE policy_id = $1 ORDER BY version_id",
+                &row.policy_id,
+            )
+            .await?;
+
+            // Every step is authorized before anything changes; a refusal rolls back everything.
+            let detail = |extra: serde_json::Value| audit::with_parameter(parameters(), "Detail", extra);
+            let mut steps: Vec<(String, String, serde_json::Value, bool)> = Vec::new();
+            for entity in &attached {
+                let kind = EntityKind::parse(&entity.try_get::<String, _>("entity_kind")?)
+                    .ok_or_else(|| IamError::internal(&"a policy attachment names no kind of entity"))?;
+                let name: String = entity.try_get("name")?;
+                let path: String = entity.try_get("path")?;
+                let label = kind.label();
+                let arn = crate::entities::entity_arn(&account_id, kind, &path, &name);
+                let params = detail(serde_json::json!({ format!("{label}Name"): name }));
+                steps.push((format!("iam:Detach{label}Policy"), arn, params, true));
+            }
+            for version in versions.iter().filter(|v| **v != row.default_version) {
+                let params = detail(serde_json::json!({ "VersionId": version }));
+                steps.push(("iam:DeletePolicyVersion".to_owned(), row.arn.clone(), params, false));
+            }
+            for (action, resource, params, detach) in &steps {
+                let mut request = Request::new(action, resource, &account_id);
+                if *detach {
+                    request = request.with("iam:PolicyARN", row.arn.clone());
+                }
+                tx = self.authorize_holding(tx, caller, request, || params.clone()).await?;
+            }
+            sqlx::query("DELETE FROM policy_attachments WHERE account_id = $1 AND policy_arn = $2")
+                .bind(&account_id)
+                .bind(&row.arn)
+                .execute(&mut *tx)
+                .await?;
+            for sql in [
+                "DELETE FROM policy_versions WHERE policy_id = $1",
+                "DELETE FROM tags WHERE entity_id = $1",
+                "DELETE FROM managed_policies WHERE policy_id = $1",
+            ] {
+                sqlx::query(sql).bind(&row.policy_id).execute(&mut *tx).await?;
+            }
+            let now = self.now();
+            for (action, resource, params, _) in &steps {
+                let event = Event { action, target: Some(resource), parameters: params.clone(), outcome: "Success" };
+                audit::append(&mut tx, caller, now, &event).await?;
+            }
+            let event = Event {
+                action: "iam:DeletePolicy",
+                target: Some(&row.arn),
+                parameters: parameters(),
+                outcome: "Success",
+            };
+            audit::append(&mut tx, caller, now, &event).await?;
             self.commit_permissions(tx, &account_id).await
         })
         .await
@@ -1040,6 +1153,19 @@ impl Iam {
                 Some(EntityKind::Group) => out.groups.push(entry),
                 Some(EntityKind::Role) => out.roles.push(entry),
                 None => {}
+            }
+        }
+        for (kind, table, id, name) in
+            [("user", "users", "user_id", "user_name"), ("role", "roles", "role_id", "role_name")]
+        {
+            let sql = format!(
+                "SELECT {name} AS name, {id} AS id FROM {table} \
+                 WHERE account_id = $1 AND permissions_boundary_arn = $2 ORDER BY name_key"
+            );
+            let rows = sqlx::query(&sql).bind(account_id).bind(&target.arn).fetch_all(&mut *conn).await?;
+            let list = if kind == "user" { &mut out.boundary_users } else { &mut out.boundary_roles };
+            for row in &rows {
+                list.push((row.try_get::<String, _>("name")?, row.try_get::<String, _>("id")?));
             }
         }
         Ok(out)

@@ -301,6 +301,80 @@ on_both!(deleting_a_role_with_its_policies_is_all_or_nothing, |db| {
     assert!(db.iam.list_attached_policies(&root, EntityKind::Role, "deploy").await.unwrap().is_empty());
 });
 
+on_both!(deleting_a_policy_detaches_it_and_deletes_its_versions_all_or_nothing, |db| {
+    let root = db.with_account().await;
+    let bob = user(db, &root, "bob", &[]).await;
+    user(db, &root, "carol", &[]).await;
+    db.iam.create_group(&root, "Ops", None).await.unwrap();
+    let arn = managed(db, &root, "Shared", &allow(r#""iam:ListUsers""#, r#""*""#)).await;
+    db.iam.create_policy_version(&root, &arn, &allow(r#""iam:GetUser""#, r#""*""#), false).await.unwrap();
+    db.iam.attach_policy(&root, EntityKind::User, "carol", &arn).await.unwrap();
+    db.iam.attach_policy(&root, EntityKind::Group, "Ops", &arn).await.unwrap();
+    let tag = iam_core::tagging::Taggable::Policy(&arn);
+    db.iam.tag(&root, tag, &[("team".into(), "ops".into())]).await.unwrap();
+
+    // The reads first, then each step, each required in turn; nothing changes on a refusal.
+    let mut allowed: Vec<&str> = vec!["iam:DeletePolicy"];
+    for next in [
+        "iam:GetPolicy",
+        "iam:ListEntitiesForPolicy",
+        "iam:ListPolicyVersions",
+        "iam:DetachGroupPolicy",
+        "iam:DetachUserPolicy",
+        "iam:DeletePolicyVersion",
+    ] {
+        let list = allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(",");
+        let policy = allow(&format!("[{list}]"), r#""*""#);
+        db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Delegated", &policy).await.unwrap();
+        let refused = db.iam.delete_policy_and_dependents(&bob, &arn).await.unwrap_err();
+        assert_eq!(refused.code(), "AccessDenied");
+        assert!(refused.message().contains(next), "{next}: {refused}");
+        let entities = db.iam.list_entities_for_policy(&root, &arn).await.unwrap();
+        assert_eq!((entities.users.len(), entities.groups.len()), (1, 1));
+        assert_eq!(db.iam.list_policy_versions(&root, &arn).await.unwrap().len(), 2);
+        allowed.push(next);
+    }
+    // Detaching is scoped by `iam:PolicyARN`, as with the API.
+    let other = format!("arn:aws:iam::{}:policy/Other", root.account_id());
+    let scoped = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iam:*","Resource":"*"}},
+            {{"Effect":"Deny","Action":"iam:DetachUserPolicy","Resource":"*","Condition":{{"ArnNotEquals":{{"iam:PolicyARN":"{other}"}}}}}}]}}"#
+    );
+    db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Delegated", &scoped).await.unwrap();
+    let refused = db.iam.delete_policy_and_dependents(&bob, &arn).await.unwrap_err();
+    assert!(refused.message().contains("iam:DetachUserPolicy"), "{refused}");
+
+    // Used as a boundary: refused, with nothing changed.
+    db.iam.put_permissions_boundary(&root, EntityKind::User, "carol", &arn).await.unwrap();
+    let conflict = db.iam.delete_policy_and_dependents(&root, &arn).await.unwrap_err();
+    assert_eq!(conflict.code(), "DeleteConflict", "{conflict}");
+    let entities = db.iam.list_entities_for_policy(&root, &arn).await.unwrap();
+    assert_eq!(entities.boundary_users.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["carol"]);
+    db.iam.delete_permissions_boundary(&root, EntityKind::User, "carol").await.unwrap();
+    assert!(db.iam.list_entities_for_policy(&root, &arn).await.unwrap().boundary_users.is_empty());
+    assert_eq!(
+        db.iam.delete_policy_and_dependents(&root, "arn:aws:iam::aws:policy/ReadOnlyAccess").await.unwrap_err().code(),
+        "InvalidInput"
+    );
+
+    let policy_id = db.iam.get_policy(&root, &arn).await.unwrap().policy_id;
+    db.iam.delete_policy_and_dependents(&root, &arn).await.unwrap();
+    assert_eq!(db.iam.get_policy(&root, &arn).await.unwrap_err().code(), "NoSuchEntity");
+    assert!(db.iam.list_attached_policies(&root, EntityKind::User, "carol").await.unwrap().is_empty());
+    assert!(db.iam.list_attached_policies(&root, EntityKind::Group, "Ops").await.unwrap().is_empty());
+    let events = db.iam.audit_events(&root, None, None, 100).await.unwrap();
+    for action in ["iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DeletePolicyVersion", "iam:DeletePolicy"] {
+        assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
+    }
+    for (table, column) in [("tags", "entity_id"), ("policy_versions", "policy_id"), ("managed_policies", "policy_id")]
+    {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1");
+        let n: i64 =
+            sqlx::Row::get(&sqlx::query(&sql).bind(&policy_id).fetch_one(db.iam.store().pool()).await.unwrap(), "n");
+        assert_eq!(n, 0, "{table} still holds rows of the deleted policy");
+    }
+});
+
 on_both!(managed_policy_versions_change_permissions_at_once, |db| {
     let root = db.with_account().await;
     let alice = user(db, &root, "alice", &[]).await;
