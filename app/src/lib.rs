@@ -95,6 +95,11 @@ pub fn App() -> impl IntoView {
                         path=path!("roles/details/:name/set-boundary")
                         view=|| view! { <pages::permissions::SetBoundaryPage kind="role" /> }
                     />
+                    <Route path=path!("policies") view=pages::policies::PoliciesPage />
+                    <Route path=path!("policies/create") view=pages::policies::CreatePolicyPage />
+                    <Route path=path!("policies/details/*arn") view=pages::policies::PolicyDetailPage />
+                    <Route path=path!("policies/edit/*arn") view=pages::policies::EditPolicyPage />
+                    <Route path=path!("policies/attach/*arn") view=pages::policies::AttachPolicyPage />
                     <Route path=path!("security-credentials") view=pages::security_credentials::SecurityCredentialsPage />
                     <Route path=path!("account-settings") view=pages::account_settings::AccountSettingsPage />
                 </ParentRoute>

@@ -3,7 +3,9 @@
 //! of a user or group can never be taken for one of the section's own pages (`/users/create`).
 //!
 //! The names are IAM names (`[\w+=,.@-]+`, checked by iam-core before any redirect), all safe in a
-//! path segment as they are.
+//! path segment as they are. A managed policy's page is under its ARN (a customer's policy may
+//! share its name with an AWS managed one), written as AWS's console writes it, with its `:` and
+//! `/` as they are (the route takes the rest of the path).
 
 /// The page of a user.
 pub fn user_href(name: &str) -> String {
@@ -20,11 +22,56 @@ pub fn role_href(name: &str) -> String {
     format!("/roles/details/{name}")
 }
 
-/// The page of an entity that holds policies, by the kind the forms name (`user`, `group`, `role`).
+/// The page of a managed policy.
+pub fn policy_href(arn: &str) -> String {
+    format!("/policies/details/{}", arn_in_path(arn))
+}
+
+/// A tab of a managed policy's page (`versions`, `entities`, `tags`).
+pub fn policy_tab(arn: &str, tab: &str) -> String {
+    format!("{}?tab={tab}", policy_href(arn))
+}
+
+/// Where a managed policy is edited.
+pub fn policy_edit_href(arn: &str) -> String {
+    format!("/policies/edit/{}", arn_in_path(arn))
+}
+
+/// Where a managed policy is attached to entities.
+pub fn policy_attach_href(arn: &str) -> String {
+    format!("/policies/attach/{}", arn_in_path(arn))
+}
+
+/// An ARN as a path: `:` and `/` kept, as AWS's console keeps them; anything a path could take
+/// for something else (`?`, `#`, `%`, spaces, which a policy's path may hold) percent-encoded.
+fn arn_in_path(arn: &str) -> String {
+    arn.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b':'
+            | b'/'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'@'
+            | b'+'
+            | b'='
+            | b',' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The page of an entity that holds policies or tags, by the kind the forms name (`user`,
+/// `group`, `role`; `policy` with its ARN).
 pub fn entity_href(kind: &str, name: &str) -> String {
     match kind {
         "group" => group_href(name),
         "role" => role_href(name),
+        "policy" => policy_tab(name, "tags"),
         _ => user_href(name),
     }
 }
@@ -54,5 +101,17 @@ mod tests {
         assert_eq!(entity_href("group", "create"), "/groups/details/create");
         assert_eq!(entity_href("role", "deploy"), "/roles/details/deploy");
         assert_eq!(entity_href("user", "a+b=c,d.e_f-g@h"), "/users/details/a+b=c,d.e_f-g@h");
+    }
+
+    #[test]
+    fn a_policy_is_found_by_its_arn() {
+        assert_eq!(
+            policy_href("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"),
+            "/policies/details/arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"
+        );
+        assert_eq!(
+            policy_tab("arn:aws:iam::123456789012:policy/a b?#%/P", "versions"),
+            "/policies/details/arn:aws:iam::123456789012:policy/a%20b%3F%23%25/P?tab=versions"
+        );
     }
 }

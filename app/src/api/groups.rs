@@ -79,7 +79,7 @@ pub async fn list_groups(
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
-    let state = ListState { filter, sort, desc, page, size };
+    let state = ListState { filter, sort, desc, page, size, ..ListState::default() };
     let mut groups: Vec<_> =
         all_groups(iam, &caller).await?.into_iter().filter(|g| state.matches(&g.group_name)).collect();
     crate::components::list::sort_rows(&mut groups, &state, |g, column| match column {

@@ -10,6 +10,7 @@ use crate::error::ConsoleError;
 mod credentials;
 mod groups;
 mod permissions;
+mod policies;
 mod roles;
 mod security_keys;
 mod settings;
@@ -19,6 +20,7 @@ mod tags;
 pub use credentials::*;
 pub use groups::*;
 pub use permissions::*;
+pub use policies::*;
 pub use roles::*;
 pub use security_keys::*;
 pub use settings::*;
@@ -281,7 +283,7 @@ pub async fn list_users(
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
-    let state = ListState { filter, sort, desc, page, size };
+    let state = ListState { filter, sort, desc, page, size, ..ListState::default() };
     let mut users = all_users(iam, &caller, &state.filter).await?;
     crate::components::list::sort_rows(&mut users, &state, |u, column| match column {
         "created" => (u.create_date.as_millis(), String::new()),

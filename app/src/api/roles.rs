@@ -269,6 +269,29 @@ async fn all_roles(iam: &iam_core::Iam, caller: &iam_core::Caller) -> Result<Vec
     }
 }
 
+/// A role offered in a picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChoice {
+    pub role_name: String,
+    pub created: String,
+}
+
+/// Roles whose name contains `filter`, at most [`super::CHOICES`], for pickers (`ListRoles`).
+#[server(prefix = "/api", endpoint = "role_choices")]
+pub async fn role_choices(#[server(default)] filter: String) -> Result<Vec<RoleChoice>, ConsoleError> {
+    use crate::components::list::ListState;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let state = ListState { filter, ..ListState::default() };
+    Ok(all_roles(&scope.state.iam, &caller)
+        .await?
+        .into_iter()
+        .filter(|r| state.matches(&r.role_name))
+        .take(super::CHOICES)
+        .map(|r| RoleChoice { role_name: r.role_name, created: r.create_date.to_iso8601() })
+        .collect())
+}
+
 #[server(prefix = "/api", endpoint = "list_roles")]
 pub async fn list_roles(
     #[server(default)] filter: String,
@@ -280,7 +303,7 @@ pub async fn list_roles(
     use crate::components::list::ListState;
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
-    let state = ListState { filter, sort, desc, page, size };
+    let state = ListState { filter, sort, desc, page, size, ..ListState::default() };
     let mut roles: Vec<_> =
         all_roles(&scope.state.iam, &caller).await?.into_iter().filter(|r| state.matches(&r.role_name)).collect();
     crate::components::list::sort_rows(&mut roles, &state, |r, column| match column {

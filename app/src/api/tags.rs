@@ -1,4 +1,4 @@
-//! The tags of a user or role (the Tags tab of its page): list, add or change, remove.
+//! The tags of a user, role or managed policy (the Tags tab of its page): list, add or change, remove.
 //! `ListUserTags`/`ListRoleTags`, `TagUser`/`TagRole`, `UntagUser`/`UntagRole`, which iam-core
 //! authorizes (with `aws:RequestTag/...` and `aws:TagKeys`, so a tag-based guardrail applies).
 
@@ -14,6 +14,7 @@ fn target<'a>(kind: &str, name: &'a str) -> Result<iam_core::tagging::Taggable<'
     match kind {
         "user" => Ok(Taggable::User(name)),
         "role" => Ok(Taggable::Role(name)),
+        "policy" => Ok(Taggable::Policy(name)),
         _ => Err(ConsoleError::new("ValidationError", format!("There is no kind of taggable entity named `{kind}`."))),
     }
 }

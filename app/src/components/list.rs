@@ -26,6 +26,10 @@ pub struct ListState {
     /// Rows a page, one of [`PAGE_SIZES`]; 0 for the list's default.
     #[serde(default)]
     pub size: usize,
+    /// The page's own filters besides the text (the policies' type and use), as query pairs,
+    /// kept in every link the list makes. Set by the page, which knows their names.
+    #[serde(default)]
+    pub facets: Vec<(String, String)>,
 }
 
 /// The page sizes a person can choose, as AWS's console preferences offer them.
@@ -45,12 +49,18 @@ impl ListState {
                 .and_then(|s| s.parse().ok())
                 .filter(|s| PAGE_SIZES.contains(s) && *s != PAGE_SIZE)
                 .unwrap_or(0),
+            facets: Vec::new(),
         }
     }
 
     /// The page at `base` showing this state; only what differs from the default is written.
     pub fn href(&self, base: &str) -> String {
-        let mut params = Vec::new();
+        let mut params: Vec<String> = self
+            .facets
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect();
         if !self.filter.is_empty() {
             params.push(format!("filter={}", urlencode(&self.filter)));
         }
@@ -280,9 +290,15 @@ mod tests {
 
     #[test]
     fn the_state_goes_to_the_url_and_back() {
-        let s = ListState { filter: "a b&c".into(), sort: "created".into(), desc: true, page: 3, size: 0 };
+        let s =
+            ListState { filter: "a b&c".into(), sort: "created".into(), desc: true, page: 3, ..ListState::default() };
         assert_eq!(s.href("/groups"), "/groups?filter=a%20b%26c&sort=created&desc=1&page=3");
         assert_eq!(ListState::default().href("/groups"), "/groups");
+        // A page's own filters ride along; an empty one is not written.
+        let facets = vec![("type".to_owned(), "aws".to_owned()), ("used".to_owned(), String::new())];
+        let f = ListState { facets, page: 2, ..ListState::default() };
+        assert_eq!(f.sorted_by("type").href("/policies"), "/policies?type=aws&sort=type");
+        assert_eq!(f.href("/policies"), "/policies?type=aws&page=2");
         assert_eq!(state("sort=created&desc=1&page=3").href("/g"), "/g?sort=created&desc=1&page=3");
         // Junk is the default, never an error.
         assert_eq!(state("page=-4&desc=maybe"), ListState { page: 1, ..ListState::default() });

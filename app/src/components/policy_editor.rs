@@ -44,8 +44,18 @@ pub fn PolicyEditor(
     kind: PolicyKind,
     max_chars: usize,
     too_large: String,
+    /// Where the text is kept once typing pauses, for a page that shows more of it (the policy
+    /// summary); it starts as `initial`. The editor keeps its own when none is given.
+    #[prop(optional)]
+    text: Option<RwSignal<String>>,
 ) -> impl IntoView {
-    let text = RwSignal::new(initial.clone());
+    let text = match text {
+        Some(text) => {
+            text.set(initial.clone());
+            text
+        }
+        None => RwSignal::new(initial.clone()),
+    };
     // Checked once typing pauses (250 ms): the list below is a live region, read out on change.
     let on_input = super::settle_input(text, std::time::Duration::from_millis(250));
     let found = Memo::new(move |_| text.with(|t| problems(t, kind, max_chars, &too_large)));

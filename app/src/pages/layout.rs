@@ -59,6 +59,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                         <li><A href="/groups">"User groups"</A></li>
                         <li><A href="/users">"Users"</A></li>
                         <li><A href="/roles">"Roles"</A></li>
+                        <li><A href="/policies">"Policies"</A></li>
                         <li><A href="/account-settings">"Account settings"</A></li>
                     </ul>
                     <h3>"Your identity"</h3>

@@ -9,6 +9,7 @@ pub mod mfa_devices;
 pub mod password;
 pub mod permissions;
 pub mod pickers;
+pub mod policies;
 pub mod roles;
 pub mod security_credentials;
 pub mod setup;

@@ -1,4 +1,4 @@
-//! Pickers for forms that name several users or policies: a checkbox per choice, and, once the
+//! Pickers for forms that name several users, groups, roles or policies: a checkbox per choice, and, once the
 //! page is interactive, a box that finds others by name while keeping what is already chosen.
 //! Without the wasm the form still works with the first choices the server rendered.
 
@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
-use crate::api::{GroupChoice, ManagedPolicyView, UserChoice, group_choices, policy_choices, user_choices};
+use crate::api::{
+    GroupChoice, ManagedPolicyView, RoleChoice, UserChoice, group_choices, policy_choices, role_choices, user_choices,
+};
 use crate::components::settle_input;
 use crate::pages::ErrorAlert;
 
@@ -27,6 +29,12 @@ impl From<UserChoice> for Choice {
 impl From<GroupChoice> for Choice {
     fn from(g: GroupChoice) -> Choice {
         Choice { value: g.group_name.clone(), label: g.group_name, detail: format!("Created {}", g.created) }
+    }
+}
+
+impl From<RoleChoice> for Choice {
+    fn from(r: RoleChoice) -> Choice {
+        Choice { value: r.role_name.clone(), label: r.role_name, detail: format!("Created {}", r.created) }
     }
 }
 
@@ -52,6 +60,14 @@ pub fn GroupPicker(field: &'static str, id: &'static str) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let choices = choices_of(filter, group_choices);
     view! { <Picker field id filter choices find_label="Find groups by name" none="No group matches." /> }
+}
+
+/// Roles to choose, sent as `field[i]` (role names).
+#[component]
+pub fn RolePicker(field: &'static str, id: &'static str) -> impl IntoView {
+    let filter = RwSignal::new(String::new());
+    let choices = choices_of(filter, role_choices);
+    view! { <Picker field id filter choices find_label="Find roles by name" none="No role matches." /> }
 }
 
 /// Managed policies to choose, sent as `field[i]` (policy ARNs).

@@ -929,3 +929,175 @@ on_both!(roles_are_created_for_each_kind_of_trusted_entity_changed_and_deleted, 
     let left: Value = server.call(&root, "list_roles", &[]).await.json().await.unwrap();
     assert_eq!(left["total"], 0);
 });
+
+on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| {
+    let root = server.setup_and_sign_in().await;
+    let location =
+        |res: &reqwest::Response| res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let v1 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:List*","s3:GetObject"],"Resource":"*"}]}"#;
+    // The create form without the wasm: nested `policy[...]` fields and tags, followed to the page.
+    let plain = root
+        .post(server.url("/api/create_policy"))
+        .header("accept", "text/html")
+        .form(&[
+            ("policy[policy_name]", "Readers"),
+            ("policy[description]", "Lists IAM, reads S3"),
+            ("policy[path]", ""),
+            ("policy[document]", v1),
+            ("tags[0][key]", "team"),
+            ("tags[0][value]", "ops"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.status().is_redirection(), "{}", plain.status());
+    let back = location(&plain).unwrap();
+    let account = back.split("::").nth(1).and_then(|s| s.split(':').next()).unwrap().to_owned();
+    let arn = format!("arn:aws:iam::{account}:policy/Readers");
+    assert!(back.starts_with(&format!("/policies/details/{arn}?done=policy-created")), "{back}");
+    // A malformed document or a taken name is AWS's 400 with AWS's code.
+    let bad = [("policy[policy_name]", "Bad"), ("policy[document]", r#"{"Version":"2012-10-17"}"#)];
+    let res = server.call(&root, "create_policy", &bad).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(res).await["code"], "MalformedPolicyDocument");
+    let again = [("policy[policy_name]", "readers"), ("policy[document]", v1)];
+    assert_eq!(error_of(server.call(&root, "create_policy", &again).await).await["code"], "EntityAlreadyExists");
+
+    // The page renders on the server, under the ARN, with AWS's summary by service.
+    let page = root.get(server.url(&format!("/policies/details/{arn}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Lists IAM, reads S3") && page.contains("Customer managed"), "the policy page renders");
+    assert!(page.contains("Allow (2 of "), "the summary counts the services");
+    assert!(page.contains("Amazon S3") && page.contains("Limited: Read"), "the summary names S3's access level");
+    let details: Value = server.call(&root, "policy_details", &[("arn", &arn)]).await.json().await.unwrap();
+    let summary = &details["document"]["Ok"][1];
+    let iam_row = summary["allow"].as_array().unwrap().iter().find(|r| r["service"].as_str().unwrap().contains("IAM"));
+    assert!(iam_row.unwrap()["access"].as_str().unwrap().contains("List"), "{summary}");
+    let summary: Value = server
+        .call(
+            &root,
+            "policy_summary",
+            &[(
+                "document",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:Gett*","Resource":"*"}]}"#,
+            )],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["unrecognized"], serde_json::json!(["s3:Gett*"]));
+
+    // The list: type and use filters, AWS's labels.
+    let list: Value = server.call(&root, "list_policies", &[("kind", "customer")]).await.json().await.unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["kind"], "Customer managed");
+    let jobs: Value = server.call(&root, "list_policies", &[("kind", "job")]).await.json().await.unwrap();
+    assert!(jobs["items"].as_array().unwrap().iter().all(|p| p["kind"] == "AWS managed - job function"));
+    assert!(jobs["total"].as_u64().unwrap() >= 1, "ViewOnlyAccess is a job function");
+    let list_page =
+        root.get(server.url("/policies?type=customer&used=unused")).send().await.unwrap().text().await.unwrap();
+    assert!(list_page.contains(&format!("href=\"/policies/details/{arn}\"")), "the list renders on the server");
+
+    // Edit saves a new version; versions compare side by side; the default changes back.
+    let v2 = v1.replace("s3:GetObject", "s3:PutObject");
+    let res = server
+        .call(&root, "save_policy_version", &[("arn", &arn), ("document", &v2), ("set_as_default", "true")])
+        .await;
+    assert!(location(&res).unwrap().contains("?tab=versions&done=version-saved-default"));
+    let res = server.call(&root, "save_policy_version", &[("arn", &arn), ("document", v1)]).await;
+    assert!(location(&res).unwrap().contains("done=version-saved&"));
+    let details: Value = server.call(&root, "policy_details", &[("arn", &arn)]).await.json().await.unwrap();
+    assert_eq!(details["default_version"], "v2");
+    assert_eq!(details["versions"]["Ok"].as_array().unwrap().len(), 3);
+    let diff: Value = server
+        .call(&root, "compare_versions", &[("arn", &arn), ("left", "v1"), ("right", "v2")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let changed: Vec<&Value> = diff.as_array().unwrap().iter().filter(|l| l["change"] != "same").collect();
+    assert_eq!(changed.len(), 1, "{diff}");
+    assert!(changed[0]["left"].as_str().unwrap().contains("s3:GetObject"));
+    assert!(changed[0]["right"].as_str().unwrap().contains("s3:PutObject"));
+    let compare_page = root
+        .get(server.url(&format!("/policies/details/{arn}?tab=versions&compare=v1&with=v2")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(compare_page.contains("1 line differs between v1 and v2."), "a shared comparison renders");
+    assert!(
+        location(&server.call(&root, "set_default_version", &[("arn", &arn), ("version_id", "v1")]).await)
+            .unwrap()
+            .contains("done=default-set")
+    );
+    let refused = server.call(&root, "delete_policy_versions", &[("arn", &arn), ("names[0]", "v1")]).await;
+    assert_eq!(error_of(refused).await["code"], "DeleteConflict", "the default version stays");
+    let res = server.call(&root, "delete_policy_versions", &[("arn", &arn), ("names[0]", "v3")]).await;
+    assert!(location(&res).unwrap().contains("done=versions-deleted"));
+
+    // Attached to a user, a group and a role from the policy's page; one detached.
+    server.call(&root, "create_user", &[("user_name", "pat")]).await;
+    server.call(&root, "create_group", &[("group_name", "Ops")]).await;
+    let trust = [("role[role_name]", "svc"), ("trust[entity]", "service"), ("trust[service]", "ec2.amazonaws.com")];
+    server.call(&root, "create_role", &trust).await;
+    let fields = [("arn", arn.as_str()), ("users[0]", "pat"), ("groups[0]", "Ops"), ("roles[0]", "svc")];
+    let res = server.call(&root, "attach_policy_to", &fields).await;
+    assert!(location(&res).unwrap().contains("?tab=entities&done=policy-attached"));
+    let fields = [("entity_kind", "user"), ("entity_name", "pat"), ("boundary", arn.as_str())];
+    server.call(&root, "set_boundary", &fields).await;
+    let entities: Value = server.call(&root, "policy_entities", &[("arn", &arn)]).await.json().await.unwrap();
+    let rows: Vec<(&str, &str, &str)> = entities
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["name"].as_str().unwrap(), e["attached_as"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("user", "pat", "Permissions policy"),
+            ("group", "Ops", "Permissions policy"),
+            ("role", "svc", "Permissions policy"),
+            ("user", "pat", "Permissions boundary"),
+        ]
+    );
+    let res = server.call(&root, "detach_policy_from", &[("arn", &arn), ("names[0]", "group:Ops")]).await;
+    assert!(location(&res).unwrap().contains("done=policy-detached"));
+    let res = server.call(&root, "attach_policy_to", &[("arn", &arn)]).await;
+    assert_eq!(error_of(res).await["code"], "ValidationError");
+
+    // Tags on the policy's tags tab.
+    let fields =
+        [("entity_kind", "policy"), ("entity_name", arn.as_str()), ("tags[0][key]", "env"), ("tags[0][value]", "prod")];
+    assert!(location(&server.call(&root, "add_tags", &fields).await).unwrap().contains("?tab=tags&done=tags-saved"));
+
+    // Deleting: the typed name must match; a boundary blocks it; then everything goes.
+    let fields = [("arn", arn.as_str()), ("policy_name", "Readers"), ("confirmation", "readers")];
+    assert_eq!(error_of(server.call(&root, "delete_policy", &fields).await).await["code"], "ValidationError");
+    let fields = [("arn", arn.as_str()), ("policy_name", "Readers"), ("confirmation", "Readers")];
+    assert_eq!(error_of(server.call(&root, "delete_policy", &fields).await).await["code"], "DeleteConflict");
+    server.call(&root, "remove_boundary", &[("entity_kind", "user"), ("entity_name", "pat")]).await;
+    let res = server.call(&root, "delete_policy", &fields).await;
+    assert!(location(&res).unwrap().starts_with("/policies?deleted=Readers&done=policies-deleted"));
+    assert_eq!(error_of(server.call(&root, "policy_details", &[("arn", &arn)]).await).await["code"], "NoSuchEntity");
+    let attached: Value = server
+        .call(&root, "attached_policies", &[("entity_kind", "user"), ("entity_name", "pat")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attached, serde_json::json!([]));
+    // AWS's own policies have no delete or edit.
+    let aws = root
+        .get(server.url("/policies/details/arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(aws.contains("AWS managed - job function") && !aws.contains("Delete policy"), "AWS's policy page");
+});
