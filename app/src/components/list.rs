@@ -232,8 +232,11 @@ pub fn RowCheckbox(
     row: usize,
     name: String,
     #[prop(default = "names")] field: &'static str,
+    /// What the checkbox is read as, when `name` (the value sent) is not words: `Select user pat`.
+    #[prop(optional, into)]
+    label: Option<String>,
 ) -> impl IntoView {
-    let label = format!("Select {name}");
+    let label = label.unwrap_or_else(|| format!("Select {name}"));
     view! {
         <td class="select">
             <input type="checkbox" form=form name=format!("{field}[{row}]") value=name aria-label=label />

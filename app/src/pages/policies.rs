@@ -479,12 +479,13 @@ fn EntitiesTab(arn: String, at: Signal<Option<String>>) -> impl IntoView {
                                             let href = entity_href(&e.kind, &e.name);
                                             // A boundary is removed on the user's or role's page,
                                             // deliberately: it is not detached from here.
+                                            let kind = match e.kind.as_str() { "group" => "Group", "role" => "Role", _ => "User" };
                                             let select = if e.attached_as == "Permissions policy" {
-                                                view! { <RowCheckbox form=DETACH_FORM row name=format!("{}:{}", e.kind, e.name) /> }.into_any()
+                                                let label = format!("Select {} {}", kind.to_lowercase(), e.name);
+                                                view! { <RowCheckbox form=DETACH_FORM row name=format!("{}:{}", e.kind, e.name) label /> }.into_any()
                                             } else {
                                                 view! { <td></td> }.into_any()
                                             };
-                                            let kind = match e.kind.as_str() { "group" => "Group", "role" => "Role", _ => "User" };
                                             view! {
                                                 <tr>
                                                     {select}
