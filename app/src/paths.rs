@@ -4,8 +4,9 @@
 //!
 //! The names are IAM names (`[\w+=,.@-]+`, checked by iam-core before any redirect), all safe in a
 //! path segment as they are. A managed policy's page is under its ARN (a customer's policy may
-//! share its name with an AWS managed one), written as AWS's console writes it, with its `:` and
-//! `/` as they are (the route takes the rest of the path).
+//! share its name with an AWS managed one), one path segment as AWS's console writes it: its `/`
+//! percent-encoded, so that a policy path such as `/../` can never be taken by the browser for a
+//! step up to another policy's page.
 
 /// The page of a user.
 pub fn user_href(name: &str) -> String {
@@ -42,24 +43,15 @@ pub fn policy_attach_href(arn: &str) -> String {
     format!("/policies/attach/{}", arn_in_path(arn))
 }
 
-/// An ARN as a path: `:` and `/` kept, as AWS's console keeps them; anything a path could take
-/// for something else (`?`, `#`, `%`, spaces, which a policy's path may hold) percent-encoded.
+/// An ARN as one path segment: `:` kept; `/` and anything a path could take for something else
+/// (`?`, `#`, `%`, spaces, which a policy's path may hold) percent-encoded. Dots are kept: a whole
+/// ARN is never the segment `.` or `..`.
 fn arn_in_path(arn: &str) -> String {
     arn.bytes()
         .map(|b| match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b':'
-            | b'/'
-            | b'-'
-            | b'_'
-            | b'.'
-            | b'~'
-            | b'@'
-            | b'+'
-            | b'='
-            | b',' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b':' | b'-' | b'_' | b'.' | b'~' | b'@' | b'+' | b'=' | b',' => {
+                char::from(b).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -107,11 +99,14 @@ mod tests {
     fn a_policy_is_found_by_its_arn() {
         assert_eq!(
             policy_href("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"),
-            "/policies/details/arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"
+            "/policies/details/arn:aws:iam::aws:policy%2Fjob-function%2FViewOnlyAccess"
         );
         assert_eq!(
             policy_tab("arn:aws:iam::123456789012:policy/a b?#%/P", "versions"),
-            "/policies/details/arn:aws:iam::123456789012:policy/a%20b%3F%23%25/P?tab=versions"
+            "/policies/details/arn:aws:iam::123456789012:policy%2Fa%20b%3F%23%25%2FP?tab=versions"
         );
+        // A path of dot segments stays inside the one segment: no step up to another page.
+        let sneaky = policy_href("arn:aws:iam::123456789012:policy/../arn:aws:iam::aws:policy/AdministratorAccess");
+        assert_eq!(sneaky.matches('/').count(), 3, "{sneaky}");
     }
 }

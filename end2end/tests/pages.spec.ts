@@ -92,7 +92,7 @@ test.describe.serial('every page', () => {
       `${policy}?tab=tags`,
       edit,
       attach,
-      '/policies/details/arn:aws:iam::aws:policy/job-function/ViewOnlyAccess',
+      '/policies/details/arn:aws:iam::aws:policy%2Fjob-function%2FViewOnlyAccess',
       '/account-settings',
       '/security-credentials',
       '/no-such-page',

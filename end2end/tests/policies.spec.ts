@@ -46,7 +46,7 @@ test.describe.serial('policies', () => {
     await page.getByLabel('Policy name').fill('e2e-readers');
     await page.getByLabel(/^Description/).fill('Reads users and objects');
     await page.getByRole('button', { name: 'Create policy' }).click();
-    await expect(page).toHaveURL(/\/policies\/details\/arn:aws:iam::\d{12}:policy\/e2e-readers\?done=policy-created/);
+    await expect(page).toHaveURL(/\/policies\/details\/arn:aws:iam::\d{12}:policy%2Fe2e-readers\?done=policy-created/);
     await expect(page.getByText('The policy is created.')).toBeVisible();
     await expect(page.getByText('Customer managed')).toBeVisible();
     await expect(page.getByRole('table', { name: /^Allow \(2 of \d+ services\)/ })).toBeVisible();

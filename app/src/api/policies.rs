@@ -162,8 +162,23 @@ pub struct SummaryView {
     pub services: usize,
 }
 
+/// The largest identity policy IAM stores (a role's inline policies, 10,240 characters without
+/// whitespace). A summary walks every action of every service a statement names, so a text from
+/// the create or edit page that no policy could be is refused before it is parsed.
 #[cfg(feature = "ssr")]
-fn summary_view(document: &str) -> Result<SummaryView, ConsoleError> {
+const SUMMARY_MAX_CHARS: usize = 10_240;
+
+/// The summary of `document`, worked out off the async threads (a large policy, such as AWS's
+/// `ReadOnlyAccess`, walks thousands of actions).
+#[cfg(feature = "ssr")]
+async fn summary_view(document: String) -> Result<SummaryView, ConsoleError> {
+    tokio::task::spawn_blocking(move || summarize_text(&document))
+        .await
+        .map_err(|_| ConsoleError::new("ServiceFailure", "The policy summary could not be made."))?
+}
+
+#[cfg(feature = "ssr")]
+fn summarize_text(document: &str) -> Result<SummaryView, ConsoleError> {
     let doc =
         iam_policy::parse_policy(document).map_err(|e| ConsoleError::new("MalformedPolicyDocument", e.to_string()))?;
     let summary = iam_core::services::summarize(&doc);
@@ -192,7 +207,9 @@ fn summary_view(document: &str) -> Result<SummaryView, ConsoleError> {
 pub async fn policy_summary(document: String) -> Result<SummaryView, ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     scope.caller().await?;
-    summary_view(&document)
+    iam_policy::validate::check_size(&document, SUMMARY_MAX_CHARS)
+        .map_err(|e| ConsoleError::new("LimitExceeded", e.to_string()))?;
+    summary_view(document).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,7 +261,7 @@ pub async fn policy_details(arn: String) -> Result<PolicyView, ConsoleError> {
     let iam = &scope.state.iam;
     let policy = iam.get_policy(&caller, &arn).await?;
     let document = match iam.get_policy_version(&caller, &policy.arn, &policy.default_version_id).await {
-        Ok(version) => summary_view(&version.document).map(|summary| (pretty(&version.document), summary)),
+        Ok(version) => summary_view(version.document.clone()).await.map(|summary| (pretty(&version.document), summary)),
         Err(e) => Err(e.into()),
     };
     let versions = iam.list_policy_versions(&caller, &policy.arn).await.map_err(ConsoleError::from).map(|list| {
@@ -272,16 +289,6 @@ pub async fn policy_details(arn: String) -> Result<PolicyView, ConsoleError> {
         document,
         versions,
     })
-}
-
-/// One version's document, pretty-printed (`GetPolicyVersion`), for the versions tab and the
-/// comparison.
-#[server(prefix = "/api", endpoint = "policy_version")]
-pub async fn policy_version(arn: String, version_id: String) -> Result<String, ConsoleError> {
-    let scope = crate::ssr::RequestScope::capture()?;
-    let caller = scope.caller().await?;
-    let version = scope.state.iam.get_policy_version(&caller, &arn, &version_id).await?;
-    Ok(pretty(&version.document))
 }
 
 /// A line of two versions side by side: the left version's line, the right one's, and how they
@@ -514,9 +521,11 @@ pub async fn delete_policy_versions(arn: String, #[server(default)] names: Vec<S
 /// from everything, its other versions deleted, then the policy (iam-core's
 /// `delete_policy_and_dependents`).
 #[server(prefix = "/api", endpoint = "delete_policy")]
-pub async fn delete_policy(arn: String, policy_name: String, confirmation: String) -> Result<(), ConsoleError> {
+pub async fn delete_policy(arn: String, confirmation: String) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
-    if confirmation.trim() != policy_name {
+    // The name is the ARN's, never one the form says.
+    let policy_name = arn.rsplit('/').next().unwrap_or_default().to_owned();
+    if policy_name.is_empty() || confirmation.trim() != policy_name {
         return Err(ConsoleError::new("ValidationError", "To confirm, enter the name of the policy in the field."));
     }
     let caller = scope.caller().await?;

@@ -711,7 +711,6 @@ fn DeletePolicyPanel(policy: PolicyView) -> impl IntoView {
             {action_error(delete.value())}
             <ActionForm action=delete>
                 <input type="hidden" name="arn" value=policy.arn.clone() />
-                <input type="hidden" name="policy_name" value=policy.policy_name.clone() />
                 <div class="field">
                     <label for="policy-confirmation">"To confirm deletion, enter the policy name."</label>
                     <input id="policy-confirmation" name="confirmation" type="text" autocomplete="off"

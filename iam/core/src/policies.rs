@@ -440,6 +440,20 @@ impl Iam {
         .iter()
         .map(|r| Ok((r.try_get("policy_arn")?, r.try_get("n")?)))
         .collect::<Result<_, sqlx::Error>>()?;
+        let boundaries: std::collections::HashMap<String, i64> = sqlx::query(
+            "SELECT arn, COUNT(*) AS n FROM (\
+             SELECT permissions_boundary_arn AS arn FROM users WHERE account_id = $1 \
+             AND permissions_boundary_arn IS NOT NULL UNION ALL \
+             SELECT permissions_boundary_arn AS arn FROM roles WHERE account_id = $1 \
+             AND permissions_boundary_arn IS NOT NULL) b GROUP BY arn",
+        )
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("arn")?, r.try_get("n")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let used = |arn: &str| (attached.get(arn).copied().unwrap_or(0), boundaries.get(arn).copied().unwrap_or(0));
         let mut items = Vec::new();
         let mut last = None;
         let want = usize::try_from(limit).unwrap_or(100);
@@ -455,14 +469,14 @@ impl Iam {
                 if aws_after.as_deref().is_some_and(|a| key.as_str() <= a) || !p.path.starts_with(&prefix) {
                     continue;
                 }
-                let count = attached.get(&p.arn).copied().unwrap_or(0);
-                if input.only_attached && count == 0 {
+                let counts = used(&p.arn);
+                if input.only_attached && counts.0 == 0 {
                     continue;
                 }
                 if items.len() == want {
                     return Ok(Page { items, is_truncated: true, marker: last.as_deref().map(encode_marker) });
                 }
-                items.push(aws_policy(p, (count, 0)));
+                items.push(aws_policy(p, counts));
                 last = Some(format!("a:{key}"));
             }
         }
@@ -479,15 +493,15 @@ impl Iam {
                 .await?;
             for row in &rows {
                 let policy = PolicyRow::from_row(row)?;
-                let count = attached.get(&policy.arn).copied().unwrap_or(0);
-                if input.only_attached && count == 0 {
+                let counts = used(&policy.arn);
+                if input.only_attached && counts.0 == 0 {
                     continue;
                 }
                 if items.len() == want {
                     return Ok(Page { items, is_truncated: true, marker: last.as_deref().map(encode_marker) });
                 }
                 let key: String = row.try_get("name_key")?;
-                items.push(customer_policy(policy, (count, 0), Vec::new()));
+                items.push(customer_policy(policy, counts, Vec::new()));
                 last = Some(format!("l:{key}"));
             }
         }
@@ -600,7 +614,6 @@ impl Iam {
             .await?;
 
             // Every step is authorized before anything changes; a refusal rolls back everything.
-            let detail = |extra: serde_json::Value| audit::with_parameter(parameters(), "Detail", extra);
             let mut steps: Vec<(String, String, serde_json::Value, bool)> = Vec::new();
             for entity in &attached {
                 let kind = EntityKind::parse(&entity.try_get::<String, _>("entity_kind")?)
@@ -609,11 +622,13 @@ impl Iam {
                 let path: String = entity.try_get("path")?;
                 let label = kind.label();
                 let arn = crate::entities::entity_arn(&account_id, kind, &path, &name);
-                let params = detail(serde_json::json!({ format!("{label}Name"): name }));
+                // As `Detach*Policy` and `DeletePolicyVersion` record them on their own, so that a
+                // search of the history by entity finds these too.
+                let params = serde_json::json!({ format!("{label}Name"): name, "PolicyArn": row.arn });
                 steps.push((format!("iam:Detach{label}Policy"), arn, params, true));
             }
             for version in versions.iter().filter(|v| **v != row.default_version) {
-                let params = detail(serde_json::json!({ "VersionId": version }));
+                let params = serde_json::json!({ "PolicyArn": row.arn, "VersionId": version });
                 steps.push(("iam:DeletePolicyVersion".to_owned(), row.arn.clone(), params, false));
             }
             for (action, resource, params, detach) in &steps {

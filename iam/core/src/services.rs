@@ -83,6 +83,9 @@ pub struct Service {
     pub resource_types: Vec<ResourceType>,
     /// The keys the service defines, with their types (`String`, `ARN`, `Bool`, `ArrayOfString`...).
     pub condition_keys: Vec<(String, String)>,
+    /// The service fields of the ARNs its actions act on: its prefix, and others' where it acts on
+    /// their resources (`sts:AssumeRole` on an `iam` role, `ssm:SendCommand` on an `ec2` instance).
+    pub arn_services: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -121,6 +124,14 @@ pub fn services() -> &'static [Service] {
                         resource_types: resources.next().unwrap_or_default(),
                     })
                     .collect();
+                let mut arn_services = vec![e.prefix.clone()];
+                for (_, arn) in &e.resource_types {
+                    if let Some(field) = arn.split(':').nth(2).filter(|f| !f.is_empty())
+                        && !arn_services.iter().any(|s| s == field)
+                    {
+                        arn_services.push(field.to_owned());
+                    }
+                }
                 Service {
                     prefix: e.prefix,
                     name: e.name,
@@ -131,6 +142,7 @@ pub fn services() -> &'static [Service] {
                         .map(|(name, arn)| ResourceType { name, arn })
                         .collect(),
                     condition_keys: e.condition_keys,
+                    arn_services,
                 }
             })
             .collect()
@@ -302,14 +314,11 @@ pub fn summarize(doc: &PolicyDocument) -> PolicySummary {
         let Some(items) = st.action.as_ref() else { continue };
         let matcher = ActionMatcher::new(items);
         if !items.negated {
-            unrecognized.extend(
-                items
-                    .values
-                    .iter()
-                    .zip(&matcher.patterns)
-                    .filter(|(_, pattern)| !names_known_action(pattern))
-                    .map(|(v, _)| v.clone()),
-            );
+            for (value, pattern) in items.values.iter().zip(&matcher.patterns) {
+                if !names_known_action(pattern) {
+                    push_new(&mut unrecognized, value.clone());
+                }
+            }
         }
         let side = match st.effect {
             Effect::Allow => &mut gathered[0],
@@ -340,7 +349,7 @@ pub fn summarize(doc: &PolicyDocument) -> PolicySummary {
                 }
                 Some(r) if r.values.iter().any(|v| v == "*") => entry.all_resources = true,
                 Some(r) => {
-                    for v in r.values.iter().filter(|v| arn_service_matches(v, &service.prefix)) {
+                    for v in r.values.iter().filter(|v| arn_service_matches(v, service)) {
                         push_new(&mut entry.resources, v.clone());
                     }
                 }
@@ -383,7 +392,6 @@ pub fn summarize(doc: &PolicyDocument) -> PolicySummary {
         rows.sort_by_key(|r| r.name.to_ascii_lowercase());
         rows
     });
-    unrecognized.dedup();
     PolicySummary { allow, deny, unrecognized, services: services().len() }
 }
 
@@ -393,16 +401,13 @@ fn push_new(list: &mut Vec<String>, item: String) {
     }
 }
 
-/// Whether a `Resource` entry can name a resource of `prefix`: its ARN's service is that prefix,
-/// or a wildcard that matches it.
-fn arn_service_matches(resource: &str, prefix: &str) -> bool {
-    let mut parts = resource.splitn(4, ':');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(_), Some(_), Some(service)) => {
-            Pattern::compile(service, true, false, true).matches(prefix, &Context::new(), false)
-        }
-        _ => false,
-    }
+/// Whether a `Resource` entry can name a resource `service`'s actions act on: its ARN's service
+/// field is one of the service's (a wildcard that matches one will do), or it is too short to have
+/// one (`arn:*`).
+fn arn_service_matches(resource: &str, service: &Service) -> bool {
+    let Some(field) = resource.split(':').nth(2) else { return true };
+    let pattern = Pattern::compile(field, true, false, true);
+    service.arn_services.iter().any(|s| pattern.matches(s, &Context::new(), false))
 }
 
 #[cfg(test)]
@@ -462,6 +467,20 @@ mod tests {
             Some("Limited: Write, Permissions management")
         );
         assert_eq!(s.unrecognized, ["iam:GetUsr", "nosuchservice:Get*"]);
+    }
+
+    #[test]
+    fn a_service_acting_on_another_services_resources_keeps_them() {
+        let s = summarize(&doc(r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::123456789012:role/Deploy"},
+                {"Effect":"Allow","Action":"s3:GetObject","Resource":["arn:*","arn:aws:iam::123456789012:role/Deploy"]},
+                {"Effect":"Allow","Action":["s3:GetObject","s3:GetObject"],"Resource":"arn:aws:s3:::b/*"},
+                {"Effect":"Deny","Action":["nope:x","nope:x"],"Resource":"*"}]}"#));
+        let sts = s.allow.iter().find(|r| r.prefix == "sts").expect("sts");
+        assert_eq!(sts.resources, Some(vec!["arn:aws:iam::123456789012:role/Deploy".to_owned()]));
+        let s3 = s.allow.iter().find(|r| r.prefix == "s3").expect("s3");
+        assert_eq!(s3.resources, Some(vec!["arn:*".to_owned(), "arn:aws:s3:::b/*".to_owned()]));
+        assert_eq!(s.unrecognized, ["nope:x"], "named once");
     }
 
     #[test]

@@ -954,7 +954,8 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
     let back = location(&plain).unwrap();
     let account = back.split("::").nth(1).and_then(|s| s.split(':').next()).unwrap().to_owned();
     let arn = format!("arn:aws:iam::{account}:policy/Readers");
-    assert!(back.starts_with(&format!("/policies/details/{arn}?done=policy-created")), "{back}");
+    let href = format!("/policies/details/{}", arn.replace('/', "%2F"));
+    assert!(back.starts_with(&format!("{href}?done=policy-created")), "{back}");
     // A malformed document or a taken name is AWS's 400 with AWS's code.
     let bad = [("policy[policy_name]", "Bad"), ("policy[document]", r#"{"Version":"2012-10-17"}"#)];
     let res = server.call(&root, "create_policy", &bad).await;
@@ -964,8 +965,9 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
     assert_eq!(error_of(server.call(&root, "create_policy", &again).await).await["code"], "EntityAlreadyExists");
 
     // The page renders on the server, under the ARN, with AWS's summary by service.
-    let page = root.get(server.url(&format!("/policies/details/{arn}"))).send().await.unwrap().text().await.unwrap();
+    let page = root.get(server.url(&href)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Lists IAM, reads S3") && page.contains("Customer managed"), "the policy page renders");
+    assert!(page.contains("Delete policy"), "a customer policy can be deleted from its page");
     assert!(page.contains("Allow (2 of "), "the summary counts the services");
     assert!(page.contains("Amazon S3") && page.contains("Limited: Read"), "the summary names S3's access level");
     let details: Value = server.call(&root, "policy_details", &[("arn", &arn)]).await.json().await.unwrap();
@@ -986,6 +988,14 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
         .await
         .unwrap();
     assert_eq!(summary["unrecognized"], serde_json::json!(["s3:Gett*"]));
+    // A text larger than any policy IAM stores is not walked through (it would cost seconds).
+    let statement = r#"{"Effect":"Allow","Action":"*","Resource":"*"},"#;
+    let huge = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}{{"Effect":"Allow","Action":"*","Resource":"*"}}]}}"#,
+        statement.repeat(400)
+    );
+    let refused = server.call(&root, "policy_summary", &[("document", &huge)]).await;
+    assert_eq!(error_of(refused).await["code"], "LimitExceeded");
 
     // The list: type and use filters, AWS's labels.
     let list: Value = server.call(&root, "list_policies", &[("kind", "customer")]).await.json().await.unwrap();
@@ -996,7 +1006,25 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
     assert!(jobs["total"].as_u64().unwrap() >= 1, "ViewOnlyAccess is a job function");
     let list_page =
         root.get(server.url("/policies?type=customer&used=unused")).send().await.unwrap().text().await.unwrap();
-    assert!(list_page.contains(&format!("href=\"/policies/details/{arn}\"")), "the list renders on the server");
+    assert!(list_page.contains(&format!("href=\"{href}\"")), "the list renders on the server");
+    // A path made to look like a step up to AWS's policy stays this policy's address.
+    let sneaky = [
+        ("policy[policy_name]", "AdministratorAccess"),
+        ("policy[path]", "/../arn:aws:iam::aws:policy/"),
+        ("policy[document]", v1),
+    ];
+    let back = location(&server.call(&root, "create_policy", &sneaky).await).unwrap();
+    assert!(
+        back.starts_with(&format!(
+            "/policies/details/arn:aws:iam::{account}:policy%2F..%2Farn:aws:iam::aws:policy%2FAdministratorAccess?"
+        )),
+        "{back}"
+    );
+    let page = root.get(server.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Customer managed") && page.contains("/../arn:aws:iam::aws:policy/"),
+        "the customer's own policy, not AWS's"
+    );
 
     // Edit saves a new version; versions compare side by side; the default changes back.
     let v2 = v1.replace("s3:GetObject", "s3:PutObject");
@@ -1066,6 +1094,10 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
     );
     let res = server.call(&root, "detach_policy_from", &[("arn", &arn), ("names[0]", "group:Ops")]).await;
     assert!(location(&res).unwrap().contains("done=policy-detached"));
+    let entities: Value = server.call(&root, "policy_entities", &[("arn", &arn)]).await.json().await.unwrap();
+    assert!(!entities.as_array().unwrap().iter().any(|e| e["name"] == "Ops"), "{entities}");
+    let listed: Value = server.call(&root, "list_policies", &[("used", "boundary")]).await.json().await.unwrap();
+    assert_eq!(listed["items"][0]["arn"], arn.as_str(), "used as a boundary, as ListPolicies counts");
     let res = server.call(&root, "attach_policy_to", &[("arn", &arn)]).await;
     assert_eq!(error_of(res).await["code"], "ValidationError");
 
@@ -1075,9 +1107,11 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
     assert!(location(&server.call(&root, "add_tags", &fields).await).unwrap().contains("?tab=tags&done=tags-saved"));
 
     // Deleting: the typed name must match; a boundary blocks it; then everything goes.
-    let fields = [("arn", arn.as_str()), ("policy_name", "Readers"), ("confirmation", "readers")];
+    let fields = [("arn", arn.as_str()), ("confirmation", "readers")];
     assert_eq!(error_of(server.call(&root, "delete_policy", &fields).await).await["code"], "ValidationError");
-    let fields = [("arn", arn.as_str()), ("policy_name", "Readers"), ("confirmation", "Readers")];
+    let forged = [("arn", arn.as_str()), ("policy_name", "x"), ("confirmation", "x")];
+    assert_eq!(error_of(server.call(&root, "delete_policy", &forged).await).await["code"], "ValidationError");
+    let fields = [("arn", arn.as_str()), ("confirmation", "Readers")];
     assert_eq!(error_of(server.call(&root, "delete_policy", &fields).await).await["code"], "DeleteConflict");
     server.call(&root, "remove_boundary", &[("entity_kind", "user"), ("entity_name", "pat")]).await;
     let res = server.call(&root, "delete_policy", &fields).await;
@@ -1090,9 +1124,16 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
         .await
         .unwrap();
     assert_eq!(attached, serde_json::json!([]));
+    let attached: Value = server
+        .call(&root, "attached_policies", &[("entity_kind", "role"), ("entity_name", "svc")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attached, serde_json::json!([]));
     // AWS's own policies have no delete or edit.
     let aws = root
-        .get(server.url("/policies/details/arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"))
+        .get(server.url("/policies/details/arn:aws:iam::aws:policy%2Fjob-function%2FViewOnlyAccess"))
         .send()
         .await
         .unwrap()

@@ -334,22 +334,15 @@ on_both!(deleting_a_policy_detaches_it_and_deletes_its_versions_all_or_nothing, 
         assert_eq!(db.iam.list_policy_versions(&root, &arn).await.unwrap().len(), 2);
         allowed.push(next);
     }
-    // Detaching is scoped by `iam:PolicyARN`, as with the API.
-    let other = format!("arn:aws:iam::{}:policy/Other", root.account_id());
-    let scoped = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iam:*","Resource":"*"}},
-            {{"Effect":"Deny","Action":"iam:DetachUserPolicy","Resource":"*","Condition":{{"ArnNotEquals":{{"iam:PolicyARN":"{other}"}}}}}}]}}"#
-    );
-    db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Delegated", &scoped).await.unwrap();
-    let refused = db.iam.delete_policy_and_dependents(&bob, &arn).await.unwrap_err();
-    assert!(refused.message().contains("iam:DetachUserPolicy"), "{refused}");
-
     // Used as a boundary: refused, with nothing changed.
     db.iam.put_permissions_boundary(&root, EntityKind::User, "carol", &arn).await.unwrap();
     let conflict = db.iam.delete_policy_and_dependents(&root, &arn).await.unwrap_err();
     assert_eq!(conflict.code(), "DeleteConflict", "{conflict}");
     let entities = db.iam.list_entities_for_policy(&root, &arn).await.unwrap();
     assert_eq!(entities.boundary_users.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["carol"]);
+    let listed = db.iam.list_policies(&root, Default::default()).await.unwrap();
+    let shared = listed.items.iter().find(|p| p.arn == arn).unwrap();
+    assert_eq!((shared.attachment_count, shared.permissions_boundary_usage_count), (2, 1), "as ListPolicies counts");
     db.iam.delete_permissions_boundary(&root, EntityKind::User, "carol").await.unwrap();
     assert!(db.iam.list_entities_for_policy(&root, &arn).await.unwrap().boundary_users.is_empty());
     assert_eq!(
@@ -357,8 +350,31 @@ on_both!(deleting_a_policy_detaches_it_and_deletes_its_versions_all_or_nothing, 
         "InvalidInput"
     );
 
+    // Each detach is authorized on the entity, with the policy's ARN as `iam:PolicyARN`.
+    let account = root.account_id();
+    let delegated = |detach_user_on: &str, deny_policy_arn: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+                {{"Effect":"Allow","Action":["iam:DeletePolicy","iam:GetPolicy","iam:ListEntitiesForPolicy",
+                  "iam:ListPolicyVersions","iam:DetachGroupPolicy","iam:DeletePolicyVersion"],"Resource":"*"}},
+                {{"Effect":"Allow","Action":"iam:DetachUserPolicy","Resource":"{detach_user_on}"}},
+                {{"Effect":"Deny","Action":"iam:DetachUserPolicy","Resource":"*",
+                  "Condition":{{"ArnEquals":{{"iam:PolicyARN":"{deny_policy_arn}"}}}}}}]}}"#
+        )
+    };
+    let carol = format!("arn:aws:iam::{account}:user/carol");
+    let other = format!("arn:aws:iam::{account}:policy/Other");
+    for (on, deny) in [(format!("arn:aws:iam::{account}:user/dave"), other.clone()), (carol.clone(), arn.clone())] {
+        db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Delegated", &delegated(&on, &deny)).await.unwrap();
+        let refused = db.iam.delete_policy_and_dependents(&bob, &arn).await.unwrap_err();
+        assert!(refused.message().contains("iam:DetachUserPolicy"), "{refused}");
+        assert_eq!(db.iam.list_entities_for_policy(&root, &arn).await.unwrap().users.len(), 1);
+    }
+
+    // Allowed to detach from carol with this policy's ARN, bob deletes it.
     let policy_id = db.iam.get_policy(&root, &arn).await.unwrap().policy_id;
-    db.iam.delete_policy_and_dependents(&root, &arn).await.unwrap();
+    db.iam.put_inline_policy(&root, EntityKind::User, "bob", "Delegated", &delegated(&carol, &other)).await.unwrap();
+    db.iam.delete_policy_and_dependents(&bob, &arn).await.unwrap();
     assert_eq!(db.iam.get_policy(&root, &arn).await.unwrap_err().code(), "NoSuchEntity");
     assert!(db.iam.list_attached_policies(&root, EntityKind::User, "carol").await.unwrap().is_empty());
     assert!(db.iam.list_attached_policies(&root, EntityKind::Group, "Ops").await.unwrap().is_empty());
@@ -366,6 +382,9 @@ on_both!(deleting_a_policy_detaches_it_and_deletes_its_versions_all_or_nothing, 
     for action in ["iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DeletePolicyVersion", "iam:DeletePolicy"] {
         assert!(events.iter().any(|e| e.action == action && e.outcome == "Success"), "{action} audited");
     }
+    // Recorded as a plain detach is, so that a search by user finds it.
+    let detach = events.iter().find(|e| e.action == "iam:DetachUserPolicy" && e.outcome == "Success").unwrap();
+    assert!(detach.parameters.contains(r#""UserName":"carol""#), "{}", detach.parameters);
     for (table, column) in [("tags", "entity_id"), ("policy_versions", "policy_id"), ("managed_policies", "policy_id")]
     {
         let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1");
