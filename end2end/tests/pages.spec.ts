@@ -63,6 +63,15 @@ test.describe.serial('every page', () => {
     await page.getByRole('button', { name: 'Create policy' }).click();
     await expect(page.getByText('The policy is created.')).toBeVisible();
     const policy = new URL(page.url()).pathname;
+    // The visual editor, with a service's actions open.
+    await page.goto('/policies/create');
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Visual' }).click();
+    const block = page.getByRole('group', { name: 'Permission block 1' });
+    await block.getByLabel('Service').selectOption({ label: 'Amazon S3 (s3)' });
+    await block.getByText(/^Read \(0 of/).click();
+    await expect(page.getByText(/^Loading/)).toHaveCount(0);
+    found.push(...(await violations(page, '/policies/create (visual editor)')));
     const edit = policy.replace('/details/', '/edit/');
     const attach = policy.replace('/details/', '/attach/');
 

@@ -102,4 +102,48 @@ test.describe.serial('policies', () => {
     await expect(page.getByText('Policy deleted: e2e-readers.')).toBeVisible();
     await signOut(page);
   });
+
+  test('the visual editor and the JSON editor edit one document', async ({ page }) => {
+    await signInAsRoot(page);
+    await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    await nav(page, 'Policies');
+    await page.getByRole('link', { name: 'Create policy' }).first().click();
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Visual' }).click();
+    const block = page.getByRole('group', { name: 'Permission block 1' });
+    await block.getByLabel('Service').selectOption({ label: 'Amazon S3 (s3)' });
+    // Actions grouped by access level, as AWS's console offers them.
+    await block.getByText(/^Read \(0 of \d+ chosen\)/).click();
+    await block.getByRole('checkbox', { name: 'GetObject', exact: true }).check();
+    await expect(block.getByText(/^Read \(1 of \d+ chosen\)/)).toBeVisible();
+    await block.getByRole('radio', { name: 'All resources' }).check();
+    await block.getByLabel('Condition key').fill('aws:SecureTransport');
+    await block.getByLabel('Operator').selectOption('Bool');
+    await block.getByLabel('Values, separated by commas').fill('true');
+    await block.getByRole('button', { name: 'Add condition' }).click();
+    await expect(block.getByText('aws:SecureTransport | Bool | true')).toBeVisible();
+    await expect(page.getByText('No errors in the policy.')).toBeVisible();
+    // The summary follows the visual editor too.
+    const summary = page.getByRole('region', { name: 'Permissions defined in this policy' });
+    await expect(summary.getByRole('row').filter({ hasText: 'Amazon S3' })).toContainText('aws:SecureTransport | Bool | true');
+
+    // The same document in the JSON editor; a change there shows in the visual editor.
+    await page.getByRole('button', { name: 'JSON' }).click();
+    const editor = page.getByLabel('Policy editor (JSON)');
+    await expect(editor).toHaveValue(/"Action": "s3:GetObject"/);
+    await expect(editor).toHaveValue(/"aws:SecureTransport": "true"/);
+    const json = await editor.inputValue();
+    await editor.fill(json.replace('"s3:GetObject"', '["s3:GetObject", "s3:ListBucket"]'));
+    await page.getByRole('button', { name: 'Visual' }).click();
+    await block.getByText(/^List \(/).click();
+    await expect(block.getByRole('checkbox', { name: 'ListBucket', exact: true })).toBeChecked();
+
+    // What blocks cannot say is left to the JSON editor, which says why.
+    await page.getByRole('button', { name: 'JSON' }).click();
+    await editor.fill('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}');
+    await page.getByRole('button', { name: 'Visual' }).click();
+    await expect(page.getByText('The visual editor cannot show this policy')).toBeVisible();
+    await expect(page.getByText(/does not edit `NotAction`/)).toBeVisible();
+    await signOut(page);
+  });
 });

@@ -3,6 +3,7 @@
 pub mod copy_button;
 pub mod list;
 pub mod policy_editor;
+pub mod visual_editor;
 
 use leptos::prelude::*;
 

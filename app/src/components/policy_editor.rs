@@ -65,7 +65,8 @@ pub fn PolicyEditor(
         <div class="field policy-editor">
             <label for=id.clone()>{label}</label>
             <textarea id=id name=name class="mono" rows="16" spellcheck="false" autocomplete="off"
-                autocapitalize="off" aria-describedby=status_id.clone() aria-invalid=invalid on:input=on_input>
+                autocapitalize="off" aria-describedby=status_id.clone() aria-invalid=invalid on:input=on_input
+                prop:value=move || text.get()>
                 {initial}
             </textarea>
             <div id=status_id class="policy-problems" role="status" aria-live="polite">

@@ -15,7 +15,8 @@ use crate::api::{
     policy_details, policy_entities, policy_summary, used_as,
 };
 use crate::components::list::{ListPage, ListState, Pager, RowCheckbox, SortHeader, deleted_bar, deleted_names};
-use crate::components::policy_editor::{NEW_POLICY, PolicyEditor};
+use crate::components::policy_editor::{NEW_POLICY, PolicyEditor, problems};
+use crate::components::visual_editor::VisualEditor;
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::pickers::{GroupPicker, RolePicker, UserPicker};
 use crate::pages::tags::{TagRows, TagsPanel};
@@ -220,6 +221,42 @@ pub fn PolicySummary(summary: SummaryView) -> impl IntoView {
     view! { {unrecognized} {allow} {deny} {nothing} }
 }
 
+/// The two editors over one document: the JSON editor (which works without the wasm) and, once the
+/// page is interactive, the visual editor, chosen with two buttons as AWS's console offers them.
+/// In the visual editor the JSON editor's findings are listed below it.
+#[component]
+fn PolicyEditors(text: RwSignal<String>, initial: String, name: &'static str) -> impl IntoView {
+    let interactive = RwSignal::new(false);
+    Effect::new(move |_| interactive.set(true));
+    let visual = RwSignal::new(false);
+    let found = move || text.with(|t| problems(t, PolicyKind::Identity, MANAGED_QUOTA, MANAGED_TOO_LARGE));
+    view! {
+        <div class="editor-mode" role="group" aria-label="Policy editor" hidden=move || !interactive.get()>
+            <button type="button" class="button" aria-pressed=move || visual.get().to_string()
+                on:click=move |_| visual.set(true)>"Visual"</button>
+            <button type="button" class="button" aria-pressed=move || (!visual.get()).to_string()
+                on:click=move |_| visual.set(false)>"JSON"</button>
+        </div>
+        {move || (interactive.get() && visual.get()).then(|| view! {
+            <VisualEditor text />
+            <div class="policy-problems" role="status" aria-live="polite">
+                {move || {
+                    let list = found();
+                    if list.is_empty() {
+                        view! { <p class="ok">"No errors in the policy."</p> }.into_any()
+                    } else {
+                        view! { <ul>{list.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul> }.into_any()
+                    }
+                }}
+            </div>
+        })}
+        <div hidden=move || visual.get()>
+            <PolicyEditor id="policy-document".to_owned() name label="Policy editor (JSON)".to_owned() initial
+                kind=PolicyKind::Identity max_chars=MANAGED_QUOTA too_large=MANAGED_TOO_LARGE.to_owned() text />
+        </div>
+    }
+}
+
 /// The summary of the text being written, computed by the server once typing pauses.
 #[component]
 fn LiveSummary(text: RwSignal<String>) -> impl IntoView {
@@ -254,9 +291,7 @@ pub fn CreatePolicyPage() -> impl IntoView {
         {action_error(create.value())}
         <ActionForm action=create attr:class="panel form">
             <h2>"Specify permissions"</h2>
-            <PolicyEditor id="policy-document".to_owned() name="policy[document]" label="Policy editor (JSON)".to_owned()
-                initial=NEW_POLICY.to_owned() kind=PolicyKind::Identity max_chars=MANAGED_QUOTA
-                too_large=MANAGED_TOO_LARGE.to_owned() text />
+            <PolicyEditors text initial=NEW_POLICY.to_owned() name="policy[document]" />
             <h2>"Review and create"</h2>
             <div class="field">
                 <label for="policy-name">"Policy name"</label>
@@ -758,9 +793,7 @@ pub fn EditPolicyPage() -> impl IntoView {
                 view! {
                     <ActionForm action=save attr:class="panel form">
                         <input type="hidden" name="arn" value=policy.arn.clone() />
-                        <PolicyEditor id="policy-document".to_owned() name="document" label="Policy editor (JSON)".to_owned()
-                            initial=document kind=PolicyKind::Identity max_chars=MANAGED_QUOTA
-                            too_large=MANAGED_TOO_LARGE.to_owned() text />
+                        <PolicyEditors text initial=document name="document" />
                         <div class="field checkbox">
                             <input id="set-as-default" name="set_as_default" type="checkbox" value="true" checked />
                             <label for="set-as-default">"Set this new version as the default"</label>
