@@ -44,6 +44,9 @@ pub async fn service_list() -> Result<Vec<ServiceChoice>, ConsoleError> {
 pub async fn service_actions(prefix: String) -> Result<ServiceDetails, ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     scope.caller().await?;
+    if prefix.len() > 64 {
+        return Err(ConsoleError::new("ValidationError", "A service prefix is at most 64 characters."));
+    }
     let service = iam_core::services::service(&prefix).ok_or_else(|| {
         ConsoleError::new("NoSuchEntity", format!("There is no AWS service with the prefix `{prefix}`."))
     })?;

@@ -58,6 +58,23 @@ pub fn PolicyEditor(
     };
     // Checked once typing pauses (250 ms): the list below is a live region, read out on change.
     let on_input = super::settle_input(text, std::time::Duration::from_millis(250));
+    // The box follows the text when something else writes it (the visual editor). Not a bound
+    // property: hydration would set it, and lose what was typed before the wasm arrived, which
+    // the first run takes up instead.
+    let area = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move |first: Option<()>| {
+        let current = text.get();
+        if let Some(el) = area.get_untracked() {
+            if first.is_none() {
+                let typed = el.value();
+                if typed != current {
+                    text.set(typed);
+                }
+            } else if el.value() != current {
+                el.set_value(&current);
+            }
+        }
+    });
     let found = Memo::new(move |_| text.with(|t| problems(t, kind, max_chars, &too_large)));
     let invalid = move || found.try_with(|f| !f.is_empty()).unwrap_or(false).to_string();
     let status_id = format!("{id}-problems");
@@ -65,8 +82,7 @@ pub fn PolicyEditor(
         <div class="field policy-editor">
             <label for=id.clone()>{label}</label>
             <textarea id=id name=name class="mono" rows="16" spellcheck="false" autocomplete="off"
-                autocapitalize="off" aria-describedby=status_id.clone() aria-invalid=invalid on:input=on_input
-                prop:value=move || text.get()>
+                autocapitalize="off" aria-describedby=status_id.clone() aria-invalid=invalid on:input=on_input node_ref=area>
                 {initial}
             </textarea>
             <div id=status_id class="policy-problems" role="status" aria-live="polite">

@@ -15,6 +15,9 @@ use serde_json::{Map, Value, json};
 
 use crate::api::{ServiceChoice, ServiceDetails, service_actions, service_list};
 
+// The visual editor's own controls name `form="visual-editor"`, a form that does not exist: they
+// are never sent with the policy's form (the text is).
+
 /// One condition of a block: `operator` `{ key: values }`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConditionRow {
@@ -100,6 +103,17 @@ fn one_or_many(values: &[String]) -> Value {
 pub fn blocks_from_text(text: &str) -> Result<Vec<Block>, String> {
     let doc: Value =
         serde_json::from_str(text).map_err(|_| "The JSON is not valid: fix it in the JSON editor.".to_owned())?;
+    // The visual editor writes back only `Version` 2012-10-17 and `Statement`: anything else at the
+    // top stays with the JSON editor rather than be dropped or changed.
+    if let Value::Object(top) = &doc
+        && let Some(other) = top.keys().find(|k| !["Version", "Statement"].contains(&k.as_str()))
+    {
+        return Err(format!("the visual editor does not edit `{other}`."));
+    }
+    match doc.get("Version").and_then(Value::as_str) {
+        Some("2012-10-17") => {}
+        _ => return Err("the visual editor writes only policies of Version 2012-10-17.".to_owned()),
+    }
     let statements = match doc.get("Statement") {
         Some(Value::Array(list)) => list.clone(),
         Some(one @ Value::Object(_)) => vec![one.clone()],
@@ -214,17 +228,28 @@ pub fn text_from_blocks(blocks: &[Block]) -> String {
 struct Catalogue {
     services: RwSignal<Option<Result<Vec<ServiceChoice>, crate::ConsoleError>>>,
     actions: RwSignal<HashMap<String, Result<ServiceDetails, crate::ConsoleError>>>,
+    /// Services asked for and not yet answered: each is fetched once.
+    asked: StoredValue<std::collections::HashSet<String>>,
 }
 
 impl Catalogue {
     /// Fetches a service's actions once.
     fn want(self, prefix: &str) {
-        if prefix.is_empty() || self.actions.with_untracked(|a| a.contains_key(prefix)) {
+        if prefix.is_empty() || self.asked.with_value(|a| a.contains(prefix)) {
             return;
         }
+        self.asked.update_value(|a| {
+            a.insert(prefix.to_owned());
+        });
         let prefix = prefix.to_owned();
         leptos::task::spawn_local(async move {
             let found = service_actions(prefix.clone()).await;
+            if found.is_err() {
+                // Asked again the next time the service is chosen.
+                self.asked.update_value(|a| {
+                    a.remove(&prefix);
+                });
+            }
             self.actions.update(|a| {
                 a.insert(prefix, found);
             });
@@ -241,17 +266,26 @@ type Change = std::sync::Arc<dyn Fn(&mut Vec<Block>) + Send + Sync>;
 struct Shared {
     blocks: Memo<Result<Vec<Block>, String>>,
     catalogue: Catalogue,
-    /// A block whose service is chosen but has no action yet (the text cannot hold it).
-    pending_service: RwSignal<HashMap<usize, String>>,
+    /// The service each block was last given: a block whose actions are all unticked keeps it
+    /// (the text cannot hold a service without actions).
+    services: RwSignal<HashMap<usize, String>>,
     write: Callback<Change>,
 }
 
 impl Shared {
     /// Changes block `index` and writes the text.
     fn edit(self, index: usize, f: impl Fn(&mut Block) + Send + Sync + 'static) {
+        let services = self.services;
         self.write.run(std::sync::Arc::new(move |list: &mut Vec<Block>| {
             if let Some(b) = list.get_mut(index) {
+                let before = b.service.clone();
                 f(b);
+                let kept = if b.service.is_empty() { before } else { b.service.clone() };
+                if !kept.is_empty() {
+                    services.update_untracked(|s| {
+                        s.insert(index, kept);
+                    });
+                }
             }
         }));
     }
@@ -261,14 +295,49 @@ impl Shared {
         let blocks = self.blocks;
         Memo::new(move |_| blocks.with(|b| b.as_ref().ok().and_then(|l| l.get(index).cloned())).unwrap_or_default())
     }
+
+    /// The service of block `index`: the text's, else the one last chosen for it.
+    fn service(self, block: Memo<Block>, index: usize) -> Memo<String> {
+        let services = self.services;
+        Memo::new(move |_| {
+            let written = block.with(|b| b.service.clone());
+            if written.is_empty() { services.with(|s| s.get(&index).cloned()).unwrap_or_default() } else { written }
+        })
+    }
+
+    /// What the catalogue holds for `service`, changing only when that service's entry does.
+    fn details(self, service: Memo<String>) -> Memo<Option<Result<ServiceDetails, crate::ConsoleError>>> {
+        let actions = self.catalogue.actions;
+        Memo::new(move |_| {
+            let prefix = service.get();
+            actions.with(|a| a.get(&prefix).cloned())
+        })
+    }
+}
+
+/// Moves focus to the element `id` once the view has caught up (after a removal).
+fn focus_later(id: String) {
+    set_timeout(
+        move || {
+            use leptos::wasm_bindgen::JsCast;
+            if let Some(el) = document().get_element_by_id(&id) {
+                let _ = el.unchecked_ref::<leptos::web_sys::HtmlElement>().focus();
+            }
+        },
+        std::time::Duration::from_millis(0),
+    );
 }
 
 /// The visual editor over `text`. Made only once the page is interactive (it needs the wasm).
-/// Each block is made once per service chosen; what changes after (actions ticked, resources,
-/// conditions) updates the elements in place, so focus and open sections stay where they are.
+/// A block is made once per place in the list; what changes after (its service, actions ticked,
+/// resources, conditions) updates the elements in place, so focus and open sections stay.
 #[component]
 pub fn VisualEditor(text: RwSignal<String>) -> impl IntoView {
-    let catalogue = Catalogue { services: RwSignal::new(None), actions: RwSignal::new(HashMap::new()) };
+    let catalogue = Catalogue {
+        services: RwSignal::new(None),
+        actions: RwSignal::new(HashMap::new()),
+        asked: StoredValue::new(Default::default()),
+    };
     leptos::task::spawn_local(async move {
         let found = service_list().await;
         catalogue.services.set(Some(found));
@@ -280,29 +349,9 @@ pub fn VisualEditor(text: RwSignal<String>) -> impl IntoView {
             text.set(text_from_blocks(&list));
         }
     });
-    let pending_service = RwSignal::new(HashMap::<usize, String>::new());
-    let shared = Shared { blocks, catalogue, pending_service, write };
+    let shared = Shared { blocks, catalogue, services: RwSignal::new(HashMap::new()), write };
     let broken = Memo::new(move |_| blocks.with(|b| b.as_ref().err().cloned()));
-    // Each block's index and service: a block is made again only when these change.
-    let shape = move || {
-        blocks.with(|b| {
-            b.as_ref()
-                .map(|list| {
-                    list.iter()
-                        .enumerate()
-                        .map(|(i, block)| {
-                            let service = if block.service.is_empty() {
-                                pending_service.with(|p| p.get(&i).cloned()).unwrap_or_default()
-                            } else {
-                                block.service.clone()
-                            };
-                            (i, service)
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let count = Memo::new(move |_| blocks.with(|b| b.as_ref().map(Vec::len).unwrap_or(0)));
     let add = move |_| {
         write.run(std::sync::Arc::new(|list: &mut Vec<Block>| {
             list.push(Block { allow: true, resources: None, ..Block::default() })
@@ -312,14 +361,14 @@ pub fn VisualEditor(text: RwSignal<String>) -> impl IntoView {
         <div class="visual-editor">
             {move || match broken.get() {
                 Some(why) => view! {
-                    <div class="alert warning" role="note">
+                    <div class="alert warning" role="alert">
                         <strong>"The visual editor cannot show this policy"</strong>
                         <span>{why}</span>
                     </div>
                 }.into_any(),
                 None => view! {
-                    <For each=shape key=|k| k.clone() children=move |(index, service)| view! { <BlockEditor index service shared /> } />
-                    <button type="button" class="button" on:click=add>"Add more permissions"</button>
+                    <For each=move || 0..count.get() key=|i| *i children=move |index| view! { <BlockEditor index shared /> } />
+                    <button id="add-block" type="button" class="button" on:click=add>"Add more permissions"</button>
                 }.into_any(),
             }}
         </div>
@@ -327,78 +376,77 @@ pub fn VisualEditor(text: RwSignal<String>) -> impl IntoView {
 }
 
 #[component]
-fn BlockEditor(index: usize, service: String, shared: Shared) -> impl IntoView {
-    shared.catalogue.want(&service);
+fn BlockEditor(index: usize, shared: Shared) -> impl IntoView {
     let block = shared.block(index);
+    let service = shared.service(block, index);
+    let details = shared.details(service);
+    Effect::new(move |_| shared.catalogue.want(&service.get()));
     let id = move |part: &str| format!("block-{index}-{part}");
-    let (heading_id, legend_id) = (id("heading"), id("heading"));
     let on_service = move |ev: leptos::ev::Event| {
         let chosen = event_target_value(&ev);
-        shared.pending_service.update(|p| {
-            p.insert(index, chosen);
-        });
         // A new service clears the block's actions (they were the other service's).
         shared.edit(index, |b| {
             b.service = String::new();
             b.actions.clear();
         });
+        shared.services.update(|s| {
+            s.insert(index, chosen);
+        });
     };
     let remove = move |_| {
-        // The blocks after it move up one place, and so do their chosen services.
-        shared.pending_service.update(|p| {
-            *p = p.drain().filter(|(i, _)| *i != index).map(|(i, s)| (if i > index { i - 1 } else { i }, s)).collect();
+        // The blocks after it move up one place, and so do their services.
+        shared.services.update(|s| {
+            *s = s.drain().filter(|(i, _)| *i != index).map(|(i, v)| (if i > index { i - 1 } else { i }, v)).collect();
         });
         shared.write.run(std::sync::Arc::new(move |list: &mut Vec<Block>| {
             if index < list.len() {
                 list.remove(index);
             }
         }));
+        focus_later("add-block".to_owned());
     };
-    let services = {
-        let current = service.clone();
-        move || {
-            match shared.catalogue.services.get() {
-            None => view! { <p class="loading">"Loading services…"</p> }.into_any(),
-            Some(Err(error)) => view! { <crate::pages::ErrorAlert error /> }.into_any(),
-            Some(Ok(list)) => view! {
-                <select id=id("service") on:change=on_service>
-                    <option value="" selected=current.is_empty()>"Choose a service"</option>
-                    {list.into_iter().map(|s| {
-                        let selected = s.prefix == current;
-                        view! { <option value=s.prefix.clone() selected=selected>{format!("{} ({})", s.name, s.prefix)}</option> }
-                    }).collect_view()}
-                </select>
-            }
-            .into_any(),
+    let services = move || {
+        match shared.catalogue.services.get() {
+        None => view! { <p class="loading">"Loading services…"</p> }.into_any(),
+        Some(Err(error)) => view! { <crate::pages::ErrorAlert error /> }.into_any(),
+        Some(Ok(list)) => view! {
+            <select id=id("service") on:change=on_service prop:value=move || service.get()>
+                <option value="">"Choose a service"</option>
+                {list.into_iter().map(|s| view! { <option value=s.prefix.clone()>{format!("{} ({})", s.name, s.prefix)}</option> }).collect_view()}
+            </select>
         }
-        }
+        .into_any(),
+    }
     };
+    let (labelled_by, legend) = (id("legend"), id("legend"));
     view! {
-        <fieldset class="block" aria-labelledby=heading_id.clone()>
-            <legend id=legend_id>{format!("Permission block {}", index + 1)}</legend>
+        <fieldset class="block" aria-labelledby=labelled_by>
+            <legend id=legend>{format!("Permission block {}", index + 1)}</legend>
             <div class="field">
                 <label for=id("service")>"Service"</label>
                 {services}
             </div>
             <div class="choice-row" role="radiogroup" aria-label=format!("Effect of permission block {}", index + 1)>
                 <label>
-                    <input type="radio" name=id("effect") prop:checked=move || block.with(|b| b.allow)
+                    <input type="radio" name=id("effect") form="visual-editor" prop:checked=move || block.with(|b| b.allow)
                         on:change=move |_| shared.edit(index, |b| b.allow = true) />
                     " Allow"
                 </label>
                 <label>
-                    <input type="radio" name=id("effect") prop:checked=move || block.with(|b| !b.allow)
+                    <input type="radio" name=id("effect") form="visual-editor" prop:checked=move || block.with(|b| !b.allow)
                         on:change=move |_| shared.edit(index, |b| b.allow = false) />
                     " Deny"
                 </label>
             </div>
-            <ActionPicker index service=service.clone() shared block />
-            <ResourcePicker index service=service.clone() shared block />
-            <ConditionPicker index service shared block />
+            <ActionPicker index service details shared block />
+            <ResourcePicker index details shared block />
+            <ConditionPicker index details shared block />
             <button type="button" class="button link" on:click=remove>{format!("Remove permission block {}", index + 1)}</button>
         </fieldset>
     }
 }
+
+type Details = Memo<Option<Result<ServiceDetails, crate::ConsoleError>>>;
 
 /// Whether block `b` has action `name` (ignoring case), or all actions.
 fn has_action(b: &Block, name: &str) -> bool {
@@ -406,125 +454,118 @@ fn has_action(b: &Block, name: &str) -> bool {
 }
 
 #[component]
-fn ActionPicker(index: usize, service: String, shared: Shared, block: Memo<Block>) -> impl IntoView {
-    if service.is_empty() {
-        return view! { <p class="help">"Choose a service to choose its actions."</p> }.into_any();
-    }
+fn ActionPicker(
+    index: usize,
+    service: Memo<String>,
+    details: Details,
+    shared: Shared,
+    block: Memo<Block>,
+) -> impl IntoView {
     let all = move || block.with(|b| b.actions.iter().any(|a| a == "*"));
-    let prefix = service.clone();
     let set_all = move |ev: leptos::ev::Event| {
-        let (on, prefix) = (event_target_checked(&ev), prefix.clone());
+        let (on, prefix) = (event_target_checked(&ev), service.get_untracked());
         shared.edit(index, move |b| {
             b.service = prefix.clone();
             b.actions = if on { vec!["*".to_owned()] } else { Vec::new() };
         });
     };
-    let toggle = {
-        let prefix = service.clone();
-        move |names: Vec<String>, on: bool| {
-            let prefix = prefix.clone();
-            shared.edit(index, move |b| {
-                b.service = prefix.clone();
-                b.actions.retain(|a| a != "*" && !names.iter().any(|n| n.eq_ignore_ascii_case(a)));
-                if on {
-                    b.actions.extend(names.iter().cloned());
-                }
-            });
-        }
+    let toggle = move |names: Vec<String>, on: bool| {
+        let prefix = service.get_untracked();
+        shared.edit(index, move |b| {
+            b.service = prefix.clone();
+            b.actions.retain(|a| a != "*" && !names.iter().any(|n| n.eq_ignore_ascii_case(a)));
+            if on {
+                b.actions.extend(names.iter().cloned());
+            }
+        });
     };
-    let list = {
-        let service = service.clone();
-        move || {
-            let found = shared.catalogue.actions.with(|a| a.get(&service).cloned());
-            let found = match found {
-                None => return view! { <p class="loading">"Loading actions…"</p> }.into_any(),
-                Some(Err(error)) => return view! { <crate::pages::ErrorAlert error /> }.into_any(),
-                Some(Ok(found)) => found,
-            };
-            let toggle = toggle.clone();
-            ["List", "Read", "Write", "Permissions management", "Tagging"]
-                .into_iter()
-                .filter_map(|level| {
-                    let names: Vec<String> =
-                        found.actions.iter().filter(|(_, l)| l == level).map(|(n, _)| n.clone()).collect();
-                    if names.is_empty() {
-                        return None;
-                    }
-                    let total = names.len();
-                    let counted = names.clone();
-                    let summary = move || {
-                        let chosen = block.with(|b| counted.iter().filter(|n| has_action(b, n)).count());
-                        format!("{level} ({chosen} of {total} chosen)")
-                    };
-                    let every = names.clone();
-                    let group_toggle = toggle.clone();
-                    let group = names.clone();
-                    let boxes = names
-                        .into_iter()
-                        .map(|name| {
-                            let (one, toggle) = (name.clone(), toggle.clone());
-                            let checked = name.clone();
-                            view! {
-                                <label class="action">
-                                    <input type="checkbox" prop:checked=move || block.with(|b| has_action(b, &checked))
-                                        prop:disabled=all
-                                        on:change=move |ev| toggle(vec![one.clone()], event_target_checked(&ev)) />
-                                    " " {name}
-                                </label>
-                            }
-                        })
-                        .collect_view();
-                    Some(view! {
-                        <details class="level">
-                            <summary>{summary}</summary>
-                            <label class="action all">
-                                <input type="checkbox"
-                                    prop:checked=move || block.with(|b| every.iter().all(|n| has_action(b, n)))
+    let list = move || {
+        let found = match details.get() {
+            None if service.with(String::is_empty) => {
+                return view! { <p class="help">"Choose a service to choose its actions."</p> }.into_any();
+            }
+            None => return view! { <p class="loading">"Loading actions…"</p> }.into_any(),
+            Some(Err(error)) => return view! { <crate::pages::ErrorAlert error /> }.into_any(),
+            Some(Ok(found)) => found,
+        };
+        let every_action = view! {
+            <label class="action all">
+                <input type="checkbox" prop:checked=all on:change=set_all />
+                {format!(" All actions ({}:*)", found.prefix)}
+            </label>
+        };
+        let levels = ["List", "Read", "Write", "Permissions management", "Tagging"]
+            .into_iter()
+            .filter_map(|level| {
+                let names: Vec<String> =
+                    found.actions.iter().filter(|(_, l)| l == level).map(|(n, _)| n.clone()).collect();
+                if names.is_empty() {
+                    return None;
+                }
+                let total = names.len();
+                let counted = names.clone();
+                let summary = move || {
+                    let chosen = block.with(|b| counted.iter().filter(|n| has_action(b, n)).count());
+                    format!("{level} ({chosen} of {total} chosen)")
+                };
+                let (every, group) = (names.clone(), names.clone());
+                let boxes = names
+                    .into_iter()
+                    .map(|name| {
+                        let (one, checked) = (name.clone(), name.clone());
+                        view! {
+                            <label class="action">
+                                <input type="checkbox" prop:checked=move || block.with(|b| has_action(b, &checked))
                                     prop:disabled=all
-                                    on:change=move |ev| group_toggle(group.clone(), event_target_checked(&ev)) />
-                                {format!(" All {level} actions")}
+                                    on:change=move |ev| toggle(vec![one.clone()], event_target_checked(&ev)) />
+                                " " {name}
                             </label>
-                            <div class="actions">{boxes}</div>
-                        </details>
+                        }
                     })
+                    .collect_view();
+                Some(view! {
+                    <details class="level">
+                        <summary>{summary}</summary>
+                        <label class="action all">
+                            <input type="checkbox"
+                                prop:checked=move || block.with(|b| every.iter().all(|n| has_action(b, n)))
+                                prop:disabled=all
+                                on:change=move |ev| toggle(group.clone(), event_target_checked(&ev)) />
+                            {format!(" All {level} actions")}
+                        </label>
+                        <div class="actions">{boxes}</div>
+                    </details>
                 })
-                .collect_view()
-                .into_any()
-        }
+            })
+            .collect_view();
+        view! { {every_action} {levels} }.into_any()
     };
     view! {
         <fieldset class="actions-picker">
             <legend>"Actions allowed or denied"</legend>
-            <label class="action all">
-                <input type="checkbox" prop:checked=all on:change=set_all />
-                {format!(" All actions ({service}:*)")}
-            </label>
             {list}
         </fieldset>
     }
-    .into_any()
 }
 
 #[component]
-fn ResourcePicker(index: usize, service: String, shared: Shared, block: Memo<Block>) -> impl IntoView {
+fn ResourcePicker(index: usize, details: Details, shared: Shared, block: Memo<Block>) -> impl IntoView {
     let specific = move || block.with(|b| b.resources.is_some());
     let set_list = move |ev: leptos::ev::Event| {
         let arns: Vec<String> =
             event_target_value(&ev).lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
         shared.edit(index, move |b| b.resources = Some(arns.clone()));
     };
-    let formats = move || {
-        shared.catalogue.actions.with(|a| match a.get(&service) {
-            Some(Ok(found)) if !found.resource_types.is_empty() => Some(view! {
-                <details class="formats">
-                    <summary>"ARN formats of this service"</summary>
-                    <ul class="mono">
-                        {found.resource_types.iter().map(|(name, arn)| view! { <li>{format!("{name}: {arn}")}</li> }).collect_view()}
-                    </ul>
-                </details>
-            }),
-            _ => None,
-        })
+    let formats = move || match details.get() {
+        Some(Ok(found)) if !found.resource_types.is_empty() => Some(view! {
+            <details class="formats">
+                <summary>"ARN formats of this service"</summary>
+                <ul class="mono">
+                    {found.resource_types.into_iter().map(|(name, arn)| view! { <li>{format!("{name}: {arn}")}</li> }).collect_view()}
+                </ul>
+            </details>
+        }),
+        _ => None,
     };
     let field = format!("block-{index}-resources");
     let scope = format!("block-{index}-scope");
@@ -532,18 +573,18 @@ fn ResourcePicker(index: usize, service: String, shared: Shared, block: Memo<Blo
         <fieldset class="resources-picker">
             <legend>"Resources"</legend>
             <label>
-                <input type="radio" name=scope.clone() prop:checked=move || !specific()
+                <input type="radio" name=scope.clone() form="visual-editor" prop:checked=move || !specific()
                     on:change=move |_| shared.edit(index, |b| b.resources = None) />
                 " All resources"
             </label>
             <label>
-                <input type="radio" name=scope prop:checked=specific
+                <input type="radio" name=scope form="visual-editor" prop:checked=specific
                     on:change=move |_| shared.edit(index, |b| b.resources = Some(b.resources.clone().unwrap_or_default())) />
                 " Specific resources"
             </label>
             <div class="field" hidden=move || !specific()>
                 <label for=field.clone()>"Resource ARNs, one a line"</label>
-                <textarea id=field class="mono" rows="3" spellcheck="false" on:change=set_list
+                <textarea id=field class="mono" rows="3" spellcheck="false" form="visual-editor" on:change=set_list
                     prop:value=move || block.with(|b| b.resources.clone().unwrap_or_default().join("\n"))></textarea>
             </div>
             {formats}
@@ -552,23 +593,34 @@ fn ResourcePicker(index: usize, service: String, shared: Shared, block: Memo<Blo
 }
 
 #[component]
-fn ConditionPicker(index: usize, service: String, shared: Shared, block: Memo<Block>) -> impl IntoView {
+fn ConditionPicker(index: usize, details: Details, shared: Shared, block: Memo<Block>) -> impl IntoView {
     let key = RwSignal::new(String::new());
     let operator = RwSignal::new("StringEquals".to_owned());
     let values = RwSignal::new(String::new());
-    let add = move |_| {
+    let problem = RwSignal::new(None::<&'static str>);
+    let id = move |part: &str| format!("block-{index}-condition-{part}");
+    let add = move || {
         let (k, op) = (key.get_untracked().trim().to_owned(), operator.get_untracked());
         let vals: Vec<String> =
             values.get_untracked().split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
         if k.is_empty() || vals.is_empty() {
+            problem.set(Some("Enter a condition key and at least one value."));
             return;
         }
+        problem.set(None);
         shared.edit(index, move |b| {
             b.conditions.retain(|c| !(c.operator == op && c.key == k));
             b.conditions.push(ConditionRow { operator: op.clone(), key: k.clone(), values: vals.clone() });
         });
         key.set(String::new());
         values.set(String::new());
+    };
+    // Enter adds the condition; it never submits the policy's form.
+    let on_enter = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" {
+            ev.prevent_default();
+            add();
+        }
     };
     let rows = move || {
         block
@@ -582,7 +634,8 @@ fn ConditionPicker(index: usize, service: String, shared: Shared, block: Memo<Bl
                         if row < b.conditions.len() {
                             b.conditions.remove(row);
                         }
-                    })
+                    });
+                    focus_later(format!("block-{index}-condition-key"));
                 };
                 view! {
                     <li>
@@ -596,16 +649,16 @@ fn ConditionPicker(index: usize, service: String, shared: Shared, block: Memo<Bl
     };
     let list_id = format!("block-{index}-keys");
     let keys = move || {
-        let own: Vec<String> = shared.catalogue.actions.with(|a| match a.get(&service) {
-            Some(Ok(found)) => found.condition_keys.clone(),
+        let own: Vec<String> = match details.get() {
+            Some(Ok(found)) => found.condition_keys,
             _ => Vec::new(),
-        });
+        };
         own.into_iter()
             .chain(GLOBAL_KEYS.iter().map(|k| (*k).to_owned()))
             .map(|k| view! { <option value=k /> })
             .collect_view()
     };
-    let id = move |part: &str| format!("block-{index}-condition-{part}");
+    let problem_id = id("problem");
     view! {
         <fieldset class="conditions-picker">
             <legend>"Request conditions " <span class="optional">"- optional"</span></legend>
@@ -613,23 +666,26 @@ fn ConditionPicker(index: usize, service: String, shared: Shared, block: Memo<Bl
             <div class="condition-row">
                 <div class="field">
                     <label for=id("key")>"Condition key"</label>
-                    <input id=id("key") type="text" list=list_id.clone() autocomplete="off"
-                        prop:value=key on:input=move |ev| key.set(event_target_value(&ev)) />
+                    <input id=id("key") type="text" list=list_id.clone() autocomplete="off" form="visual-editor"
+                        aria-describedby=problem_id.clone() prop:value=key on:keydown=on_enter
+                        on:input=move |ev| key.set(event_target_value(&ev)) />
                     <datalist id=list_id>{keys}</datalist>
                 </div>
                 <div class="field">
                     <label for=id("operator")>"Operator"</label>
-                    <select id=id("operator") on:change=move |ev| operator.set(event_target_value(&ev))>
+                    <select id=id("operator") form="visual-editor" on:change=move |ev| operator.set(event_target_value(&ev))>
                         {OPERATORS.iter().map(|op| view! { <option value=*op selected=*op == "StringEquals">{*op}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">
                     <label for=id("values")>"Values, separated by commas"</label>
-                    <input id=id("values") type="text" autocomplete="off"
-                        prop:value=values on:input=move |ev| values.set(event_target_value(&ev)) />
+                    <input id=id("values") type="text" autocomplete="off" form="visual-editor"
+                        aria-describedby=problem_id.clone() prop:value=values on:keydown=on_enter
+                        on:input=move |ev| values.set(event_target_value(&ev)) />
                 </div>
-                <button type="button" class="button" on:click=add>"Add condition"</button>
+                <button type="button" class="button" on:click=move |_| add()>"Add condition"</button>
             </div>
+            <p id=problem_id class="field-error" role="alert">{move || problem.get()}</p>
         </fieldset>
     }
 }
@@ -660,13 +716,24 @@ mod tests {
     #[test]
     fn what_blocks_cannot_say_is_left_to_the_json_editor() {
         let cases = [
-            (r#"{"Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}"#, "NotAction"),
             (
-                r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObject","iam:GetUser"],"Resource":"*"}]}"#,
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}"#,
+                "NotAction",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","iam:GetUser"],"Resource":"*"}]}"#,
                 "several services",
             ),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}"#, "partial wildcard"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, "names no service"),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}"#,
+                "partial wildcard",
+            ),
+            (
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                "names no service",
+            ),
+            (r#"{"Version":"2008-10-17","Statement":[]}"#, "Version 2012-10-17"),
+            (r#"{"Version":"2012-10-17","Id":"x","Statement":[]}"#, "`Id`"),
             ("{", "not valid"),
         ];
         for (text, why) in cases {

@@ -229,11 +229,22 @@ fn PolicyEditors(text: RwSignal<String>, initial: String, name: &'static str) ->
     let interactive = RwSignal::new(false);
     Effect::new(move |_| interactive.set(true));
     let visual = RwSignal::new(false);
-    let found = move || text.with(|t| problems(t, PolicyKind::Identity, MANAGED_QUOTA, MANAGED_TOO_LARGE));
+    let found = Memo::new(move |_| text.with(|t| problems(t, PolicyKind::Identity, MANAGED_QUOTA, MANAGED_TOO_LARGE)));
+    // To the visual editor with what the JSON box holds now, not once typing would have settled.
+    let to_visual = move |_| {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(el) = document().get_element_by_id("policy-document") {
+            let typed = el.unchecked_ref::<leptos::web_sys::HtmlTextAreaElement>().value();
+            if text.with_untracked(|t| *t != typed) {
+                text.set(typed);
+            }
+        }
+        visual.set(true);
+    };
     view! {
         <div class="editor-mode" role="group" aria-label="Policy editor" hidden=move || !interactive.get()>
             <button type="button" class="button" aria-pressed=move || visual.get().to_string()
-                on:click=move |_| visual.set(true)>"Visual"</button>
+                on:click=to_visual>"Visual"</button>
             <button type="button" class="button" aria-pressed=move || (!visual.get()).to_string()
                 on:click=move |_| visual.set(false)>"JSON"</button>
         </div>
@@ -241,7 +252,7 @@ fn PolicyEditors(text: RwSignal<String>, initial: String, name: &'static str) ->
             <VisualEditor text />
             <div class="policy-problems" role="status" aria-live="polite">
                 {move || {
-                    let list = found();
+                    let list = found.get();
                     if list.is_empty() {
                         view! { <p class="ok">"No errors in the policy."</p> }.into_any()
                     } else {
