@@ -988,6 +988,27 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
         .await
         .unwrap();
     assert_eq!(summary["unrecognized"], serde_json::json!(["s3:Gett*"]));
+    // The visual editor's catalogue, fetched as data: signed-in people only.
+    let services: Value = server.call(&root, "service_list", &[]).await.json().await.unwrap();
+    assert!(services.as_array().unwrap().iter().any(|s| s["prefix"] == "s3" && s["name"] == "Amazon S3"));
+    let s3: Value = server.call(&root, "service_actions", &[("prefix", "S3")]).await.json().await.unwrap();
+    assert!(
+        s3["actions"].as_array().unwrap().iter().any(|a| a[0] == "GetObject" && a[1] == "Read"),
+        "{}",
+        s3["actions"]
+    );
+    assert!(s3["resource_types"].as_array().unwrap().iter().any(|r| r[0] == "bucket"));
+    assert!(s3["condition_keys"].as_array().unwrap().iter().any(|k| k == "s3:prefix"));
+    let unknown = server.call(&root, "service_actions", &[("prefix", "nosuchservice")]).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_of(unknown).await["code"], "NoSuchEntity");
+    let long = "x".repeat(65);
+    assert_eq!(
+        error_of(server.call(&root, "service_actions", &[("prefix", &long)]).await).await["code"],
+        "ValidationError"
+    );
+    let stranger = server.browser();
+    assert_eq!(error_of(server.call(&stranger, "service_list", &[]).await).await["code"], "NotSignedIn");
     // A text larger than any policy IAM stores is not walked through (it would cost seconds).
     let statement = r#"{"Effect":"Allow","Action":"*","Resource":"*"},"#;
     let huge = format!(
