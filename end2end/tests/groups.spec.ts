@@ -31,6 +31,10 @@ test.describe.serial('user groups', () => {
     const members = page.getByRole('table', { name: 'Users in this group' });
     await expect(members.getByRole('row').filter({ hasText: 'e2e-gus' })).toBeVisible();
     await expect(page.getByRole('row').filter({ hasText: 'IAMReadOnlyAccess' })).toContainText('AWS managed');
+    // The user's page says how each policy reaches the user.
+    await page.goto('/users/details/e2e-gus');
+    const granted = page.getByRole('table', { name: 'Permissions policies' });
+    await expect(granted.getByRole('row').filter({ hasText: 'IAMReadOnlyAccess' })).toContainText('Group e2e-readers');
     // The users list shows AWS's columns: one group, a password set today, no MFA, no key.
     await nav(page, 'Users');
     const gus = page.getByRole('row').filter({ hasText: 'e2e-gus' });

@@ -1,5 +1,6 @@
-//! The permissions of a user, group or role, as the AWS console's Permissions tab shows them: for
-//! now the inline policies (list, view, create, edit, delete). Each call is the matching IAM action
+//! The permissions of a user, group or role, as the AWS console's Permissions tab shows them: every
+//! policy a user has with how it is attached (directly, inline, through which group), the inline
+//! policies (list, view, create, edit, delete), the managed policies and the boundary. Each call is the matching IAM action
 //! (`ListUserPolicies`, `GetUserPolicy`, `PutUserPolicy`, `DeleteUserPolicy`, and the group and role
 //! forms), which iam-core authorizes.
 
@@ -227,4 +228,86 @@ pub async fn remove_boundary(entity_kind: String, entity_name: String) -> Result
     scope.state.iam.delete_permissions_boundary(&caller, kind, &entity_name).await?;
     scope.redirect_done(&crate::paths::entity_href(&entity_kind, &entity_name), "boundary-removed");
     Ok(())
+}
+
+/// A policy a user has, and how it comes to have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedPolicy {
+    pub policy_name: String,
+    /// A managed policy's ARN; `None` for an inline policy.
+    pub policy_arn: Option<String>,
+    /// `AWS managed`, `Customer managed` or `Customer inline`, as AWS's console labels them.
+    pub kind: String,
+    /// The group it comes through; `None` when it is the user's own.
+    pub group: Option<String>,
+}
+
+/// Every policy a user has, and the reads the caller was refused on the way (a group whose
+/// policies it may not list, say), each named.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedPolicies {
+    pub policies: Vec<GrantedPolicy>,
+    pub refused: Vec<(String, ConsoleError)>,
+}
+
+/// The user page's "Permissions policies": its own managed and inline policies, then each group's
+/// (`ListAttachedUserPolicies`, `ListUserPolicies`, `ListGroupsForUser`, and per group
+/// `ListAttachedGroupPolicies`, `ListGroupPolicies`), as AWS's console reads them. A refused read
+/// is named, not taken for "none"; any other failure fails the whole.
+#[server(prefix = "/api", endpoint = "user_permissions")]
+pub async fn user_permissions(user_name: String) -> Result<GrantedPolicies, ConsoleError> {
+    use iam_core::entities::EntityKind;
+    let scope = crate::ssr::RequestScope::capture()?;
+    let caller = scope.caller().await?;
+    let iam = &scope.state.iam;
+    let mut out = GrantedPolicies::default();
+    // Keeps what was read; a refusal is noted under `what`; anything else ends the answer.
+    fn take<T>(
+        out: &mut GrantedPolicies,
+        what: String,
+        read: Result<T, iam_core::IamError>,
+    ) -> Result<Option<T>, ConsoleError> {
+        match read {
+            Ok(found) => Ok(Some(found)),
+            Err(e @ iam_core::IamError::AccessDenied(_)) => {
+                out.refused.push((what, ConsoleError::from(e)));
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    let managed = |p: iam_core::policies::AttachedPolicy, group: Option<String>| GrantedPolicy {
+        kind: if iam_core::aws_managed::is_aws_managed_arn(&p.policy_arn) { "AWS managed" } else { "Customer managed" }
+            .to_owned(),
+        policy_name: p.policy_name,
+        policy_arn: Some(p.policy_arn),
+        group,
+    };
+    let inline = |name: String, group: Option<String>| GrantedPolicy {
+        policy_name: name,
+        policy_arn: None,
+        kind: "Customer inline".to_owned(),
+        group,
+    };
+    let read = iam.list_attached_policies(&caller, EntityKind::User, &user_name).await;
+    if let Some(list) = take(&mut out, "Managed policies attached directly".to_owned(), read)? {
+        out.policies.extend(list.into_iter().map(|p| managed(p, None)));
+    }
+    let read = iam.list_inline_policies(&caller, EntityKind::User, &user_name).await;
+    if let Some(list) = take(&mut out, "Inline policies".to_owned(), read)? {
+        out.policies.extend(list.into_iter().map(|n| inline(n, None)));
+    }
+    let read = iam.list_groups_for_user(&caller, &user_name).await;
+    for group in take(&mut out, "Groups".to_owned(), read)?.unwrap_or_default() {
+        let name = group.group_name;
+        let read = iam.list_attached_policies(&caller, EntityKind::Group, &name).await;
+        if let Some(list) = take(&mut out, format!("Managed policies of group {name}"), read)? {
+            out.policies.extend(list.into_iter().map(|p| managed(p, Some(name.clone()))));
+        }
+        let read = iam.list_inline_policies(&caller, EntityKind::Group, &name).await;
+        if let Some(list) = take(&mut out, format!("Inline policies of group {name}"), read)? {
+            out.policies.extend(list.into_iter().map(|n| inline(n, Some(name.clone()))));
+        }
+    }
+    Ok(out)
 }

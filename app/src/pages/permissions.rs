@@ -239,6 +239,76 @@ fn CreateInlinePolicy(kind: &'static str, entity: String, room: usize) -> impl I
     }
 }
 
+/// Every policy a user has, with how it is attached (directly, inline, through which group), as
+/// the AWS console's Permissions tab lists them. The panels below change them.
+#[component]
+pub fn UserPermissionsPanel(user_name: String, at: Signal<Option<String>>) -> impl IntoView {
+    let granted =
+        Resource::new(move || at.try_get().flatten(), move |_| crate::api::user_permissions(user_name.clone()));
+    view! {
+        <section class="panel" aria-labelledby="permissions-policies-heading">
+            <h2 id="permissions-policies-heading">"Permissions policies"</h2>
+            <p class="help">"Every policy this user has, and how: attached to the user, inline, or through a group."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading permissions…"</p> }>
+                {move || Suspend::new(async move {
+                    let found = match granted.await {
+                        Ok(found) => found,
+                        Err(error) => return view! { <ErrorAlert error /> }.into_any(),
+                    };
+                    let refused = found
+                        .refused
+                        .into_iter()
+                        .map(|(what, error)| view! {
+                            <div class="alert error" role="alert">
+                                <strong>{format!("{what}: {}", error.code)}</strong>
+                                <span>{error.message}</span>
+                            </div>
+                        })
+                        .collect_view();
+                    let table = if found.policies.is_empty() {
+                        view! { <p class="empty">"This user has no policies: it may do nothing."</p> }.into_any()
+                    } else {
+                        let rows = found.policies.into_iter().map(|p| {
+                            let name = match &p.policy_arn {
+                                Some(arn) => view! { <a href=crate::paths::policy_href(arn)>{p.policy_name.clone()}</a> }.into_any(),
+                                None => p.policy_name.clone().into_any(),
+                            };
+                            let via = match &p.group {
+                                Some(group) => view! { <a href=crate::paths::group_href(group)>{format!("Group {group}")}</a> }.into_any(),
+                                None => "Directly".into_any(),
+                            };
+                            view! {
+                                <tr>
+                                    <td data-label="Policy name">{name}</td>
+                                    <td data-label="Type">{p.kind.clone()}</td>
+                                    <td data-label="Attached via">{via}</td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! {
+                            <div class="table-wrap">
+                                <table class="data">
+                                    <caption class="visually-hidden">"Permissions policies"</caption>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Policy name"</th>
+                                            <th scope="col">"Type"</th>
+                                            <th scope="col">"Attached via"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                            </div>
+                        }
+                        .into_any()
+                    };
+                    view! { {refused} {table} }.into_any()
+                })}
+            </Transition>
+        </section>
+    }
+}
+
 /// The managed policies attached to a user, group or role: detach each, or attach others.
 #[component]
 pub fn AttachedPoliciesPanel(kind: &'static str, entity: String, at: Signal<Option<String>>) -> impl IntoView {

@@ -17,7 +17,9 @@ use crate::pages::access_keys::{AccessKeysPanel, access_key_notice};
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::mfa_devices::{MfaDevicesPanel, mfa_notice};
 use crate::pages::password::NewPasswordFields;
-use crate::pages::permissions::{AttachedPoliciesPanel, BoundaryPanel, InlinePoliciesPanel, permissions_notice};
+use crate::pages::permissions::{
+    AttachedPoliciesPanel, BoundaryPanel, InlinePoliciesPanel, UserPermissionsPanel, permissions_notice,
+};
 use crate::pages::pickers::GroupPicker;
 use crate::pages::tags::{TagRows, TagsPanel};
 use crate::pages::{ErrorAlert, action_error};
@@ -270,6 +272,7 @@ pub fn UserDetailPage() -> impl IntoView {
             let user_name = name();
             // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
             view! {
+                <UserPermissionsPanel user_name=user_name.clone() at />
                 <UserGroupsPanel user_name=user_name.clone() at />
                 <AttachedPoliciesPanel kind="user" entity=user_name.clone() at />
                 <InlinePoliciesPanel kind="user" entity=user_name.clone() at />

@@ -1163,3 +1163,66 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
         .unwrap();
     assert!(aws.contains("AWS managed - job function") && !aws.contains("Delete policy"), "AWS's policy page");
 });
+
+on_both!(a_users_page_shows_how_each_policy_is_attached, |server| {
+    let root = server.setup_and_sign_in().await;
+    let list = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#;
+    server.call(&root, "create_user", &[("user_name", "kim")]).await;
+    let fields =
+        [("group_name", "Auditors"), ("users[0]", "kim"), ("policies[0]", "arn:aws:iam::aws:policy/SecurityAudit")];
+    assert_eq!(server.call(&root, "create_group", &fields).await.status(), StatusCode::OK);
+    let fields = [
+        ("entity_kind", "group"),
+        ("entity_name", "Auditors"),
+        ("policy_name", "GroupList"),
+        ("policy_document", list),
+    ];
+    server.call(&root, "put_inline_policy", &fields).await;
+    let fields =
+        [("entity_kind", "user"), ("entity_name", "kim"), ("policies[0]", "arn:aws:iam::aws:policy/ReadOnlyAccess")];
+    server.call(&root, "attach_policies", &fields).await;
+    let fields = [("entity_kind", "user"), ("entity_name", "kim"), ("policy_name", "Own"), ("policy_document", list)];
+    server.call(&root, "put_inline_policy", &fields).await;
+
+    let granted: Value = server.call(&root, "user_permissions", &[("user_name", "kim")]).await.json().await.unwrap();
+    let rows: Vec<(&str, &str, Option<&str>)> = granted["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["policy_name"].as_str().unwrap(), p["kind"].as_str().unwrap(), p["group"].as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("ReadOnlyAccess", "AWS managed", None),
+            ("Own", "Customer inline", None),
+            ("SecurityAudit", "AWS managed", Some("Auditors")),
+            ("GroupList", "Customer inline", Some("Auditors")),
+        ]
+    );
+    assert_eq!(granted["refused"], serde_json::json!([]));
+    let page = root.get(server.url("/users/details/kim")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Permissions policies") && page.contains("Group Auditors"), "rendered on the server");
+
+    // A delegate who may not list the group's policies sees that refusal named, not "no policies".
+    let delegate = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListAttachedUserPolicies","iam:ListUserPolicies","iam:ListGroupsForUser","iam:ListGroupPolicies"],"Resource":"*"}]}"#;
+    let fields = [("user_name", "dee"), ("console_access", "on"), ("console_password", "Dee-password-9!x-long")];
+    server.call(&root, "create_user", &fields).await;
+    let fields = [("entity_kind", "user"), ("entity_name", "dee"), ("policy_name", "p"), ("policy_document", delegate)];
+    server.call(&root, "put_inline_policy", &fields).await;
+    let dee = server.browser();
+    let fields = [
+        ("kind", "iam"),
+        ("account", "example-corp"),
+        ("user_name", "dee"),
+        ("password", "Dee-password-9!x-long"),
+        ("return_to", ""),
+    ];
+    server.call(&dee, "sign_in", &fields).await;
+    let granted: Value = server.call(&dee, "user_permissions", &[("user_name", "kim")]).await.json().await.unwrap();
+    assert_eq!(granted["policies"].as_array().unwrap().len(), 3, "{granted}");
+    assert_eq!(granted["refused"][0][0], "Managed policies of group Auditors");
+    assert_eq!(granted["refused"][0][1]["code"], "AccessDenied");
+    let missing = server.call(&root, "user_permissions", &[("user_name", "nobody")]).await;
+    assert_eq!(error_of(missing).await["code"], "NoSuchEntity");
+});
