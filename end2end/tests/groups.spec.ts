@@ -33,6 +33,7 @@ test.describe.serial('user groups', () => {
     await expect(page.getByRole('row').filter({ hasText: 'IAMReadOnlyAccess' })).toContainText('AWS managed');
     // The user's page says how each policy reaches the user.
     await page.goto('/users/details/e2e-gus');
+    await hydrated(page);
     const granted = page.getByRole('table', { name: 'Permissions policies' });
     await expect(granted.getByRole('row').filter({ hasText: 'IAMReadOnlyAccess' })).toContainText('Group e2e-readers');
     // The users list shows AWS's columns: one group, a password set today, no MFA, no key.

@@ -31,7 +31,7 @@ test.describe.serial('every page', () => {
 
   test('every console page passes the accessibility check, full and empty', async ({ page }) => {
     // About four seconds a page (axe walks the whole document): minutes, not the default one.
-    test.setTimeout(330_000);
+    test.setTimeout(480_000);
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     // Every page's violations are gathered, then reported together.
@@ -44,6 +44,8 @@ test.describe.serial('every page', () => {
     await page.getByLabel('User group name').fill('e2e-ally-group');
     await page.getByLabel('Find users by name').fill('e2e-ally');
     await page.getByRole('checkbox', { name: 'e2e-ally' }).check();
+    await page.getByLabel('Find policies by name').fill('IAMReadOnly');
+    await page.getByRole('checkbox', { name: 'IAMReadOnlyAccess' }).check();
     await page.getByRole('button', { name: 'Create user group' }).click();
     await expect(page.getByText('The user group is created.')).toBeVisible();
     found.push(...(await check(page, '/roles')));
@@ -59,7 +61,8 @@ test.describe.serial('every page', () => {
     await page
       .getByLabel('Policy editor (JSON)')
       .fill('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}');
-    await page.getByLabel('Policy name').fill('e2e-ally-policy');
+    // A name as long as IAM allows (128), for the phone-width check below.
+    await page.getByLabel('Policy name').fill(`e2e-ally-policy-${'x'.repeat(112)}`);
     await page.getByRole('button', { name: 'Create policy' }).click();
     await expect(page.getByText('The policy is created.')).toBeVisible();
     const policy = new URL(page.url()).pathname;
@@ -75,7 +78,7 @@ test.describe.serial('every page', () => {
     const edit = policy.replace('/details/', '/edit/');
     const attach = policy.replace('/details/', '/attach/');
 
-    for (const path of [
+    const paths = [
       '/',
       '/users',
       '/users/create',
@@ -105,10 +108,66 @@ test.describe.serial('every page', () => {
       '/account-settings',
       '/security-credentials',
       '/no-such-page',
-    ]) {
+    ];
+    for (const path of paths) {
       found.push(...(await check(page, path)));
     }
     expect(found).toEqual([]);
+
+    // What the README shows, made here when asked (PORTCULLIS_SCREENSHOTS=1): each a desktop page.
+    if (process.env.PORTCULLIS_SCREENSHOTS) {
+      const shots: [string, string][] = [
+        ['/', 'dashboard'],
+        ['/users', 'users'],
+        ['/users/details/e2e-ally', 'user'],
+        ['/policies', 'policies'],
+        [policy, 'policy-summary'],
+        ['/roles/create', 'create-role'],
+      ];
+      for (const [path, name] of shots) {
+        await page.goto(path);
+        await hydrated(page);
+        await expect(page.getByText(/^Loading/)).toHaveCount(0);
+        await page.screenshot({ path: `../docs/screenshots/${name}.png` });
+      }
+      await page.goto('/policies/create');
+      await hydrated(page);
+      await page.getByRole('button', { name: 'Visual' }).click();
+      const block = page.getByRole('group', { name: 'Permission block 1' });
+      await block.getByLabel('Service').selectOption({ label: 'Amazon S3 (s3)' });
+      await block.getByText(/^Read \(0 of/).click();
+      await block.getByRole('checkbox', { name: 'GetObject', exact: true }).check();
+      await expect(page.getByText(/^Loading/)).toHaveCount(0);
+      await page.screenshot({ path: '../docs/screenshots/visual-editor.png' });
+    }
+
+    // Every page at a phone's width (375 px): nothing wider than the screen, no sideways scrolling.
+    await page.setViewportSize({ width: 375, height: 812 });
+    const wide: string[] = [];
+    for (const path of paths) {
+      await page.goto(path);
+      await hydrated(page);
+      await expect(page.getByText(/^Loading/)).toHaveCount(0);
+      // The page itself, and any box that scrolls sideways inside it (a table's wrapper, a
+      // policy's JSON): at this width everything wraps or folds into cards instead.
+      const found = await page.evaluate(() => {
+        const out: string[] = [];
+        const root = document.documentElement;
+        if (root.scrollWidth > root.clientWidth) {
+          out.push(`the page is ${root.scrollWidth} px wide`);
+        }
+        for (const el of Array.from(document.querySelectorAll('body *'))) {
+          if (['TEXTAREA', 'SELECT', 'INPUT', 'OPTION', 'DATALIST'].includes(el.tagName)) continue;
+          if ((el as HTMLElement).offsetParent === null) continue;
+          if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') {
+            out.push(`${el.tagName.toLowerCase()}.${el.className}: ${el.scrollWidth} > ${el.clientWidth} px`);
+          }
+        }
+        return out;
+      });
+      wide.push(...found.map((f) => `${path}: ${f}`));
+    }
+    expect(wide).toEqual([]);
     await page.goto('/');
     await signOut(page);
   });

@@ -277,8 +277,7 @@ pub async fn user_permissions(user_name: String) -> Result<GrantedPolicies, Cons
         }
     }
     let managed = |p: iam_core::policies::AttachedPolicy, group: Option<String>| GrantedPolicy {
-        kind: if iam_core::aws_managed::is_aws_managed_arn(&p.policy_arn) { "AWS managed" } else { "Customer managed" }
-            .to_owned(),
+        kind: super::policy_kind(&p.policy_arn).to_owned(),
         policy_name: p.policy_name,
         policy_arn: Some(p.policy_arn),
         group,
@@ -301,10 +300,17 @@ pub async fn user_permissions(user_name: String) -> Result<GrantedPolicies, Cons
     for group in take(&mut out, "Groups".to_owned(), read)?.unwrap_or_default() {
         let name = group.group_name;
         let read = iam.list_attached_policies(&caller, EntityKind::Group, &name).await;
+        // A group deleted since the user's groups were read has nothing left to give.
+        if matches!(read, Err(iam_core::IamError::NoSuchEntity(_))) {
+            continue;
+        }
         if let Some(list) = take(&mut out, format!("Managed policies of group {name}"), read)? {
             out.policies.extend(list.into_iter().map(|p| managed(p, Some(name.clone()))));
         }
         let read = iam.list_inline_policies(&caller, EntityKind::Group, &name).await;
+        if matches!(read, Err(iam_core::IamError::NoSuchEntity(_))) {
+            continue;
+        }
         if let Some(list) = take(&mut out, format!("Inline policies of group {name}"), read)? {
             out.policies.extend(list.into_iter().map(|n| inline(n, Some(name.clone()))));
         }

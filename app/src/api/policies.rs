@@ -37,13 +37,20 @@ pub const POLICY_TYPES: &[(&str, &str)] = &[
 pub const POLICY_USES: &[(&str, &str)] =
     &[("", "All uses"), ("policy", "Permissions policy"), ("boundary", "Permissions boundary"), ("unused", "Not used")];
 
-/// `AWS managed`, `AWS managed - job function` or `Customer managed`, as AWS's console labels a
-/// policy (job functions are AWS's policies under `/job-function/`).
-pub fn policy_kind(aws_managed: bool, path: &str) -> &'static str {
-    match (aws_managed, path.starts_with("/job-function/")) {
-        (true, true) => "AWS managed - job function",
-        (true, false) => "AWS managed",
-        (false, _) => "Customer managed",
+/// AWS's managed policies for job functions (AWS's IAM User Guide, "AWS managed policies for job
+/// functions") that are not under the `/job-function/` path. AWS's console labels these "AWS
+/// managed - job function" too.
+const JOB_FUNCTIONS_AT_ROOT: &[&str] = &["AdministratorAccess", "PowerUserAccess", "SecurityAudit"];
+
+/// `AWS managed`, `AWS managed - job function` or `Customer managed`, as AWS's console labels the
+/// policy `arn` (job functions are AWS's policies under `/job-function/`, and a few at the root).
+pub fn policy_kind(arn: &str) -> &'static str {
+    let Some(rest) = arn.strip_prefix("arn:aws:iam::aws:policy") else { return "Customer managed" };
+    let name = rest.rsplit('/').next().unwrap_or_default();
+    if rest.starts_with("/job-function/") || JOB_FUNCTIONS_AT_ROOT.contains(&name) {
+        "AWS managed - job function"
+    } else {
+        "AWS managed"
     }
 }
 
@@ -110,8 +117,8 @@ pub async fn list_policies(
         .into_iter()
         .filter(|p| state.matches(&p.policy_name))
         .filter(|p| match kind.as_str() {
-            "aws" => !p.path.starts_with("/job-function/"),
-            "job" => p.path.starts_with("/job-function/"),
+            "aws" => policy_kind(&p.arn) == "AWS managed",
+            "job" => policy_kind(&p.arn) == "AWS managed - job function",
             _ => true,
         })
         .filter(|p| match used.as_str() {
@@ -121,7 +128,7 @@ pub async fn list_policies(
             _ => true,
         })
         .map(|p| PolicyRow {
-            kind: policy_kind(p.aws_managed, &p.path).to_owned(),
+            kind: policy_kind(&p.arn).to_owned(),
             policy_name: p.policy_name,
             arn: p.arn,
             attachments: p.attachment_count,
@@ -274,7 +281,7 @@ pub async fn policy_details(arn: String) -> Result<PolicyView, ConsoleError> {
             .collect()
     });
     Ok(PolicyView {
-        kind: policy_kind(policy.aws_managed, &policy.path).to_owned(),
+        kind: policy_kind(&policy.arn).to_owned(),
         policy_name: policy.policy_name,
         arn: policy.arn,
         policy_id: policy.policy_id,
@@ -543,9 +550,11 @@ mod tests {
 
     #[test]
     fn policies_are_labelled_as_aws_labels_them() {
-        assert_eq!(policy_kind(true, "/"), "AWS managed");
-        assert_eq!(policy_kind(true, "/job-function/"), "AWS managed - job function");
-        assert_eq!(policy_kind(false, "/job-function/"), "Customer managed");
+        assert_eq!(policy_kind("arn:aws:iam::aws:policy/IAMReadOnlyAccess"), "AWS managed");
+        assert_eq!(policy_kind("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"), "AWS managed - job function");
+        assert_eq!(policy_kind("arn:aws:iam::aws:policy/AdministratorAccess"), "AWS managed - job function");
+        assert_eq!(policy_kind("arn:aws:iam::123456789012:policy/job-function/X"), "Customer managed");
+        assert_eq!(policy_kind("arn:aws:iam::123456789012:policy/AdministratorAccess"), "Customer managed");
         assert_eq!(used_as(0, 0), "None");
         assert_eq!(used_as(2, 1), "Permissions policy (2), Permissions boundary (1)");
         assert_eq!(used_as(0, 1), "Permissions boundary (1)");

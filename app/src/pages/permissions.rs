@@ -57,7 +57,7 @@ pub fn InlinePoliciesPanel(kind: &'static str, entity: String, at: Signal<Option
     let table_entity = entity;
     view! {
         <section class="panel" aria-labelledby="permissions-heading">
-            <h2 id="permissions-heading">"Permissions policies"</h2>
+            <h2 id="permissions-heading">"Inline policies"</h2>
             <p class="help">
                 "Inline policies belong to this " {kind} " alone and are deleted with it. Their sizes together may be at most "
                 {inline_quota(kind)} " characters, not counting whitespace."
@@ -255,18 +255,25 @@ pub fn UserPermissionsPanel(user_name: String, at: Signal<Option<String>>) -> im
                         Ok(found) => found,
                         Err(error) => return view! { <ErrorAlert error /> }.into_any(),
                     };
-                    let refused = found
-                        .refused
-                        .into_iter()
-                        .map(|(what, error)| view! {
-                            <div class="alert error" role="alert">
-                                <strong>{format!("{what}: {}", error.code)}</strong>
-                                <span>{error.message}</span>
-                            </div>
-                        })
-                        .collect_view();
+                    // The refused reads in one bar: the list below is incomplete, and says so.
+                    let incomplete = !found.refused.is_empty();
+                    let refused = incomplete.then(|| view! {
+                        <div class="alert error" role="alert">
+                            <strong>"Not every policy could be read"</strong>
+                            <ul>
+                                {found.refused.into_iter().map(|(what, error)| view! {
+                                    <li>{format!("{what}: {}: {}", error.code, error.message)}</li>
+                                }).collect_view()}
+                            </ul>
+                        </div>
+                    });
                     let table = if found.policies.is_empty() {
-                        view! { <p class="empty">"This user has no policies: it may do nothing."</p> }.into_any()
+                        let empty = if incomplete {
+                            "No policy could be read of those you may see."
+                        } else {
+                            "This user has no permissions policies."
+                        };
+                        view! { <p class="empty">{empty}</p> }.into_any()
                     } else {
                         let rows = found.policies.into_iter().map(|p| {
                             let name = match &p.policy_arn {
@@ -279,7 +286,7 @@ pub fn UserPermissionsPanel(user_name: String, at: Signal<Option<String>>) -> im
                             };
                             view! {
                                 <tr>
-                                    <td data-label="Policy name">{name}</td>
+                                    <th scope="row" data-label="Policy name">{name}</th>
                                     <td data-label="Type">{p.kind.clone()}</td>
                                     <td data-label="Attached via">{via}</td>
                                 </tr>
