@@ -328,7 +328,9 @@ test.describe.serial('sign-in security', () => {
     await expect(problems).toContainText('No errors in the policy.');
     await page.getByRole('button', { name: 'Create policy' }).click();
     await expect(page.getByText('The inline policy is saved.')).toBeVisible();
-    await expect(page.getByRole('row').filter({ hasText: 'RequireMFA' })).toContainText('Customer inline');
+    await expect(
+      page.getByRole('region', { name: 'Inline policies' }).getByRole('row').filter({ hasText: 'RequireMFA' }),
+    ).toContainText('Customer inline');
     await signOut(page);
 
     // Without MFA: the users list is refused; setting up MFA is allowed.
@@ -370,7 +372,12 @@ test.describe.serial('sign-in security', () => {
     for (let i = 0; i < 5; i++) {
       await page.goto(i % 2 ? '/users/details/e2e-mia' : `/users/details/e2e-mia?done=policy-saved&at=${i}`);
       await hydrated(page);
-      await expect(page.getByRole('row').filter({ hasText: 'RequireMFA' })).toBeVisible();
+      await expect(
+        page.getByRole('region', { name: 'Inline policies' }).getByRole('row').filter({ hasText: 'RequireMFA' }),
+      ).toBeVisible();
+      await expect(
+        page.getByRole('table', { name: 'Permissions policies' }).getByRole('row').filter({ hasText: 'RequireMFA' }),
+      ).toContainText('Directly');
       await expect(page.getByRole('row').filter({ hasText: 'e2e-mia-phone' })).toBeVisible();
       await expect(page.getByText('Reset console password', { exact: true })).toBeVisible();
     }
