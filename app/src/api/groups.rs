@@ -83,7 +83,7 @@ pub async fn list_groups(
     let mut groups: Vec<_> =
         all_groups(iam, &caller).await?.into_iter().filter(|g| state.matches(&g.group_name)).collect();
     crate::components::list::sort_rows(&mut groups, &state, |g, column| match column {
-        "created" => (g.create_date.as_millis(), String::new()),
+        "created" => (g.create_date.as_millis(), g.group_name.to_lowercase()),
         _ => (0, g.group_name.to_lowercase()),
     });
     let page = ListPage::of(groups, &state);

@@ -288,9 +288,9 @@ pub async fn list_users(
     let state = ListState { filter, sort, desc, page, size, ..ListState::default() };
     let mut users = all_users(iam, &caller, &state.filter).await?;
     crate::components::list::sort_rows(&mut users, &state, |u, column| match column {
-        "created" => (u.create_date.as_millis(), String::new()),
+        "created" => (u.create_date.as_millis(), u.user_name.to_lowercase()),
         // Never signed in sorts first, as the oldest.
-        "signin" => (u.password_last_used.map_or(i64::MIN, |t| t.as_millis()), String::new()),
+        "signin" => (u.password_last_used.map_or(i64::MIN, |t| t.as_millis()), u.user_name.to_lowercase()),
         "path" => (0, format!("{}{}", u.path.to_lowercase(), u.user_name.to_lowercase())),
         _ => (0, u.user_name.to_lowercase()),
     });

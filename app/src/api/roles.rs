@@ -307,9 +307,9 @@ pub async fn list_roles(
     let mut roles: Vec<_> =
         all_roles(&scope.state.iam, &caller).await?.into_iter().filter(|r| state.matches(&r.role_name)).collect();
     crate::components::list::sort_rows(&mut roles, &state, |r, column| match column {
-        "created" => (r.create_date.as_millis(), String::new()),
+        "created" => (r.create_date.as_millis(), r.role_name.to_lowercase()),
         // Never used sorts first, as the oldest.
-        "activity" => (r.last_used_date.map_or(i64::MIN, |t| t.as_millis()), String::new()),
+        "activity" => (r.last_used_date.map_or(i64::MIN, |t| t.as_millis()), r.role_name.to_lowercase()),
         _ => (0, r.role_name.to_lowercase()),
     });
     let page = ListPage::of(roles, &state);
