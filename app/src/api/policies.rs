@@ -481,16 +481,29 @@ pub async fn create_policy(policy: NewPolicy, #[server(default)] tags: Vec<TagIn
     Ok(())
 }
 
-/// `CreatePolicyVersion`: the edit page saves a new version, the default one unless unticked.
+/// `CreatePolicyVersion`: the edit page saves a new version, the default one unless unticked. A
+/// policy at AWS's 5 versions makes room first, as AWS's console does: the version the person chose
+/// is deleted (`DeletePolicyVersion`), and only once the new document has passed the checks the
+/// server makes of a document alone, so that a mistake in it never costs a version.
 #[server(prefix = "/api", endpoint = "save_policy_version")]
 pub async fn save_policy_version(
     arn: String,
     document: String,
     #[server(default)] set_as_default: bool,
+    #[server(default)] delete_version: String,
 ) -> Result<(), ConsoleError> {
     let scope = crate::ssr::RequestScope::capture()?;
     let caller = scope.caller().await?;
-    scope.state.iam.create_policy_version(&caller, &arn, &document, set_as_default).await?;
+    let iam = &scope.state.iam;
+    let delete_version = delete_version.trim();
+    if !delete_version.is_empty() {
+        iam_policy::validate::check_size(&document, 6_144)
+            .map_err(|e| ConsoleError::new("LimitExceeded", e.to_string()))?;
+        iam_policy::parse_and_validate(&document, iam_policy::PolicyKind::Identity)
+            .map_err(|e| ConsoleError::new("MalformedPolicyDocument", e.to_string()))?;
+        iam.delete_policy_version(&caller, &arn, delete_version).await?;
+    }
+    iam.create_policy_version(&caller, &arn, &document, set_as_default).await?;
     let done = if set_as_default { "version-saved-default" } else { "version-saved" };
     scope.redirect_done(&crate::paths::policy_tab(&arn, "versions"), done);
     Ok(())

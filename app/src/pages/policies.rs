@@ -797,6 +797,7 @@ pub fn EditPolicyPage() -> impl IntoView {
                     Ok(policy) => policy,
                     Err(error) => return view! { <ErrorAlert error /> }.into_any(),
                 };
+                let room = make_room(&policy);
                 let document = match policy.document {
                     Ok((document, _)) => document,
                     Err(error) => return view! { <ErrorAlert error /> }.into_any(),
@@ -805,6 +806,7 @@ pub fn EditPolicyPage() -> impl IntoView {
                     <ActionForm action=save attr:class="panel form">
                         <input type="hidden" name="arn" value=policy.arn.clone() />
                         <PolicyEditors text initial=document name="document" />
+                        {room}
                         <div class="field checkbox">
                             <input id="set-as-default" name="set_as_default" type="checkbox" value="true" checked />
                             <label for="set-as-default">"Set this new version as the default"</label>
@@ -826,6 +828,32 @@ pub fn EditPolicyPage() -> impl IntoView {
         </Transition>
         {move || interactive.get().then(|| view! { <LiveSummary text /> })}
     }
+}
+
+/// At AWS's 5 versions a new one needs room: the person chooses which older version goes (the
+/// oldest that is not the default, to start with), as AWS's console asks.
+fn make_room(policy: &PolicyView) -> Option<impl IntoView + use<>> {
+    let versions = policy.versions.as_ref().ok()?;
+    if versions.len() < 5 {
+        return None;
+    }
+    let mut older: Vec<String> = versions.iter().filter(|v| !v.is_default).map(|v| v.version_id.clone()).collect();
+    // Oldest first (the list comes newest first).
+    older.reverse();
+    Some(view! {
+        <div class="field">
+            <label for="delete-version">"Version to delete"</label>
+            <select id="delete-version" name="delete_version" aria-describedby="delete-version-help">
+                {older.into_iter().map(|v| {
+                    let label = v.clone();
+                    view! { <option value=v>{label}</option> }
+                }).collect_view()}
+            </select>
+            <small id="delete-version-help">
+                "This policy has 5 versions, the most it may keep. Saving deletes the version chosen here."
+            </small>
+        </div>
+    })
 }
 
 /// Attaches the policy to users, groups and roles chosen in pickers.

@@ -1086,6 +1086,32 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
     assert_eq!(error_of(refused).await["code"], "DeleteConflict", "the default version stays");
     let res = server.call(&root, "delete_policy_versions", &[("arn", &arn), ("names[0]", "v3")]).await;
     assert!(location(&res).unwrap().contains("done=versions-deleted"));
+    // At AWS's 5 versions, saving makes room by deleting the version chosen, never for a bad document.
+    for _ in 0..3 {
+        server.call(&root, "save_policy_version", &[("arn", &arn), ("document", v1)]).await;
+    }
+    let full = error_of(server.call(&root, "save_policy_version", &[("arn", &arn), ("document", v1)]).await).await;
+    assert_eq!(full["code"], "LimitExceeded", "{full}");
+    let edit_page = root
+        .get(server.url(&format!("/policies/edit/{}", arn.replace('/', "%2F"))))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(edit_page.contains("Version to delete") && edit_page.contains(">v2<"), "the edit page offers room");
+    let bad = [("arn", arn.as_str()), ("document", r#"{"Version":"2012-10-17"}"#), ("delete_version", "v2")];
+    assert_eq!(
+        error_of(server.call(&root, "save_policy_version", &bad).await).await["code"],
+        "MalformedPolicyDocument"
+    );
+    let room = [("arn", arn.as_str()), ("document", v1), ("delete_version", "v2")];
+    assert!(location(&server.call(&root, "save_policy_version", &room).await).unwrap().contains("done=version-saved"));
+    let details: Value = server.call(&root, "policy_details", &[("arn", &arn)]).await.json().await.unwrap();
+    let ids: Vec<&str> =
+        details["versions"]["Ok"].as_array().unwrap().iter().map(|v| v["version_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["v7", "v6", "v5", "v4", "v1"], "v2 made room; the bad document cost nothing");
 
     // Attached to a user, a group and a role from the policy's page; one detached.
     server.call(&root, "create_user", &[("user_name", "pat")]).await;
