@@ -22,6 +22,18 @@ async function check(page: Page, path: string): Promise<string[]> {
   return violations(page, path);
 }
 
+/** Opens a new policy in the visual editor with S3 chosen and its Read actions shown. */
+async function openVisualEditor(page: Page) {
+  await page.goto('/policies/create');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Visual' }).click();
+  const block = page.getByRole('group', { name: 'Permission block 1' });
+  await block.getByLabel('Service').selectOption({ label: 'Amazon S3 (s3)' });
+  await block.getByText(/^Read \(0 of/).click();
+  await expect(page.getByText(/^Loading/)).toHaveCount(0);
+  return block;
+}
+
 test.describe.serial('every page', () => {
   test('the sign-in page passes the accessibility check', async ({ page }) => {
     await page.goto('/signin');
@@ -67,13 +79,7 @@ test.describe.serial('every page', () => {
     await expect(page.getByText('The policy is created.')).toBeVisible();
     const policy = new URL(page.url()).pathname;
     // The visual editor, with a service's actions open.
-    await page.goto('/policies/create');
-    await hydrated(page);
-    await page.getByRole('button', { name: 'Visual' }).click();
-    const block = page.getByRole('group', { name: 'Permission block 1' });
-    await block.getByLabel('Service').selectOption({ label: 'Amazon S3 (s3)' });
-    await block.getByText(/^Read \(0 of/).click();
-    await expect(page.getByText(/^Loading/)).toHaveCount(0);
+    await openVisualEditor(page);
     found.push(...(await violations(page, '/policies/create (visual editor)')));
     const edit = policy.replace('/details/', '/edit/');
     const attach = policy.replace('/details/', '/attach/');
@@ -130,14 +136,8 @@ test.describe.serial('every page', () => {
         await expect(page.getByText(/^Loading/)).toHaveCount(0);
         await page.screenshot({ path: `../docs/screenshots/${name}.png` });
       }
-      await page.goto('/policies/create');
-      await hydrated(page);
-      await page.getByRole('button', { name: 'Visual' }).click();
-      const block = page.getByRole('group', { name: 'Permission block 1' });
-      await block.getByLabel('Service').selectOption({ label: 'Amazon S3 (s3)' });
-      await block.getByText(/^Read \(0 of/).click();
+      const block = await openVisualEditor(page);
       await block.getByRole('checkbox', { name: 'GetObject', exact: true }).check();
-      await expect(page.getByText(/^Loading/)).toHaveCount(0);
       await page.getByRole('heading', { name: 'Specify permissions' }).scrollIntoViewIfNeeded();
       await page.evaluate(() => window.scrollBy(0, -80));
       await page.screenshot({ path: '../docs/screenshots/visual-editor.png' });

@@ -482,9 +482,10 @@ pub async fn create_policy(policy: NewPolicy, #[server(default)] tags: Vec<TagIn
 }
 
 /// `CreatePolicyVersion`: the edit page saves a new version, the default one unless unticked. A
-/// policy at AWS's 5 versions makes room first, as AWS's console does: the version the person chose
-/// is deleted (`DeletePolicyVersion`), and only once the new document has passed the checks the
-/// server makes of a document alone, so that a mistake in it never costs a version.
+/// policy at AWS's 5 versions makes room, as AWS's console does: only when the save is refused for
+/// want of room (iam-core checks the document before it counts versions, so a mistake in it never
+/// gets this far) is the version the person chose deleted (`DeletePolicyVersion`), and the save
+/// tried again. A page that offered room no longer needed deletes nothing.
 #[server(prefix = "/api", endpoint = "save_policy_version")]
 pub async fn save_policy_version(
     arn: String,
@@ -496,14 +497,15 @@ pub async fn save_policy_version(
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     let delete_version = delete_version.trim();
-    if !delete_version.is_empty() {
-        iam_policy::validate::check_size(&document, 6_144)
-            .map_err(|e| ConsoleError::new("LimitExceeded", e.to_string()))?;
-        iam_policy::parse_and_validate(&document, iam_policy::PolicyKind::Identity)
-            .map_err(|e| ConsoleError::new("MalformedPolicyDocument", e.to_string()))?;
-        iam.delete_policy_version(&caller, &arn, delete_version).await?;
+    match iam.create_policy_version(&caller, &arn, &document, set_as_default).await {
+        Err(iam_core::IamError::LimitExceeded(_)) if !delete_version.is_empty() => {
+            iam.delete_policy_version(&caller, &arn, delete_version).await?;
+            iam.create_policy_version(&caller, &arn, &document, set_as_default).await?;
+        }
+        other => {
+            other?;
+        }
     }
-    iam.create_policy_version(&caller, &arn, &document, set_as_default).await?;
     let done = if set_as_default { "version-saved-default" } else { "version-saved" };
     scope.redirect_done(&crate::paths::policy_tab(&arn, "versions"), done);
     Ok(())

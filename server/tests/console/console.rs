@@ -1086,8 +1086,11 @@ on_both!(policies_are_created_versioned_compared_attached_and_deleted, |server| 
     assert_eq!(error_of(refused).await["code"], "DeleteConflict", "the default version stays");
     let res = server.call(&root, "delete_policy_versions", &[("arn", &arn), ("names[0]", "v3")]).await;
     assert!(location(&res).unwrap().contains("done=versions-deleted"));
+    // A stale edit page that offered room no longer needed deletes nothing (v3 made room already).
+    let stale = [("arn", arn.as_str()), ("document", v1), ("delete_version", "v2")];
+    assert!(location(&server.call(&root, "save_policy_version", &stale).await).unwrap().contains("done=version-saved"));
     // At AWS's 5 versions, saving makes room by deleting the version chosen, never for a bad document.
-    for _ in 0..3 {
+    for _ in 0..2 {
         server.call(&root, "save_policy_version", &[("arn", &arn), ("document", v1)]).await;
     }
     let full = error_of(server.call(&root, "save_policy_version", &[("arn", &arn), ("document", v1)]).await).await;
