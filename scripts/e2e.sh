@@ -3,6 +3,7 @@
 # scripts/run.sh serves; PORTCULLIS_E2E_BINARY=target/debug/portcullis for a debug build):
 #   scripts/e2e.sh sqlite      a new SQLite database in a temporary folder
 #   scripts/e2e.sh postgres    a new database on PORTCULLIS_TEST_DATABASE_URL's server, dropped after
+# Further arguments go to Playwright: scripts/e2e.sh sqlite tests/users.spec.ts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,7 +55,7 @@ link=$(grep -o "http://[^ ]*/setup?token=[A-Za-z0-9_-]*" "$work/stdout" || true)
 
 cd end2end
 status=0
-PORTCULLIS_BASE_URL="http://localhost:$port" PORTCULLIS_SETUP_LINK="$link" PORTCULLIS_E2E_DATABASE="$database" npx playwright test || status=$?
+PORTCULLIS_BASE_URL="http://localhost:$port" PORTCULLIS_SETUP_LINK="$link" PORTCULLIS_E2E_DATABASE="$database" npx playwright test "${@:2}" || status=$?
 # A panic on the server is a failure even when every page looked right (a page cut short, say).
 if grep -q "panicked" "$work/stderr"; then
   echo "--- the server panicked ---" >&2

@@ -17,12 +17,26 @@ pub fn NewPasswordFields(
     let typed = RwSignal::new(String::new());
     // The server rates what was typed once typing pauses (150 ms), not on every keystroke.
     let on_input = crate::components::settle_input(typed, std::time::Duration::from_millis(150));
-    let check = LocalResource::new(move || {
-        let password = typed.try_get().unwrap_or_default();
-        async move { if password.is_empty() { None } else { check_password(password).await.ok() } }
+    // The rating of what was typed last; only the browser asks (effects never run on the server).
+    // Not a `LocalResource`: read under a suspense, one makes the server give up on the whole
+    // suspended view (it sends "Loading…" and leaves the form to the wasm).
+    let check = RwSignal::new(None);
+    Effect::new(move |_| {
+        let password = typed.get();
+        if password.is_empty() {
+            check.set(None);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let rated = check_password(password.clone()).await.ok();
+            // An answer to an older keystroke arriving late is dropped.
+            if typed.try_get_untracked().as_ref() == Some(&password) {
+                check.try_set(rated);
+            }
+        });
     });
     // `try_get`: read inside suspended views, which server-side rendering may resolve late.
-    let rated = move || check.try_get().flatten().flatten();
+    let rated = move || check.try_get().flatten();
     view! {
         <div class="field">
             <label for="new_password">"New password"</label>

@@ -92,6 +92,15 @@ on_both!(a_required_reset_leads_to_a_new_password_and_nowhere_else, |server| {
     assert_eq!(step["stage"], "change_password");
     assert_eq!(step["reason"], "reset");
     assert!(step["requirements"].to_string().contains("at least 10 characters"), "{step}");
+    // The step's form is in the server's page, whole: it works before the wasm arrives, and no
+    // suspended part of it is left to the browser (a local resource read under a suspense once
+    // made the server send a "Loading…" there every time, and the browser's hydration sometimes
+    // died on it).
+    for _ in 0..20 {
+        let html = alice.get(server.url("/signin/change-password")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains(r#"id="old_password""#), "the form is server-rendered");
+        assert!(html.contains("__INCOMPLETE_CHUNKS=[];"), "nothing is left for the browser to render");
+    }
 
     let new = |old: &str, new: &str, confirm: &str| {
         let fields = [
