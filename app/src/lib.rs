@@ -64,7 +64,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=pages::layout::ConsoleLayout>
                     <Route path=path!("") view=pages::dashboard::Dashboard />
                     <Route path=path!("users") view=pages::users::UsersPage />
-                    <Route path=path!("users/create") view=pages::users::CreateUserPage />
+                    <Route path=path!("users/create") view=pages::create_user::CreateUserPage />
                     <Route path=path!("users/details/:name") view=pages::users::UserDetailPage />
                     <Route path=path!("users/:name") view=pages::users::MovedUserPage />
                     <Route path=path!("groups") view=pages::groups::GroupsPage />

@@ -88,16 +88,30 @@ test.describe.serial('the console', () => {
     await page.getByRole('link', { name: 'Create user' }).first().click();
     await expect(page).toHaveURL(/\/users\/create$/);
 
-    // A bad name is refused with AWS's message, shown in the page.
+    await hydrated(page);
+
+    // A bad name is refused with AWS's rule before the next step, shown in the page.
     await page.getByLabel('User name').fill('no spaces allowed');
-    await page.getByRole('button', { name: 'Create user' }).click();
-    await expect(page.getByRole('alert')).toContainText('failed to satisfy constraint');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect(page.getByRole('alert')).toContainText('Valid characters: A-Z, a-z, 0-9, and + = , . @ _ - (hyphen)');
+    await expect(page.getByLabel('User name')).toBeFocused();
+    await expect(page.getByRole('heading', { name: 'Set permissions' })).toBeHidden();
 
     await page.getByLabel('User name').fill('e2e-alice');
     await page.getByLabel('Path').fill('/engineering/');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect(page.getByRole('heading', { name: 'Review and create' })).toBeVisible();
+    const review = page.getByRole('region', { name: 'Review and create' });
+    await expect(review.getByRole('definition').first()).toHaveText('e2e-alice');
+    await expect(review).toContainText('No permissions: the user can do nothing until it is given some.');
     await page.getByPlaceholder('Key').first().fill('team');
     await page.getByPlaceholder('Value').first().fill('platform');
     await page.getByRole('button', { name: 'Create user' }).click();
+    await expect(page.getByText('User created successfully')).toBeVisible();
+    await expect(page.getByText('The user has no console password.')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Copy sign-in URL' })).toBeVisible();
+    await page.getByRole('link', { name: 'View user' }).click();
     await expect(page).toHaveURL(/\/users\/details\/e2e-alice$/);
     await expect(page.getByTestId('user-arn')).toHaveText(/^arn:aws:iam::\d{12}:user\/engineering\/e2e-alice$/);
     await expect(page.getByRole('cell', { name: 'platform' })).toBeVisible();

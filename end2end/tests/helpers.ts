@@ -47,10 +47,21 @@ export async function createConsoleUser(page: Page, userName: string, password: 
   await hydrated(page);
   await page.getByLabel('User name').fill(userName);
   await page.getByLabel(/Provide user access to the console/).check();
-  await page.getByLabel('Console password').fill(password);
+  await page.getByRole('radio', { name: /^Custom password/ }).check();
+  await page.getByLabel('Custom password', { exact: true }).fill(password);
   await page.getByLabel(/Users must create a new password at next sign-in/).uncheck();
-  await page.getByRole('button', { name: 'Create user' }).click();
+  await finishCreateUser(page);
+  await page.getByRole('link', { name: 'View user' }).click();
   await expect(page).toHaveURL(new RegExp(`/users/details/${userName}$`));
+}
+
+/** From step 1 of the create-user wizard: on through its steps, then "Create user". */
+export async function finishCreateUser(page: Page) {
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByRole('heading', { name: 'Set permissions' })).toBeVisible();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByRole('heading', { name: 'Review and create' })).toBeVisible();
+  await page.getByRole('button', { name: 'Create user' }).click();
 }
 
 /** Moves the time `userName`'s password was set `days` back, in the server's database (a SQLite

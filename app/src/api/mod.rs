@@ -17,6 +17,7 @@ mod services;
 mod settings;
 mod sign_in;
 mod tags;
+mod users;
 
 pub use credentials::*;
 pub use groups::*;
@@ -28,6 +29,7 @@ pub use services::*;
 pub use settings::*;
 pub use sign_in::*;
 pub use tags::*;
+pub use users::*;
 
 /// Who is signed in, for the top bar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -418,42 +420,6 @@ pub async fn get_user(user_name: String) -> Result<UserView, ConsoleError> {
     let state = &scope.state;
     let user = state.iam.get_user(&caller, &user_name).await?;
     Ok(user_view(user))
-}
-
-#[server(prefix = "/api", endpoint = "create_user")]
-pub async fn create_user(
-    user_name: String,
-    #[server(default)] path: String,
-    #[server(default)] tags: Vec<TagInput>,
-    #[server(default)] console_access: String,
-    #[server(default)] console_password: String,
-    #[server(default)] console_password_reset: String,
-) -> Result<(), ConsoleError> {
-    let scope = crate::ssr::RequestScope::capture()?;
-    let caller = scope.caller().await?;
-    let state = &scope.state;
-    let tags: Vec<(String, String)> =
-        tags.into_iter().filter(|t| !(t.key.is_empty() && t.value.is_empty())).map(|t| (t.key, t.value)).collect();
-    let input = iam_core::users::CreateUser {
-        user_name: user_name.trim().to_owned(),
-        path: Some(path.trim().to_owned()).filter(|p| !p.is_empty()),
-        tags,
-        permissions_boundary: None,
-    };
-    let wants_console = console_access == "on" || console_access == "true";
-    let password = iam_core::Password::new(console_password);
-    if wants_console {
-        // Checked before the user exists, so a weak password leaves nothing half-made.
-        state.iam.check_new_password(caller.account_id(), &password, &[input.user_name.as_str()]).await?;
-    }
-    let user = state.iam.create_user(&caller, input).await?;
-    if wants_console {
-        let reset = console_password_reset == "on" || console_password_reset == "true";
-        state.iam.create_login_profile(&caller, &user.user_name, &password, reset).await?;
-    }
-    let target = crate::paths::user_href(&user.user_name);
-    scope.redirect(&target);
-    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "delete_user")]

@@ -2,6 +2,7 @@
 
 pub mod access_keys;
 pub mod account_settings;
+pub mod create_user;
 pub mod dashboard;
 pub mod groups;
 pub mod layout;

@@ -46,20 +46,36 @@ impl From<ManagedPolicyView> for Choice {
     }
 }
 
-/// Users to choose, sent as `field[i]` (user names).
+/// Users to choose, sent as `field[i]` (user names); with `single`, one user sent as `field`.
 #[component]
-pub fn UserPicker(field: &'static str, id: &'static str) -> impl IntoView {
+pub fn UserPicker(
+    field: &'static str,
+    id: &'static str,
+    #[prop(optional)] single: bool,
+    /// Kept up to date with the names chosen.
+    #[prop(optional)]
+    selected: Option<RwSignal<Vec<String>>>,
+) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let choices = choices_of(filter, user_choices);
-    view! { <Picker field id filter choices find_label="Find users by name" none="No user matches." /> }
+    view! {
+        <Picker field id filter choices find_label="Find users by name" none="No user matches." single selected
+            optional=true />
+    }
 }
 
 /// Groups to choose, sent as `field[i]` (group names).
 #[component]
-pub fn GroupPicker(field: &'static str, id: &'static str) -> impl IntoView {
+pub fn GroupPicker(
+    field: &'static str,
+    id: &'static str,
+    /// Kept up to date with the names chosen.
+    #[prop(optional)]
+    selected: Option<RwSignal<Vec<String>>>,
+) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let choices = choices_of(filter, group_choices);
-    view! { <Picker field id filter choices find_label="Find groups by name" none="No group matches." /> }
+    view! { <Picker field id filter choices find_label="Find groups by name" none="No group matches." selected /> }
 }
 
 /// Roles to choose, sent as `field[i]` (role names).
@@ -72,10 +88,16 @@ pub fn RolePicker(field: &'static str, id: &'static str) -> impl IntoView {
 
 /// Managed policies to choose, sent as `field[i]` (policy ARNs).
 #[component]
-pub fn PolicyPicker(field: &'static str, id: &'static str) -> impl IntoView {
+pub fn PolicyPicker(
+    field: &'static str,
+    id: &'static str,
+    /// Kept up to date with the names chosen.
+    #[prop(optional)]
+    selected: Option<RwSignal<Vec<String>>>,
+) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let choices = choices_of(filter, policy_choices);
-    view! { <Picker field id filter choices find_label="Find policies by name" none="No policy matches." /> }
+    view! { <Picker field id filter choices find_label="Find policies by name" none="No policy matches." selected /> }
 }
 
 /// One managed policy to use as a permissions boundary, sent as `field` (a policy ARN). With
@@ -85,12 +107,15 @@ pub fn BoundaryPicker(
     field: &'static str,
     id: &'static str,
     #[prop(optional)] none_label: Option<&'static str>,
+    /// Kept up to date with the name chosen.
+    #[prop(optional)]
+    selected: Option<RwSignal<Vec<String>>>,
 ) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let choices = choices_of(filter, policy_choices);
     view! {
         <Picker field id filter choices find_label="Find boundary policies by name" none="No policy matches."
-            single=true none_label=none_label />
+            single=true none_label=none_label selected />
     }
 }
 
@@ -126,9 +151,18 @@ fn Picker(
     /// With `single`, a first choice of this label that sends an empty value (none).
     #[prop(default = None)]
     none_label: Option<&'static str>,
+    /// With `single`, the choice may be left empty (the form decides whether it is needed).
+    #[prop(optional)]
+    optional: bool,
+    /// Kept up to date with the labels chosen (for a review of the form).
+    #[prop(default = None)]
+    selected: Option<RwSignal<Vec<String>>>,
 ) -> impl IntoView {
     // What is chosen stays listed (and sent) while the box finds others.
     let chosen = RwSignal::new(Vec::<Choice>::new());
+    if let Some(out) = selected {
+        Effect::new(move |_| out.set(chosen.with(|list| list.iter().map(|c| c.label.clone()).collect())));
+    }
     // The box needs the wasm: hidden until the page is interactive, so that without it Enter
     // never submits the form half-filled.
     let interactive = RwSignal::new(false);
@@ -189,7 +223,7 @@ fn Picker(
                                                 <input
                                                     type=if single { "radio" } else { "checkbox" }
                                                     name=if single { field.to_owned() } else { format!("{field}[{i}]") }
-                                                    required=single && none_label.is_none()
+                                                    required=single && none_label.is_none() && !optional
                                                     value=choice.value.clone()
                                                     checked=is_chosen
                                                     on:change=move |ev| {

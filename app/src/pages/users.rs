@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
-    AddUserToGroups, CreateUser, DeleteUser, DeleteUsers, EndUserSessions, RemoveUserFromGroups, ResetUserPassword,
-    UserRow, UserView, get_user, groups_for_user, list_users, my_password, user_sessions,
+    AddUserToGroups, DeleteUser, DeleteUsers, EndUserSessions, RemoveUserFromGroups, ResetUserPassword, UserRow,
+    UserView, get_user, groups_for_user, list_users, my_password, user_sessions,
 };
 use crate::components::list::{
     BulkDeleteFields, ListFilter, ListPage, ListState, Pager, RowCheckbox, SortHeader, deleted_bar, deleted_names,
@@ -21,7 +21,7 @@ use crate::pages::permissions::{
     AttachedPoliciesPanel, BoundaryPanel, InlinePoliciesPanel, UserPermissionsPanel, permissions_notice,
 };
 use crate::pages::pickers::GroupPicker;
-use crate::pages::tags::{TagRows, TagsPanel};
+use crate::pages::tags::TagsPanel;
 use crate::pages::{ErrorAlert, action_error};
 use crate::paths::{group_href, user_href};
 
@@ -173,56 +173,6 @@ fn UsersTable(page: ListPage<UserRow>, state: ListState) -> impl IntoView {
     .into_any()
 }
 
-#[component]
-pub fn CreateUserPage() -> impl IntoView {
-    let action = ServerAction::<CreateUser>::new();
-    let pending = action.pending();
-    let console = RwSignal::new(false);
-    view! {
-        <Title text="Create user" />
-        <Breadcrumbs trail=vec![("Users".to_owned(), Some("/users".to_owned())), ("Create user".to_owned(), None)] />
-        <h1>"Create user"</h1>
-        {action_error(action.value())}
-        <ActionForm action=action attr:class="panel form">
-            <h2>"User details"</h2>
-            <div class="field">
-                <label for="user_name">"User name"</label>
-                <input id="user_name" name="user_name" type="text" required maxlength="64" autocomplete="off" />
-                <small>"Up to 64 characters: letters, digits and + = , . @ _ -"</small>
-            </div>
-            <div class="field">
-                <label for="path">"Path " <span class="optional">"- optional"</span></label>
-                <input id="path" name="path" type="text" placeholder="/" maxlength="512" />
-                <small>"Groups users for policies, for example /division/team/. Starts and ends with /."</small>
-            </div>
-            <div class="field checkbox">
-                <label>
-                    <input type="checkbox" name="console_access" value="on" on:change=move |ev| console.set(event_target_checked(&ev)) />
-                    " Provide user access to the console"
-                </label>
-            </div>
-            <div class="field" class:hidden=move || !console.get()>
-                <label for="console_password">"Console password"</label>
-                <input id="console_password" name="console_password" type="password" autocomplete="new-password" maxlength="128" />
-                <small>"It must meet the account's password policy (Account settings), and not be a common password."</small>
-            </div>
-            <div class="field checkbox" class:hidden=move || !console.get()>
-                <label>
-                    <input type="checkbox" name="console_password_reset" value="on" checked=true />
-                    " Users must create a new password at next sign-in (recommended)"
-                </label>
-            </div>
-            <h2>"Tags " <span class="optional">"- optional"</span></h2>
-            <p class="help">"Key-value pairs to organize, track or control access for this user. Up to 50."</p>
-            <TagRows />
-            <div class="form-actions">
-                <a class="button" href="/users">"Cancel"</a>
-                <button type="submit" class="button primary" disabled=move || pending.get()>"Create user"</button>
-            </div>
-        </ActionForm>
-    }
-}
-
 /// Where a user's page was before pages moved under `/details/`: a bookmark still arrives.
 #[component]
 pub fn MovedUserPage() -> impl IntoView {
@@ -245,6 +195,11 @@ pub fn UserDetailPage() -> impl IntoView {
     let notice = move || match done().as_deref() {
         Some("sessions") => Some("The user's console sessions have ended."),
         Some("password") => Some("The console password is reset. The user's console sessions have ended."),
+        Some("user-created") => Some("User created successfully."),
+        Some("user-created-partly") => Some(
+            "The user is created, but not every step succeeded (a group, a policy, or its console password): check \
+             the user below.",
+        ),
         Some(other) => mfa_notice(other, false)
             .or_else(|| permissions_notice(other))
             .or_else(|| access_key_notice(other))
@@ -255,7 +210,11 @@ pub fn UserDetailPage() -> impl IntoView {
         <Title text=name />
         <Breadcrumbs trail=vec![("Users".to_owned(), Some("/users".to_owned())), (name(), None)] />
         <h1>{name}</h1>
-        {move || notice().map(|n| view! { <div class="alert success" role="status">{n}</div> })}
+        {move || {
+            let partly = done().as_deref() == Some("user-created-partly");
+            let class = if partly { "alert warning" } else { "alert success" };
+            notice().map(|n| view! { <div class=class role="status">{n}</div> })
+        }}
         <Transition fallback=|| view! { <p class="loading">"Loading user…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {

@@ -36,6 +36,35 @@ impl fmt::Debug for Password {
 /// AWS's symbols for password rules.
 pub const SYMBOLS: &str = "!@#$%^&*()_+-=[]{}|'";
 
+/// How long a generated password is at least: 20 characters of 77 are about 125 bits.
+const GENERATED_LENGTH: usize = 20;
+
+/// A random password of `min_length` characters or [`GENERATED_LENGTH`], whichever is more, with
+/// at least one character of each class (upper, lower, digit, AWS's symbols), so it meets any
+/// password policy. From the operating system's random source; the classes' places are shuffled.
+pub fn generate(min_length: usize) -> Password {
+    use rand::Rng as _;
+    use rand::seq::SliceRandom as _;
+    const UPPER: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LOWER: &str = "abcdefghijkmnopqrstuvwxyz";
+    const DIGITS: &str = "23456789";
+    let classes: [&[u8]; 4] = [UPPER.as_bytes(), LOWER.as_bytes(), DIGITS.as_bytes(), SYMBOLS.as_bytes()];
+    let every: Vec<u8> = classes.iter().flat_map(|c| c.iter().copied()).collect();
+    let mut rng = rand::rngs::OsRng;
+    let length = min_length.clamp(GENERATED_LENGTH, 128);
+    let mut chars: Vec<u8> = classes.iter().filter_map(|class| class.choose(&mut rng).copied()).collect();
+    while chars.len() < length {
+        chars.push(every.get(rng.gen_range(0..every.len())).copied().unwrap_or(b'x'));
+    }
+    chars.shuffle(&mut rng);
+    // It starts with a letter or digit: a spreadsheet opening the `.csv` file the console offers
+    // would take a leading `=`, `+`, `-` or `@` for a formula.
+    if let Some(at) = chars.iter().position(u8::is_ascii_alphanumeric) {
+        chars.swap(0, at);
+    }
+    Password(chars.into_iter().map(char::from).collect())
+}
+
 /// The rules AWS applies when an account has no custom password policy: 8 to 128 characters and
 /// at least three of the four character classes; and ours, for every password: not a common or
 /// easily guessed one.
@@ -300,6 +329,23 @@ mod tests {
         let err = check_default_rules(&Password::new("short")).unwrap_err();
         assert_eq!(err.code(), "PasswordPolicyViolation");
         assert!(err.message().contains("at least 8 characters, at least three of"), "{err}");
+    }
+
+    #[test]
+    fn generated_passwords_have_every_class_and_the_length_asked() {
+        let mut seen = std::collections::HashSet::new();
+        for min in [0, 8, 20, 21, 64, 128, 500] {
+            let password = generate(min);
+            let p = password.expose();
+            assert_eq!(p.chars().count(), min.clamp(20, 128), "{min}");
+            assert!(p.chars().any(|c| c.is_ascii_uppercase()), "{p}");
+            assert!(p.chars().any(|c| c.is_ascii_lowercase()), "{p}");
+            assert!(p.chars().any(|c| c.is_ascii_digit()), "{p}");
+            assert!(p.chars().any(|c| SYMBOLS.contains(c)), "{p}");
+            assert!(check_default_rules(&password).is_ok(), "{p}");
+            assert!(p.starts_with(|c: char| c.is_ascii_alphanumeric()), "{p}");
+            assert!(seen.insert(p.to_owned()), "a repeat: {p}");
+        }
     }
 
     #[test]
