@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { failOnPageErrors, hydrated, incorrect, rootEmail, rootPassword, setupLink, signInAsRoot } from './helpers';
+import { failOnPageErrors, hydrated, incorrect, rootEmail, rootPassword, setupLink, signInAsRoot, userTab } from './helpers';
 
 failOnPageErrors();
 
@@ -93,8 +93,11 @@ test.describe.serial('the console', () => {
     // A bad name is refused with AWS's rule before the next step, shown in the page.
     await page.getByLabel('User name').fill('no spaces allowed');
     await page.getByRole('button', { name: 'Next' }).click();
-    await expect(page.getByRole('alert')).toContainText('Valid characters: A-Z, a-z, 0-9, and + = , . @ _ - (hyphen)');
     await expect(page.getByLabel('User name')).toBeFocused();
+    await expect(page.getByLabel('User name')).toHaveAccessibleDescription(
+      /^Enter a user name of up to 64 characters\. Valid characters: A-Z, a-z, 0-9, and \+ = , \. @ _ - \(hyphen\)\./,
+    );
+    await expect(page.getByLabel('User name')).toHaveAttribute('aria-invalid', 'true');
     await expect(page.getByRole('heading', { name: 'Set permissions' })).toBeHidden();
 
     await page.getByLabel('User name').fill('e2e-alice');
@@ -114,6 +117,7 @@ test.describe.serial('the console', () => {
     await page.getByRole('link', { name: 'View user' }).click();
     await expect(page).toHaveURL(/\/users\/details\/e2e-alice$/);
     await expect(page.getByTestId('user-arn')).toHaveText(/^arn:aws:iam::\d{12}:user\/engineering\/e2e-alice$/);
+    await userTab(page, 'Tags');
     await expect(page.getByRole('cell', { name: 'platform' })).toBeVisible();
 
     await page.getByRole('link', { name: 'Users' }).first().click();

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { createConsoleUser, failOnPageErrors, hydrated, nav, signInAsRoot, signInAsUser, signOut } from './helpers';
+import { createConsoleUser, failOnPageErrors, hydrated, nav, signInAsRoot, signInAsUser, signOut, userTab } from './helpers';
 
 // Runs after console.spec.ts (one server, specs in file order): the account exists.
 failOnPageErrors();
@@ -114,6 +114,7 @@ test.describe.serial('user groups', () => {
     // The user's page lists its groups, and adding it to others has its own page.
     await page.goto('/users/details/e2e-gus');
     await hydrated(page);
+    await userTab(page, 'Groups');
     await expect(page.getByRole('table', { name: 'Groups of this user' })).toContainText('e2e-readers');
     await page.getByRole('link', { name: 'Add user to groups' }).click();
     await expect(page.getByRole('heading', { name: 'Add e2e-gus to groups' })).toBeVisible();
@@ -121,7 +122,7 @@ test.describe.serial('user groups', () => {
     await page.getByLabel('Find groups by name').fill('e2e-read');
     await expect(page.getByRole('checkbox', { name: 'e2e-readers' })).toBeVisible();
     await page.getByRole('link', { name: 'Cancel' }).click();
-    await expect(page).toHaveURL(/\/users\/details\/e2e-gus$/);
+    await expect(page).toHaveURL(/\/users\/details\/e2e-gus\?tab=groups$/);
 
     await nav(page, 'User groups');
     await page.getByRole('link', { name: 'e2e-readers' }).click();

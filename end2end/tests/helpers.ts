@@ -55,6 +55,14 @@ export async function createConsoleUser(page: Page, userName: string, password: 
   await expect(page).toHaveURL(new RegExp(`/users/details/${userName}$`));
 }
 
+/** Opens one of the user page's tabs ("Permissions", "Groups", "Tags", "Security credentials"). */
+export async function userTab(page: Page, name: string) {
+  const tab = page.getByRole('navigation', { name: 'User sections' }).getByRole('link', { name, exact: true });
+  await tab.click();
+  await expect(tab).toHaveAttribute('aria-current', 'page');
+  await hydrated(page);
+}
+
 /** From step 1 of the create-user wizard: on through its steps, then "Create user". */
 export async function finishCreateUser(page: Page) {
   await page.getByRole('button', { name: 'Next' }).click();

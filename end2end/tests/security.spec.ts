@@ -13,6 +13,7 @@ import {
   signInAsUser,
   signOut,
   totp,
+  userTab,
 } from './helpers';
 
 // Runs after console.spec.ts (one server, specs in file order): the account exists.
@@ -88,6 +89,8 @@ test.describe.serial('sign-in security', () => {
     await expect(alert).toContainText('at least 12 characters');
     await expect(alert).toContainText('a symbol');
     await expect(page.getByLabel('User name')).toHaveValue('e2e-bob');
+    await expect(password).toBeFocused();
+    await expect(password).toHaveAccessibleDescription("The account's password policy refuses this password.");
     await password.fill('Password123!');
     await finishCreateUser(page);
     await expect(page.getByRole('alert')).toContainText('harder to guess');
@@ -206,8 +209,8 @@ test.describe.serial('sign-in security', () => {
     await signInAsRoot(page);
     await nav(page, 'Users');
     await page.getByRole('link', { name: 'e2e-bob' }).click();
+    await userTab(page, 'Security credentials');
     await expect(page.getByRole('heading', { name: 'Multi-factor authentication (MFA)' })).toBeVisible();
-    await hydrated(page);
     await page.getByText('Register hardware TOTP token', { exact: true }).click();
     await page.getByLabel('Serial number').fill('GAHT-E2E-0001');
     await page.getByLabel("Seed, from the vendor's seed file").fill(seedHex);
@@ -234,7 +237,7 @@ test.describe.serial('sign-in security', () => {
     // The administrator removes it again, after their password.
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
-    await page.goto('/users/details/e2e-bob');
+    await page.goto('/users/details/e2e-bob?tab=security_credentials');
     await hydrated(page);
     await page.getByRole('row').filter({ hasText: 'GAHT-E2E-0001' }).getByText('Remove', { exact: true }).click();
     await page.getByLabel('Your password, to remove this device').fill(rootPassword);
@@ -306,6 +309,7 @@ test.describe.serial('sign-in security', () => {
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     await page.goto('/users/details/e2e-eve');
     await hydrated(page);
+    await userTab(page, 'Security credentials');
     await page.getByText('Reset console password', { exact: true }).click();
     await page.getByLabel('New password', { exact: true }).fill(third);
     await page.getByLabel('Confirm new password').fill(third);
@@ -377,6 +381,11 @@ test.describe.serial('sign-in security', () => {
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     for (let i = 0; i < 5; i++) {
+      // Its security credentials: the tab asked for, or the one a change comes back to.
+      await page.goto(i % 2 ? '/users/details/e2e-mia?tab=security_credentials' : `/users/details/e2e-mia?done=sessions&at=${i}`);
+      await hydrated(page);
+      await expect(page.getByRole('row').filter({ hasText: 'e2e-mia-phone' })).toBeVisible();
+      await expect(page.getByText('Reset console password', { exact: true })).toBeVisible();
       await page.goto(i % 2 ? '/users/details/e2e-mia' : `/users/details/e2e-mia?done=policy-saved&at=${i}`);
       await hydrated(page);
       await expect(
@@ -385,8 +394,7 @@ test.describe.serial('sign-in security', () => {
       await expect(
         page.getByRole('table', { name: 'Permissions policies' }).getByRole('row').filter({ hasText: 'RequireMFA' }),
       ).toContainText('Directly');
-      await expect(page.getByRole('row').filter({ hasText: 'e2e-mia-phone' })).toBeVisible();
-      await expect(page.getByText('Reset console password', { exact: true })).toBeVisible();
+      await expect(page.getByRole('region', { name: 'Access keys' })).toHaveCount(0);
     }
     // Interactive: the editor checks as one types.
     await page.getByRole('row').filter({ hasText: 'RequireMFA' }).getByText('Edit', { exact: true }).click();
@@ -400,6 +408,7 @@ test.describe.serial('sign-in security', () => {
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     await page.goto('/users/details/e2e-mia');
     await hydrated(page);
+    await userTab(page, 'Security credentials');
     await page.getByText('Create access key', { exact: true }).click();
     await page.getByLabel('Description tag value (optional)').fill('e2e laptop');
     await page.getByRole('button', { name: 'Create key' }).click();

@@ -93,14 +93,17 @@ pub fn CreateUserPage() -> impl IntoView {
     // there, to the field, with the server's words.
     Effect::new(move |_| {
         if let Some(Err(e)) = action.value().get() {
+            // The server's words are in the alert above the form; the field says which it is.
             let field = match e.code.as_str() {
-                "EntityAlreadyExists" => Some(("user_name", name_input)),
-                "PasswordPolicyViolation" => Some(("console_password", password_input)),
+                "EntityAlreadyExists" => Some(("user_name", name_input, "A user with this name already exists.")),
+                "PasswordPolicyViolation" => {
+                    Some(("console_password", password_input, "The account's password policy refuses this password."))
+                }
                 _ => None,
             };
-            if let Some((id, input)) = field {
+            if let Some((id, input, why)) = field {
                 step.set(1);
-                refuse(id, e.message.clone(), input.get_untracked().map(Into::into));
+                refuse(id, why.to_owned(), input.get_untracked().map(Into::into));
             }
         }
     });
@@ -188,18 +191,18 @@ pub fn CreateUserPage() -> impl IntoView {
                     <div class="field">
                         <label for="user_name">"User name"</label>
                         <input id="user_name" name="user_name" type="text" required maxlength="64" autocomplete="off"
-                            pattern="[\\w+=,.@\\-]+" node_ref=name_input aria-describedby="user_name-rule"
+                            pattern="[\\w+=,.@\\-]+" node_ref=name_input aria-describedby="user_name-error user_name-rule"
                             aria-invalid=move || error_of("user_name")().map(|_| "true")
                             on:input=move |ev| user_name.set(event_target_value(&ev)) />
-                        <FieldError message=error_of("user_name") />
+                        <FieldError id="user_name" message=error_of("user_name") />
                         <small id="user_name-rule">"Up to 64 characters: letters, digits and + = , . @ _ -"</small>
                     </div>
                     <div class="field">
                         <label for="path">"Path " <span class="optional">"- optional"</span></label>
-                        <input id="path" name="path" type="text" placeholder="/" maxlength="512" node_ref=path_input
+                        <input id="path" name="path" type="text" placeholder="/" maxlength="512" node_ref=path_input aria-describedby="path-error"
                             pattern="/([\\x21-\\x7E]+/)?" on:input=move |ev| path.set(event_target_value(&ev))
                             aria-invalid=move || error_of("path")().map(|_| "true") />
-                        <FieldError message=error_of("path") />
+                        <FieldError id="path" message=error_of("path") />
                         <small>"Groups users for policies, for example /division/team/. Starts and ends with /."</small>
                     </div>
                     <div class="field checkbox">
@@ -230,9 +233,10 @@ pub fn CreateUserPage() -> impl IntoView {
                             <label for="console_password">"Custom password"</label>
                             <input id="console_password" name="console_password" type="password"
                                 autocomplete="new-password" maxlength="128" node_ref=password_input
+                                aria-describedby="console_password-error"
                                 required=move || console.get() && custom.get()
                                 aria-invalid=move || error_of("console_password")().map(|_| "true") />
-                            <FieldError message=error_of("console_password") />
+                            <FieldError id="console_password" message=error_of("console_password") />
                             <small>"It must meet the account's password policy (Account settings), and not be a common password."</small>
                         </div>
                         <div class="field checkbox">
@@ -264,7 +268,7 @@ pub fn CreateUserPage() -> impl IntoView {
                     <div class:hidden=move || step.get() != 0 && option.get() != PERMISSIONS_COPY>
                         <h3>"Copy permissions from"</h3>
                         <UserPicker field="copy_from" id="wizard-copy-from" single=true selected=copy_from />
-                        <FieldError message=error_of("copy_from") />
+                        <FieldError id="copy_from" message=error_of("copy_from") />
                     </div>
                     <div class:hidden=move || step.get() != 0 && option.get() != PERMISSIONS_POLICIES>
                         <h3>"Permissions policies"</h3>
@@ -342,10 +346,15 @@ const NAME_RULE: &str =
 /// AWS's rule for a path.
 const PATH_RULE: &str = "The path must start and end with / and hold only printable ASCII characters, no spaces.";
 
-/// Why a field of the wizard was refused, under it.
+/// Why a field of the wizard was refused, under it. Always there (empty when all is well), so that its field's `aria-describedby` names it: a
+/// screen reader says it when the field takes the focus.
 #[component]
-fn FieldError(message: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl IntoView {
-    move || message().map(|m| view! { <p class="field-error" role="alert">{m}</p> })
+fn FieldError(
+    /// The field's id: this is `{id}-error`.
+    id: &'static str,
+    message: impl Fn() -> Option<String> + Send + Sync + 'static,
+) -> impl IntoView {
+    view! { <p class="field-error" id=format!("{id}-error") aria-live="polite">{message}</p> }
 }
 
 /// One of AWS's three permissions options, a radio button with its explanation.

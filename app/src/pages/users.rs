@@ -206,6 +206,25 @@ pub fn UserDetailPage() -> impl IntoView {
             .or_else(|| groups_notice(other)),
         None => None,
     };
+    // AWS's tabs; without one asked, the tab of the change just made (its `done`).
+    let tab = move || {
+        let asked = query.try_with(|q| q.get("tab")).flatten().unwrap_or_default();
+        USER_TABS
+            .iter()
+            .map(|(key, _)| *key)
+            .find(|key| *key == asked)
+            .unwrap_or_else(|| done().as_deref().map_or("permissions", tab_of_change))
+    };
+    let tabs = move || {
+        let (name, tab) = (name(), tab());
+        USER_TABS
+            .iter()
+            .map(|(key, label)| {
+                let current = (*key == tab).then_some("page");
+                view! { <li><a href=format!("{}?tab={key}", user_href(&name)) aria-current=current>{*label}</a></li> }
+            })
+            .collect_view()
+    };
     view! {
         <Title text=name />
         <Breadcrumbs trail=vec![("Users".to_owned(), Some("/users".to_owned())), (name(), None)] />
@@ -223,6 +242,7 @@ pub fn UserDetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <nav class="tabs" aria-label="User sections"><ul>{tabs}</ul></nav>
         // The panels stand outside the suspended details and make their resources as they are
         // built, never inside a suspended view: a resource made there after hydration has begun
         // finds no server data, so its own suspense hydrates the fallback against the server's
@@ -230,21 +250,45 @@ pub fn UserDetailPage() -> impl IntoView {
         {move || {
             let user_name = name();
             // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
-            view! {
-                <UserPermissionsPanel user_name=user_name.clone() at />
-                <UserGroupsPanel user_name=user_name.clone() at />
-                <AttachedPoliciesPanel kind="user" entity=user_name.clone() at />
-                <InlinePoliciesPanel kind="user" entity=user_name.clone() at />
-                <BoundaryPanel kind="user" entity=user_name.clone() at />
-                <TagsPanel kind="user" entity=user_name.clone() at />
-                <ConsolePasswordPanel user_name=user_name.clone() user />
-                <MfaDevicesPanel user=Some(user_name.clone()) at />
-                <AccessKeysPanel user=Some(user_name.clone()) at />
-                <UserSessionsPanel user_name=user_name.clone() at />
-                <DeleteUserPanel user_name />
+            match tab() {
+                "groups" => view! { <UserGroupsPanel user_name at /> }.into_any(),
+                "tags" => view! { <TagsPanel kind="user" entity=user_name at /> }.into_any(),
+                "security_credentials" => view! {
+                    <ConsolePasswordPanel user_name=user_name.clone() user />
+                    <MfaDevicesPanel user=Some(user_name.clone()) at />
+                    <AccessKeysPanel user=Some(user_name.clone()) at />
+                    <UserSessionsPanel user_name at />
+                }
+                .into_any(),
+                _ => view! {
+                    <UserPermissionsPanel user_name=user_name.clone() at />
+                    <AttachedPoliciesPanel kind="user" entity=user_name.clone() at />
+                    <InlinePoliciesPanel kind="user" entity=user_name.clone() at />
+                    <BoundaryPanel kind="user" entity=user_name at />
+                }
+                .into_any(),
             }
-            .into_any()
         }}
+        {move || view! { <DeleteUserPanel user_name=name() /> }}
+    }
+}
+
+/// The user page's tabs, as AWS's console names them (Access Advisor's comes with the reports).
+const USER_TABS: [(&str, &str); 4] = [
+    ("permissions", "Permissions"),
+    ("groups", "Groups"),
+    ("tags", "Tags"),
+    ("security_credentials", "Security credentials"),
+];
+
+/// The tab a change was made on, from the `done` it comes back with.
+fn tab_of_change(done: &str) -> &'static str {
+    match done {
+        "groups-joined" | "groups-left" => "groups",
+        "tags-saved" | "tags-removed" => "tags",
+        "sessions" | "password" | "mfa" | "hardware" | "mfa-removed" | "mfa-resynced" | "key" => "security_credentials",
+        key if key.starts_with("key-") => "security_credentials",
+        _ => "permissions",
     }
 }
 
@@ -476,7 +520,7 @@ pub fn AddUserToGroupsPage() -> impl IntoView {
             <input type="hidden" name="user_name" value=name />
             <GroupPicker field="groups" id="join-groups" />
             <div class="form-actions">
-                <a class="button" href=move || user_href(&name())>"Cancel"</a>
+                <a class="button" href=move || format!("{}?tab=groups", user_href(&name()))>"Cancel"</a>
                 <button type="submit" class="button primary" disabled=move || pending.try_get().unwrap_or(false)>
                     "Add to groups"
                 </button>

@@ -382,6 +382,8 @@ on_both!(the_create_user_wizard_copies_permissions_and_reports_what_it_could_not
         .send()
         .await
         .unwrap();
+    let to = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(!to.starts_with("/users/details/"), "refused, not sent to a user's page: {to}");
     let gone = error_of(server.call(&root, "get_user", &[("user_name", "orphan")]).await).await;
     assert_eq!(gone["code"], "NoSuchEntity");
     // With a typed password it works, and the user's page says how it went.

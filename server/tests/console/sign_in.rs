@@ -321,8 +321,14 @@ on_both!(an_administrator_assigns_and_removes_a_users_devices, |server| {
     assert!(
         json(server.call(&root, "mfa_devices", &[("user_name", "carol")]).await).await.as_array().unwrap().is_empty()
     );
-    let page = root.get(server.url("/users/details/carol")).send().await.unwrap().text().await.unwrap();
+    let page = root.get(server.url("/users/details/carol?tab=security_credentials")).send().await.unwrap();
+    let page = page.text().await.unwrap();
     assert!(page.contains("Register hardware TOTP token") && page.contains("Assign MFA device"), "on the user page");
+    // The change comes back to the tab it was made on.
+    let back = location(&removed).unwrap();
+    let page = root.get(server.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"aria-current="page">Security credentials"#), "{back}");
+    assert!(page.contains("Assign MFA device") && !page.contains("Permissions policies"), "{back}");
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
