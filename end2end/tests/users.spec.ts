@@ -55,8 +55,8 @@ test.describe.serial('create user wizard', () => {
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('radio', { name: /^Copy permissions/ }).check();
     await page.getByRole('button', { name: 'Next' }).click();
-    await expect(page.getByText('Choose the user whose permissions to copy.')).toBeVisible();
     await expect(page.getByLabel('Find users by name')).toBeFocused();
+    await expect(page.getByLabel('Find users by name')).toHaveAccessibleDescription('Choose the user whose permissions to copy.');
     await page.getByLabel('Find users by name').fill('e2e-template');
     await page.getByRole('radio', { name: 'e2e-template' }).check();
     await page.getByRole('button', { name: 'Next' }).click();

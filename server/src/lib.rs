@@ -208,9 +208,19 @@ async fn readyz(State(health): State<Health>) -> (StatusCode, &'static str) {
     }
 }
 
+/// The console's routes, generated once per process. Generating them runs the app with resource
+/// loads suppressed by a process-wide flag (leptos_server's `SuppressResourceLoad`), so a resource
+/// another router in the process first polls meanwhile never loads, and its page never ends
+/// (leptos issue 4773). One server per process never meets this; the tests start many at once, and
+/// a page load hung there. Every router waits here for the one generation, before it serves.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 /// The console router: Leptos pages and server functions, static assets, health checks.
 pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sessions, web: WebConfig) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let context_state = state.clone();
     let context = move || {
         leptos::prelude::provide_context(context_state.clone());

@@ -60,8 +60,11 @@ pub fn CreateUserPage() -> impl IntoView {
     let invalid = RwSignal::new(None::<(&'static str, String)>);
     let refuse = move |id: &'static str, why: String, input: Option<leptos::web_sys::HtmlElement>| {
         invalid.set(Some((id, why)));
+        // After the page is updated: the field may be on a step that shows only then.
         if let Some(input) = input {
-            input.focus().ok();
+            request_animation_frame(move || {
+                input.focus().ok();
+            });
         }
     };
     let details_valid = move || {
@@ -140,7 +143,8 @@ pub fn CreateUserPage() -> impl IntoView {
             2 => Some("step-permissions"),
             3 => Some("step-review"),
             4 => Some("sign-in-details"),
-            1 if before.is_some_and(|b| b > 1) => Some("step-details"),
+            // Not when a refusal sent the wizard back: the refused field has the focus.
+            1 if before.is_some_and(|b| b > 1) && invalid.with_untracked(Option::is_none) => Some("step-details"),
             _ => None,
         };
         if let Some(id) = heading {
@@ -267,7 +271,8 @@ pub fn CreateUserPage() -> impl IntoView {
                     </div>
                     <div class:hidden=move || step.get() != 0 && option.get() != PERMISSIONS_COPY>
                         <h3>"Copy permissions from"</h3>
-                        <UserPicker field="copy_from" id="wizard-copy-from" single=true selected=copy_from />
+                        <UserPicker field="copy_from" id="wizard-copy-from" single=true selected=copy_from
+                            described_by="copy_from-error" />
                         <FieldError id="copy_from" message=error_of("copy_from") />
                     </div>
                     <div class:hidden=move || step.get() != 0 && option.get() != PERMISSIONS_POLICIES>
@@ -354,7 +359,7 @@ fn FieldError(
     id: &'static str,
     message: impl Fn() -> Option<String> + Send + Sync + 'static,
 ) -> impl IntoView {
-    view! { <p class="field-error" id=format!("{id}-error") aria-live="polite">{message}</p> }
+    view! { <p class="field-error" id=format!("{id}-error")>{message}</p> }
 }
 
 /// One of AWS's three permissions options, a radio button with its explanation.

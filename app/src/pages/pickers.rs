@@ -55,12 +55,15 @@ pub fn UserPicker(
     /// Kept up to date with the names chosen.
     #[prop(optional)]
     selected: Option<RwSignal<Vec<String>>>,
+    /// The id of what describes the find box (a refusal, say).
+    #[prop(optional)]
+    described_by: Option<&'static str>,
 ) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let choices = choices_of(filter, user_choices);
     view! {
         <Picker field id filter choices find_label="Find users by name" none="No user matches." single selected
-            optional=true />
+            optional=true described_by />
     }
 }
 
@@ -157,6 +160,9 @@ fn Picker(
     /// Kept up to date with the labels chosen (for a review of the form).
     #[prop(default = None)]
     selected: Option<RwSignal<Vec<String>>>,
+    /// The id of what describes the find box.
+    #[prop(default = None)]
+    described_by: Option<&'static str>,
 ) -> impl IntoView {
     // What is chosen stays listed (and sent) while the box finds others.
     let chosen = RwSignal::new(Vec::<Choice>::new());
@@ -176,6 +182,7 @@ fn Picker(
                     id=filter_id
                     type="search"
                     autocomplete="off"
+                    aria-describedby=described_by
                     on:input=settle_input(filter, Duration::from_millis(250))
                     on:keydown=|ev| if ev.key() == "Enter" { ev.prevent_default() }
                 />

@@ -197,8 +197,8 @@ pub fn UserDetailPage() -> impl IntoView {
         Some("password") => Some("The console password is reset. The user's console sessions have ended."),
         Some("user-created") => Some("User created successfully."),
         Some("user-created-partly") => Some(
-            "The user is created, but not every step succeeded (a group, a policy, or its console password): check \
-             the user below.",
+            "The user is created, but not every step succeeded: check its policies here, its groups under Groups and \
+             its console password under Security credentials.",
         ),
         Some(other) => mfa_notice(other, false)
             .or_else(|| permissions_notice(other))
@@ -207,16 +207,17 @@ pub fn UserDetailPage() -> impl IntoView {
         None => None,
     };
     // AWS's tabs; without one asked, the tab of the change just made (its `done`).
-    let tab = move || {
+    // A memo: a change that comes back to the same tab keeps its panels (and their state) as they are.
+    let tab = Memo::new(move |_| {
         let asked = query.try_with(|q| q.get("tab")).flatten().unwrap_or_default();
         USER_TABS
             .iter()
             .map(|(key, _)| *key)
             .find(|key| *key == asked)
             .unwrap_or_else(|| done().as_deref().map_or("permissions", tab_of_change))
-    };
+    });
     let tabs = move || {
-        let (name, tab) = (name(), tab());
+        let (name, tab) = (name(), tab.get());
         USER_TABS
             .iter()
             .map(|(key, label)| {
@@ -250,7 +251,7 @@ pub fn UserDetailPage() -> impl IntoView {
         {move || {
             let user_name = name();
             // Type-erased: the page's view type otherwise grows past rustc's query depth in the wasm.
-            match tab() {
+            match tab.get() {
                 "groups" => view! { <UserGroupsPanel user_name at /> }.into_any(),
                 "tags" => view! { <TagsPanel kind="user" entity=user_name at /> }.into_any(),
                 "security_credentials" => view! {
