@@ -155,6 +155,13 @@ impl TestServer {
         client.post(self.url(&format!("/api/{name}"))).form(fields).send().await.expect("request")
     }
 
+    /// Posts the server function `name` as a browser's own form post does (no wasm): the answer is
+    /// a redirect, never a body the page would show.
+    pub async fn plain_post(&self, client: &reqwest::Client, name: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let url = self.url(&format!("/api/{name}"));
+        client.post(url).header("accept", "text/html").form(fields).send().await.expect("request")
+    }
+
     /// Completes first-run setup through the link, in `client`, without signing in.
     pub async fn complete_setup(&self, client: &reqwest::Client) {
         let token = self.setup_token();
