@@ -55,7 +55,7 @@ link=$(grep -o "http://[^ ]*/setup?token=[A-Za-z0-9_-]*" "$work/stdout" || true)
 
 cd end2end
 status=0
-PORTCULLIS_BASE_URL="http://localhost:$port" PORTCULLIS_SETUP_LINK="$link" PORTCULLIS_E2E_DATABASE="$database" npx playwright test "${@:2}" || status=$?
+PORTCULLIS_BASE_URL="http://localhost:$port" PORTCULLIS_SETUP_LINK="$link" PORTCULLIS_E2E_DATABASE="$database" npx playwright test "${@:2}" 2>&1 | tee "$work/playwright.log" || status=$?
 # A panic on the server is a failure even when every page looked right (a page cut short, say).
 if grep -q "panicked" "$work/stderr"; then
   echo "--- the server panicked ---" >&2
@@ -65,5 +65,15 @@ fi
 if [ "$status" != 0 ]; then
   echo "--- server log ---" >&2
   tail -n 80 "$work/stderr" >&2
+  # What failed, short enough for the end of a long CI log: scripts/test.sh prints it in its summary
+  # (CI shows only the tail of the log, where the failures of the first browser suite are long gone).
+  if [ -n "${PORTCULLIS_E2E_DIGEST:-}" ]; then
+    {
+      echo "browser suite on $backend:"
+      grep -E "^ +✘|^ +[0-9]+\) |^ +[0-9]+ (failed|flaky)|^ +(Error|TimeoutError|Expected|Received|Locator)" \
+        "$work/playwright.log" 2>/dev/null | head -n 40 || true
+      grep -m 3 -A 6 "panicked" "$work/stderr" || true
+    } >>"$PORTCULLIS_E2E_DIGEST"
+  fi
 fi
 exit "$status"

@@ -42,6 +42,10 @@ step "unit and integration tests" cargo test --workspace --exclude frontend
 # The browser suite runs against the release build that scripts/run.sh serves: only that build goes
 # through wasm-opt, and a debug-only suite once hid a release console that never hydrated.
 step "build the release console for the browser suite" cargo leptos build --release --precompress
+# What a failed browser suite names (its failed tests, their errors) is printed again in the summary.
+digest=$(mktemp)
+trap 'rm -f "$digest"' EXIT
+export PORTCULLIS_E2E_DIGEST=$digest
 step "browser suite on SQLite" scripts/e2e.sh sqlite
 if [ -n "${PORTCULLIS_TEST_DATABASE_URL:-}" ]; then
   step "browser suite on PostgreSQL" scripts/e2e.sh postgres
@@ -50,5 +54,9 @@ fi
 printf '\n\033[1m==> Summary\033[0m\n'
 printf '%s\n' "${report[@]}"
 echo "$pg_note"
+if [ -s "$digest" ]; then
+  echo "what failed in the browser suites:"
+  cat "$digest"
+fi
 echo "steps: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -247,32 +247,6 @@ pub async fn complete_setup(
     Ok(())
 }
 
-/// Every user of the caller's account whose name contains `filter` (AWS allows 5,000), page by
-/// page through `ListUsers`.
-#[cfg(feature = "ssr")]
-async fn all_users(
-    iam: &iam_core::Iam,
-    caller: &iam_core::Caller,
-    filter: &str,
-) -> Result<Vec<iam_core::users::User>, ConsoleError> {
-    let mut users = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let input = iam_core::users::ListUsers {
-            name_contains: Some(filter.trim().to_owned()).filter(|s| !s.is_empty()),
-            marker: marker.take(),
-            max_items: Some(1000),
-            path_prefix: None,
-        };
-        let page = iam.list_users(caller, input).await?;
-        users.extend(page.items);
-        match page.marker {
-            Some(next) if page.is_truncated => marker = Some(next),
-            _ => return Ok(users),
-        }
-    }
-}
-
 /// The users list, as AWS's console shows it: filter, sort, pages, and for the rows shown the
 /// columns iam-core reads under their own actions (`user_list_columns`).
 #[server(prefix = "/api", endpoint = "list_users")]
@@ -288,15 +262,21 @@ pub async fn list_users(
     let caller = scope.caller().await?;
     let iam = &scope.state.iam;
     let state = ListState { filter, sort, desc, page, size, ..ListState::default() };
-    let mut users = all_users(iam, &caller, &state.filter).await?;
-    crate::components::list::sort_rows(&mut users, &state, |u, column| match column {
-        "created" => (u.create_date.as_millis(), u.user_name.to_lowercase()),
-        // Never signed in sorts first, as the oldest.
-        "signin" => (u.password_last_used.map_or(i64::MIN, |t| t.as_millis()), u.user_name.to_lowercase()),
-        "path" => (0, format!("{}{}", u.path.to_lowercase(), u.user_name.to_lowercase())),
-        _ => (0, u.user_name.to_lowercase()),
-    });
-    let page = ListPage::of(users, &state);
+    // Only the page's rows are read (AWS allows 5,000 users an account), in the database's order.
+    let query = iam_core::users::UsersQuery {
+        name_contains: Some(state.filter.trim().to_owned()),
+        order: match state.sort.as_str() {
+            "created" => iam_core::users::UserOrder::Created,
+            "signin" => iam_core::users::UserOrder::ConsoleSignIn,
+            "path" => iam_core::users::UserOrder::Path,
+            _ => iam_core::users::UserOrder::Name,
+        },
+        descending: state.desc,
+        page: state.page,
+        page_size: state.page_size(),
+    };
+    let found = iam.users_page(&caller, query).await?;
+    let page = ListPage { items: found.users, total: found.total, page: found.page, pages: found.pages };
     let columns = iam.user_list_columns(&caller, &page.items).await?;
     let now = iam.now().as_millis();
     let days = |at: iam_core::Timestamp| (now - at.as_millis()).max(0) / 86_400_000;

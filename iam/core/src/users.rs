@@ -71,6 +71,46 @@ pub struct ListUsers {
     pub max_items: Option<i64>,
 }
 
+/// The orders of the console's users list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserOrder {
+    /// By name, ignoring case (`ListUsers`'s order).
+    #[default]
+    Name,
+    /// By path, then name.
+    Path,
+    /// By creation time, then name.
+    Created,
+    /// By the console password's last use, then name; never used sorts as the oldest.
+    ConsoleSignIn,
+}
+
+/// A page of the console's users list: the users `ListUsers` would return, filtered by name,
+/// sorted by one of its columns and cut by page number, each page read alone (a page of 5,000
+/// users must not read the 5,000).
+#[derive(Debug, Clone, Default)]
+pub struct UsersQuery {
+    /// Only users whose name contains this text, ignoring case.
+    pub name_contains: Option<String>,
+    pub order: UserOrder,
+    pub descending: bool,
+    /// From 1; past the last page reads the last page.
+    pub page: usize,
+    /// Rows a page, 1 to 1,000.
+    pub page_size: usize,
+}
+
+/// What [`Iam::users_page`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersPage {
+    pub users: Vec<User>,
+    /// The users that pass the filter, on every page.
+    pub total: usize,
+    /// The page read, from 1 (the last one when the asked one is past the end).
+    pub page: usize,
+    pub pages: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -498,6 +538,72 @@ impl Iam {
         }
         let rows = query.fetch_all(self.store().pool()).await?;
         crate::groups::page_of(rows, limit, |row| Ok(UserRow::from_row(row)?.into_user(account_id, Vec::new())))
+    }
+
+    /// A page of the console's users list (see [`UsersQuery`]), authorized as `iam:ListUsers` (the
+    /// call AWS's console makes for it): the filtered users are counted, and only the page's rows
+    /// are read, in the order asked, by the database.
+    pub async fn users_page(&self, caller: &Caller, query: UsersQuery) -> Result<UsersPage, IamError> {
+        let account_id = caller.account_id();
+        if !(1..=1000).contains(&query.page_size) {
+            return Err(IamError::ValidationError(format!(
+                "1 validation error detected: Value '{}' at 'maxItems' failed to satisfy constraint: \
+                 Member must have value between 1 and 1000",
+                query.page_size
+            )));
+        }
+        let contains = query
+            .name_contains
+            .filter(|c| !c.is_empty())
+            .map(|c| format!("%{}%", like_escape(&c.to_ascii_lowercase())));
+        let resource = Arn::iam(account_id, "user/").to_string();
+        self.authorize_or_record(
+            caller,
+            Request::new("iam:ListUsers", &resource, account_id),
+            || serde_json::json!({ "PathPrefix": "/" }),
+        )
+        .await?;
+
+        let filter = if contains.is_some() { " AND u.name_key LIKE $2 ESCAPE '\\'" } else { "" };
+        let mut conn = self.store().pool().acquire().await?;
+        let count_sql = format!("SELECT COUNT(*) AS n FROM users u WHERE u.account_id = $1{filter}");
+        let mut count = sqlx::query(&count_sql).bind(account_id);
+        if let Some(c) = &contains {
+            count = count.bind(c);
+        }
+        let total: i64 = count.fetch_one(&mut *conn).await?.try_get("n")?;
+        let total = usize::try_from(total).unwrap_or(0);
+        let pages = total.div_ceil(query.page_size).max(1);
+        let page = query.page.clamp(1, pages);
+
+        let direction = if query.descending { "DESC" } else { "ASC" };
+        // Every order ends with the name key, unique in the account: a page never depends on how
+        // the database breaks ties. Times are never negative, so -1 puts "never" first.
+        let order = match query.order {
+            UserOrder::Name => format!("u.name_key {direction}"),
+            UserOrder::Path => format!("u.path {direction}, u.name_key {direction}"),
+            UserOrder::Created => format!("u.created_at {direction}, u.name_key {direction}"),
+            UserOrder::ConsoleSignIn => {
+                format!("COALESCE(p.password_last_used, -1) {direction}, u.name_key {direction}")
+            }
+        };
+        let (limit, offset) = if contains.is_some() { ("$3", "$4") } else { ("$2", "$3") };
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u LEFT JOIN login_profiles p ON p.user_id = u.user_id \
+             WHERE u.account_id = $1{filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        let mut rows = sqlx::query(&sql).bind(account_id);
+        if let Some(c) = &contains {
+            rows = rows.bind(c);
+        }
+        let size = i64::try_from(query.page_size).unwrap_or(1000);
+        let skip = i64::try_from((page - 1).saturating_mul(query.page_size)).unwrap_or(i64::MAX);
+        let rows = rows.bind(size).bind(skip).fetch_all(&mut *conn).await?;
+        let users = rows
+            .iter()
+            .map(|row| Ok(UserRow::from_row(row)?.into_user(account_id, Vec::new())))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(UsersPage { users, total, page, pages })
     }
 
     /// `iam:DeleteUser`. Like AWS, refuses while the user still has a console password.

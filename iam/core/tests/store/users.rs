@@ -186,6 +186,71 @@ on_both!(listing_pages_filters_and_prefixes, |db| {
     assert!(wildcard.items.is_empty(), "LIKE wildcards in the search are literal");
 });
 
+on_both!(the_console_reads_one_page_of_users_in_any_order, |db| {
+    use iam_core::sign_in::SignIn;
+    use iam_core::users::{UserOrder, UsersQuery};
+    let root = db.with_account().await;
+    let account_id = root.account_id().to_owned();
+    // Made in this order, a second apart: creation order is not name order.
+    for (name, path) in [("dora", "/"), ("Ben", "/ops/"), ("ann", "/ops/team/"), ("eve", "/"), ("cid", "/a/")] {
+        db.iam
+            .create_user(&root, CreateUser { user_name: name.into(), path: Some(path.into()), ..Default::default() })
+            .await
+            .unwrap();
+        db.clock.advance_millis(1000);
+    }
+    // eve signs in, then cid; the others never do.
+    for name in ["eve", "cid"] {
+        db.iam.create_login_profile(&root, name, &Password::new("Console-password-1"), false).await.unwrap();
+        let attempt = SignIn::User {
+            account: account_id.clone(),
+            user_name: name.into(),
+            password: Password::new("Console-password-1"),
+        };
+        db.iam.sign_in(&attempt, &Default::default()).await.unwrap();
+        db.clock.advance_millis(1000);
+    }
+    let root_ref = &root;
+    let read = |order, descending, page, page_size, filter: &str| {
+        let query = UsersQuery { name_contains: Some(filter.to_owned()), order, descending, page, page_size };
+        async move {
+            let page = db.iam.users_page(root_ref, query).await.unwrap();
+            let names: Vec<String> = page.users.iter().map(|u| u.user_name.clone()).collect();
+            (names, page.total, page.page, page.pages)
+        }
+    };
+    assert_eq!(read(UserOrder::Name, false, 1, 100, "").await.0, ["ann", "Ben", "cid", "dora", "eve"]);
+    assert_eq!(read(UserOrder::Name, true, 1, 100, "").await.0, ["eve", "dora", "cid", "Ben", "ann"]);
+    assert_eq!(read(UserOrder::Path, false, 1, 100, "").await.0, ["dora", "eve", "cid", "Ben", "ann"]);
+    assert_eq!(read(UserOrder::Created, false, 1, 100, "").await.0, ["dora", "Ben", "ann", "eve", "cid"]);
+    assert_eq!(read(UserOrder::Created, true, 1, 100, "").await.0, ["cid", "eve", "ann", "Ben", "dora"]);
+    // Never signed in sorts as the oldest, by name among themselves.
+    assert_eq!(read(UserOrder::ConsoleSignIn, false, 1, 100, "").await.0, ["ann", "Ben", "dora", "eve", "cid"]);
+    assert_eq!(read(UserOrder::ConsoleSignIn, true, 1, 100, "").await.0, ["cid", "eve", "dora", "Ben", "ann"]);
+
+    // Pages of two: the count is of every page; past the end reads the last page.
+    assert_eq!(read(UserOrder::Name, false, 2, 2, "").await, (vec!["cid".into(), "dora".into()], 5, 2, 3));
+    assert_eq!(read(UserOrder::Name, false, 9, 2, "").await, (vec!["eve".into()], 5, 3, 3));
+    assert_eq!(read(UserOrder::Name, false, 0, 2, "").await, (vec!["ann".into(), "Ben".into()], 5, 1, 3));
+    // The filter ignores case, its wildcards are literal, and counts what it keeps.
+    assert_eq!(read(UserOrder::Name, false, 1, 100, "E").await, (vec!["Ben".into(), "eve".into()], 2, 1, 1));
+    assert_eq!(read(UserOrder::Name, false, 1, 100, "_").await, (vec![], 0, 1, 1));
+
+    let too_big = UsersQuery { page_size: 1001, ..Default::default() };
+    assert_eq!(db.iam.users_page(&root, too_big).await.unwrap_err().code(), "ValidationError");
+
+    // Authorized as ListUsers: a user without it is refused, whatever the page.
+    let ben = db.iam.get_user(&root, "ben").await.unwrap();
+    let as_ben = caller(Principal::User {
+        account_id: account_id.clone(),
+        user_id: ben.user_id.clone(),
+        user_name: ben.user_name.clone(),
+        path: ben.path.clone(),
+    });
+    let refused = db.iam.users_page(&as_ben, UsersQuery { page: 1, page_size: 20, ..Default::default() }).await;
+    assert_eq!(refused.unwrap_err().code(), "AccessDenied");
+});
+
 on_both!(iam_users_are_denied_and_the_denial_is_audited, |db| {
     let root = db.with_account().await;
     let account = root.account_id().to_owned();
