@@ -15,7 +15,7 @@ pub mod ssr;
 pub mod webauthn;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
@@ -32,6 +32,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
+                // With `hash-files`, the names carry their content's hash (served as immutable).
+                <leptos_meta::HashedStylesheet options=options.clone() id="portcullis" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -53,7 +55,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="portcullis" href="/pkg/portcullis.css" />
         <Title formatter=|page: String| if page.is_empty() { "Portcullis".to_owned() } else { format!("{page} | IAM | Portcullis") } />
         <Router>
             <Routes fallback=pages::NotFound>

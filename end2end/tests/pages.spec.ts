@@ -45,6 +45,38 @@ test.describe.serial('every page', () => {
     expect(await violations(page, '/signin')).toEqual([]);
   });
 
+  test('the wasm, its script and the stylesheet come compressed, named by their content, kept for good', async ({
+    page,
+  }) => {
+    // What a browser asks for when it opens the sign-in page: the names the page itself gives.
+    const assets: { url: string; encoding: string; cache: string }[] = [];
+    page.on('response', async (response) => {
+      if (new URL(response.url()).pathname.startsWith('/pkg/')) {
+        const headers = await response.allHeaders();
+        assets.push({
+          url: new URL(response.url()).pathname,
+          encoding: headers['content-encoding'] ?? '',
+          cache: headers['cache-control'] ?? '',
+        });
+      }
+    });
+    await page.goto('/signin');
+    await hydrated(page);
+    const kinds = ['.wasm', '.js', '.css'];
+    for (const kind of kinds) {
+      const asset = assets.find((a) => a.url.endsWith(kind));
+      expect(asset, `the page loads a ${kind} file: ${JSON.stringify(assets)}`).toBeTruthy();
+      // portcullis.<hash>.wasm: a new build is a new name, so a year's caching is safe.
+      expect(asset!.url).toMatch(new RegExp(`^/pkg/portcullis\\.[A-Za-z0-9_-]{6,}\\${kind}$`));
+      expect(asset!.cache).toBe('public, max-age=31536000, immutable');
+      // Brotli where the browser takes it (Chromium offers it to secure origins), gzip otherwise.
+      expect(['br', 'gzip']).toContain(asset!.encoding);
+    }
+    // The page itself is never stored: it holds account data once signed in.
+    const html = await page.request.get('/signin');
+    expect(html.headers()['cache-control']).toBe('no-store');
+  });
+
   test('every console page passes the accessibility check, full and empty', async ({ page }) => {
     // About four seconds a page (axe walks the whole document): minutes, not the default one.
     test.setTimeout(480_000);

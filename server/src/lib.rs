@@ -155,8 +155,15 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         let link = format!("{public_origin}/setup?token={token}");
         (SetupGate::with_token(token), Some(link))
     };
+    // `cargo leptos build` with `hash-files` writes the assets' hashes beside the binary; a build
+    // without it (the tests' debug builds) serves the plain names.
+    let hashed_assets = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file());
     let leptos_options = LeptosOptions::builder()
         .output_name("portcullis")
+        .hash_files(hashed_assets)
         .site_root(config.site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(bound)
@@ -182,6 +189,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     };
     let web = WebConfig {
         public_origin: public_origin.clone(),
+        immutable_assets: hashed_assets,
         trusted_proxies: client::TrustedProxies {
             proxies: config.trusted_proxies.clone(),
             header: config.forwarded_header,

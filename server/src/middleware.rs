@@ -11,6 +11,9 @@ use tower_sessions::Session;
 #[derive(Clone, Debug)]
 pub struct WebConfig {
     pub public_origin: String,
+    /// Whether the assets under `/pkg/` have their content's hash in their names (a change is a
+    /// new name), so browsers may keep them for good.
+    pub immutable_assets: bool,
     pub trusted_proxies: crate::client::TrustedProxies,
 }
 
@@ -40,6 +43,7 @@ pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, ne
     let nonce = new_nonce();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
+    let found = res.status().is_success();
     let h = res.headers_mut();
     if let Ok(policy) = HeaderValue::from_str(&csp(&nonce)) {
         h.insert(header::CONTENT_SECURITY_POLICY, policy);
@@ -50,10 +54,16 @@ pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, ne
     if web.public_origin.starts_with("https://") {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
-    // Pages and server-function answers hold account data: never store them.
-    if !is_asset {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    let cache = if !is_asset {
+        // Pages and server-function answers hold account data: never store them.
+        "no-store"
+    } else if web.immutable_assets && found {
+        "public, max-age=31536000, immutable"
+    } else {
+        // The same name may hold a new build: ask the server (Last-Modified) before each use.
+        "no-cache"
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     res
 }
 
