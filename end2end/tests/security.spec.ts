@@ -256,6 +256,8 @@ test.describe.serial('sign-in security', () => {
     await nav(page, 'My security credentials');
     await hydrated(page);
     const sessions = page.getByRole('table').filter({ hasText: 'Last active' });
+    // A page reached in the browser arrives with its part of the wasm: wait for the list itself.
+    await expect(sessions.getByRole('row').filter({ hasText: '(this session)' })).toHaveCount(1);
     const others = sessions.getByRole('row').filter({ hasNotText: '(this session)' }).getByRole('button', { name: 'End session' });
     const count = await others.count();
     expect(count).toBeGreaterThan(0);

@@ -301,7 +301,14 @@ pub fn CreateUserPage() -> impl IntoView {
                             <dt>"Require password reset"</dt>
                             <dd>{move || if console.get() && reset.get() { "Yes" } else { "No" }}</dd>
                             <dt>"Permissions boundary"</dt>
-                            <dd>{move || boundary.get().first().cloned().unwrap_or_else(|| "Not set".to_owned())}</dd>
+                            <dd>{move || match (boundary.get().first(), copy_from.get().first()) {
+                                (Some(arn), _) => arn.clone(),
+                                // Copying takes the other user's boundary when none is chosen here.
+                                (None, Some(source)) if option.get() == PERMISSIONS_COPY => {
+                                    format!("{source}'s, if it has one")
+                                }
+                                (None, _) => "Not set".to_owned(),
+                            }}</dd>
                         </dl>
                         <h3>"Permissions summary"</h3>
                         {move || {
