@@ -59,6 +59,38 @@ pub enum StartError {
     Origin(#[from] config::BadOrigin),
     #[error("{0}")]
     Iam(#[from] iam_core::IamError),
+    #[error(
+        "{hashes} names {missing}, which is not in {site}: serve the site root of the build that wrote \
+         that hash.txt (cargo leptos build writes both)"
+    )]
+    AssetsMismatch { hashes: String, missing: String, site: String },
+}
+
+/// Whether the console's assets have hashed names: `cargo leptos build` with `hash-files` writes
+/// their hashes to `hash.txt` beside the binary (Leptos reads the names from there on every page).
+/// A binary without one (`cargo build`, the tests) serves the plain names. A `hash.txt` naming
+/// files the site root does not hold would serve pages that never load their wasm: refused.
+fn hashed_assets(site_root: &std::path::Path) -> Result<bool, StartError> {
+    let Some(file) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt"))) else {
+        return Ok(false);
+    };
+    let Ok(hashes) = std::fs::read_to_string(&file) else {
+        return Ok(false);
+    };
+    for (kind, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
+        let kind = kind.trim();
+        if ["js", "wasm", "css"].contains(&kind) {
+            let name = format!("portcullis.{}.{kind}", hash.trim());
+            if !site_root.join("pkg").join(&name).is_file() {
+                return Err(StartError::AssetsMismatch {
+                    hashes: file.display().to_string(),
+                    missing: format!("pkg/{name}"),
+                    site: site_root.display().to_string(),
+                });
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// The pieces a running server holds: the store, the sessions, the IAM service.
@@ -155,12 +187,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         let link = format!("{public_origin}/setup?token={token}");
         (SetupGate::with_token(token), Some(link))
     };
-    // `cargo leptos build` with `hash-files` writes the assets' hashes beside the binary; a build
-    // without it (the tests' debug builds) serves the plain names.
-    let hashed_assets = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
-        .is_some_and(|file| file.is_file());
+    let hashed_assets = hashed_assets(&config.site_root)?;
     let leptos_options = LeptosOptions::builder()
         .output_name("portcullis")
         .hash_files(hashed_assets)

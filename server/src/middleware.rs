@@ -40,10 +40,11 @@ fn new_nonce() -> String {
 
 pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
+    let hashed = is_asset && web.immutable_assets && is_hashed_name(req.uri().path());
     let nonce = new_nonce();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
-    let found = res.status().is_success();
+    let found = res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED;
     let h = res.headers_mut();
     if let Ok(policy) = HeaderValue::from_str(&csp(&nonce)) {
         h.insert(header::CONTENT_SECURITY_POLICY, policy);
@@ -57,13 +58,19 @@ pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, ne
     let cache = if !is_asset {
         // Pages and server-function answers hold account data: never store them.
         "no-store"
-    } else if web.immutable_assets && found {
+    } else if hashed && found {
         "public, max-age=31536000, immutable"
     } else {
-        // The same name may hold a new build: ask the server (Last-Modified) before each use.
+        // The same name may hold a new build: never reuse it unchecked (leptos_axum's file handler
+        // does not answer conditional requests, so this means a new download each time).
         "no-cache"
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if is_asset {
+        // The body is brotli, gzip or plain as the request asked: a shared cache must keep one
+        // per encoding, or it hands brotli to a browser that cannot read it, for a year.
+        h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     res
 }
 
@@ -181,9 +188,44 @@ fn encode_query_value(text: &str) -> String {
         .collect()
 }
 
+/// Whether an asset's file name carries a content hash, as cargo-leptos's `hash-files` writes
+/// them: `NAME.<22 characters of base64url>.EXT` (files it leaves unhashed, wasm-bindgen's
+/// snippets say, keep their names from build to build).
+fn is_hashed_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts
+            .iter()
+            .skip(1)
+            .take(parts.len() - 2)
+            .any(|part| part.len() == 22 && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_names_with_a_hash_are_immutable() {
+        for p in [
+            "/pkg/portcullis.lL-WQZXsMLYagnBcuIyUQw.wasm",
+            "/pkg/portcullis.pB-h_U1r20ZAkDndMyEjXg.css",
+            "/pkg/chunk_29.7gcTkp-NgWDDmIy0GeQLCw.wasm",
+        ] {
+            assert!(is_hashed_name(p), "{p}");
+        }
+        for p in [
+            "/pkg/portcullis.wasm",
+            "/pkg/portcullis.css",
+            "/pkg/snippets/webauthn-1a2b/inline0.js",
+            "/pkg/lL-WQZXsMLYagnBcuIyUQw.wasm",
+            "/pkg/portcullis.lL-WQZXsMLYagnBcuIyUQ.wasm",
+            "/pkg/portcullis.lL-WQZXsMLYagnBcuIyUQw",
+        ] {
+            assert!(!is_hashed_name(p), "{p}");
+        }
+    }
 
     #[test]
     fn only_entry_points_are_public() {

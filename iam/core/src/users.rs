@@ -77,7 +77,7 @@ pub enum UserOrder {
     /// By name, ignoring case (`ListUsers`'s order).
     #[default]
     Name,
-    /// By path, then name.
+    /// By path ignoring case, then name.
     Path,
     /// By creation time, then name.
     Created,
@@ -577,15 +577,18 @@ impl Iam {
         let page = query.page.clamp(1, pages);
 
         let direction = if query.descending { "DESC" } else { "ASC" };
+        // Text sorts by its bytes on both databases: SQLite does by default; PostgreSQL follows
+        // the database's locale (en_US ignores punctuation and case at first), unless told.
+        let bytes = if self.store().backend() == crate::Backend::Postgres { " COLLATE \"C\"" } else { "" };
         // Every order ends with the name key, unique in the account: a page never depends on how
-        // the database breaks ties. Times are never negative, so -1 puts "never" first.
+        // the database breaks ties. Times are never negative, so -1 puts "never" first. Paths are
+        // ASCII (IAM's pattern), so lower() folds them alike on both.
+        let name = format!("u.name_key{bytes} {direction}");
         let order = match query.order {
-            UserOrder::Name => format!("u.name_key {direction}"),
-            UserOrder::Path => format!("u.path {direction}, u.name_key {direction}"),
-            UserOrder::Created => format!("u.created_at {direction}, u.name_key {direction}"),
-            UserOrder::ConsoleSignIn => {
-                format!("COALESCE(p.password_last_used, -1) {direction}, u.name_key {direction}")
-            }
+            UserOrder::Name => name,
+            UserOrder::Path => format!("LOWER(u.path){bytes} {direction}, {name}"),
+            UserOrder::Created => format!("u.created_at {direction}, {name}"),
+            UserOrder::ConsoleSignIn => format!("COALESCE(p.password_last_used, -1) {direction}, {name}"),
         };
         let (limit, offset) = if contains.is_some() { ("$3", "$4") } else { ("$2", "$3") };
         let sql = format!(

@@ -192,7 +192,7 @@ on_both!(the_console_reads_one_page_of_users_in_any_order, |db| {
     let root = db.with_account().await;
     let account_id = root.account_id().to_owned();
     // Made in this order, a second apart: creation order is not name order.
-    for (name, path) in [("dora", "/"), ("Ben", "/ops/"), ("ann", "/ops/team/"), ("eve", "/"), ("cid", "/a/")] {
+    for (name, path) in [("dora", "/"), ("Ben", "/ops/"), ("ann", "/Ops/team/"), ("eve", "/"), ("cid", "/a/")] {
         db.iam
             .create_user(&root, CreateUser { user_name: name.into(), path: Some(path.into()), ..Default::default() })
             .await
@@ -235,6 +235,13 @@ on_both!(the_console_reads_one_page_of_users_in_any_order, |db| {
     // The filter ignores case, its wildcards are literal, and counts what it keeps.
     assert_eq!(read(UserOrder::Name, false, 1, 100, "E").await, (vec!["Ben".into(), "eve".into()], 2, 1, 1));
     assert_eq!(read(UserOrder::Name, false, 1, 100, "_").await, (vec![], 0, 1, 1));
+
+    // Byte order, whatever the database's locale: '-' < '.' < digits < '_' < letters (names are
+    // compared lower-cased). A locale's order would put `a_c` or `ab` first.
+    for name in ["a_c", "ab", "a-b", "a.b", "a1"] {
+        db.iam.create_user(&root, CreateUser { user_name: name.into(), ..Default::default() }).await.unwrap();
+    }
+    assert_eq!(read(UserOrder::Name, false, 1, 100, "a").await.0, ["a-b", "a.b", "a1", "a_c", "ab", "ann", "dora"]);
 
     let too_big = UsersQuery { page_size: 1001, ..Default::default() };
     assert_eq!(db.iam.users_page(&root, too_big).await.unwrap_err().code(), "ValidationError");
