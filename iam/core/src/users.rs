@@ -169,6 +169,11 @@ pub(crate) fn decode_marker(marker: &str) -> Result<String, IamError> {
     String::from_utf8(bytes).map_err(|_| invalid())
 }
 
+/// The `LIKE` pattern of the console's name filter (names are compared lower-cased), if any.
+fn contains_pattern(name_contains: Option<String>) -> Option<String> {
+    name_contains.filter(|c| !c.is_empty()).map(|c| format!("%{}%", like_escape(&c.to_ascii_lowercase())))
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
 fn like_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -501,17 +506,8 @@ impl Iam {
         };
         let limit = page_size(input.max_items)?;
         let after = input.marker.as_deref().map(decode_marker).transpose()?.unwrap_or_default();
-        let contains = input
-            .name_contains
-            .filter(|c| !c.is_empty())
-            .map(|c| format!("%{}%", like_escape(&c.to_ascii_lowercase())));
-        let resource = Arn::iam(account_id, "user/").to_string();
-        self.authorize_or_record(
-            caller,
-            Request::new("iam:ListUsers", &resource, account_id),
-            || serde_json::json!({ "PathPrefix": prefix }),
-        )
-        .await?;
+        let contains = contains_pattern(input.name_contains);
+        self.authorize_list_users(caller, &prefix).await?;
 
         // Only the filters asked for: a filter that matches everything still costs PostgreSQL its
         // index-ordered plan (it cannot know `%%` keeps every row), and with it a scan and sort of
@@ -545,24 +541,9 @@ impl Iam {
     /// are read, in the order asked, by the database.
     pub async fn users_page(&self, caller: &Caller, query: UsersQuery) -> Result<UsersPage, IamError> {
         let account_id = caller.account_id();
-        if !(1..=1000).contains(&query.page_size) {
-            return Err(IamError::ValidationError(format!(
-                "1 validation error detected: Value '{}' at 'maxItems' failed to satisfy constraint: \
-                 Member must have value between 1 and 1000",
-                query.page_size
-            )));
-        }
-        let contains = query
-            .name_contains
-            .filter(|c| !c.is_empty())
-            .map(|c| format!("%{}%", like_escape(&c.to_ascii_lowercase())));
-        let resource = Arn::iam(account_id, "user/").to_string();
-        self.authorize_or_record(
-            caller,
-            Request::new("iam:ListUsers", &resource, account_id),
-            || serde_json::json!({ "PathPrefix": "/" }),
-        )
-        .await?;
+        page_size(Some(i64::try_from(query.page_size).unwrap_or(i64::MAX)))?;
+        let contains = contains_pattern(query.name_contains);
+        self.authorize_list_users(caller, "/").await?;
 
         let filter = if contains.is_some() { " AND u.name_key LIKE $2 ESCAPE '\\'" } else { "" };
         let mut conn = self.store().pool().acquire().await?;
@@ -607,6 +588,18 @@ impl Iam {
             .map(|row| Ok(UserRow::from_row(row)?.into_user(account_id, Vec::new())))
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok(UsersPage { users, total, page, pages })
+    }
+
+    /// `iam:ListUsers` on the account's users (refusals recorded).
+    async fn authorize_list_users(&self, caller: &Caller, path_prefix: &str) -> Result<(), IamError> {
+        let account_id = caller.account_id();
+        let resource = Arn::iam(account_id, "user/").to_string();
+        self.authorize_or_record(
+            caller,
+            Request::new("iam:ListUsers", &resource, account_id),
+            || serde_json::json!({ "PathPrefix": path_prefix }),
+        )
+        .await
     }
 
     /// `iam:DeleteUser`. Like AWS, refuses while the user still has a console password.
