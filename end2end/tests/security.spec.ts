@@ -420,7 +420,7 @@ test.describe.serial('sign-in security', () => {
     expect(id).toMatch(/^AKIA[A-Z0-9]{16}$/);
     expect(secret).toHaveLength(40);
     const download = page.waitForEvent('download');
-    await page.getByRole('link', { name: 'Download .csv file' }).click();
+    await page.getByRole('button', { name: 'Download .csv file' }).click();
     const file = await download;
     expect(file.suggestedFilename()).toBe('e2e-mia_accessKeys.csv');
     expect(readFileSync(await file.path(), 'utf8')).toBe(`Access key ID,Secret access key\n${id},${secret}\n`);

@@ -1,6 +1,7 @@
 //! Console pieces written once and used by every page that needs them.
 
 pub mod copy_button;
+pub mod download;
 pub mod list;
 pub mod policy_editor;
 pub mod visual_editor;

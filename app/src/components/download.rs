@@ -1,0 +1,34 @@
+//! Files made in the browser, from text it already holds.
+
+/// Saves `text` as the file `name`: made in the browser from a `Blob`, so the secret it holds (a
+/// password, a secret access key) is in no URL (a `data:` link holds it in its address, shown on
+/// hover and kept in history).
+pub fn download_csv(name: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::{JsCast as _, JsValue};
+        let save = || -> Result<(), JsValue> {
+            let parts = js_sys::Array::of1(&JsValue::from_str(text));
+            let options = js_sys::Object::new();
+            js_sys::Reflect::set(&options, &"type".into(), &"text/csv;charset=utf-8".into())?;
+            let global = js_sys::global();
+            let blob_class: js_sys::Function = js_sys::Reflect::get(&global, &"Blob".into())?.dyn_into()?;
+            let blob = js_sys::Reflect::construct(&blob_class, &js_sys::Array::of2(&parts, &options))?;
+            let url_class = js_sys::Reflect::get(&global, &"URL".into())?;
+            let create: js_sys::Function = js_sys::Reflect::get(&url_class, &"createObjectURL".into())?.dyn_into()?;
+            let revoke: js_sys::Function = js_sys::Reflect::get(&url_class, &"revokeObjectURL".into())?.dyn_into()?;
+            let url = create.call1(&url_class, &blob)?;
+            let link: leptos::web_sys::HtmlElement = leptos::prelude::document().create_element("a")?.dyn_into()?;
+            link.set_attribute("href", &url.as_string().unwrap_or_default())?;
+            link.set_attribute("download", name)?;
+            link.click();
+            revoke.call1(&url_class, &url)?;
+            Ok(())
+        };
+        if let Err(e) = save() {
+            leptos::logging::error!("the .csv file could not be made: {e:?}");
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (name, text);
+}
