@@ -74,20 +74,26 @@ fn hashed_assets(site_root: &std::path::Path) -> Result<bool, StartError> {
     let Some(file) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt"))) else {
         return Ok(false);
     };
-    let Ok(hashes) = std::fs::read_to_string(&file) else {
-        return Ok(false);
+    let mismatch = |missing: String| StartError::AssetsMismatch {
+        hashes: file.display().to_string(),
+        missing,
+        site: site_root.display().to_string(),
     };
-    for (kind, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
-        let kind = kind.trim();
-        if ["js", "wasm", "css"].contains(&kind) {
-            let name = format!("portcullis.{}.{kind}", hash.trim());
-            if !site_root.join("pkg").join(&name).is_file() {
-                return Err(StartError::AssetsMismatch {
-                    hashes: file.display().to_string(),
-                    missing: format!("pkg/{name}"),
-                    site: site_root.display().to_string(),
-                });
-            }
+    let hashes = match std::fs::read_to_string(&file) {
+        Ok(hashes) => hashes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        // Unreadable: the pages would name files this build never wrote.
+        Err(e) => return Err(mismatch(format!("nothing readable ({e})"))),
+    };
+    let hashes: Vec<(&str, &str)> =
+        hashes.lines().filter_map(|line| line.split_once(':')).map(|(k, h)| (k.trim(), h.trim())).collect();
+    for kind in ["js", "wasm", "css"] {
+        let Some((_, hash)) = hashes.iter().find(|(k, _)| *k == kind) else {
+            return Err(mismatch(format!("no {kind} file")));
+        };
+        let name = format!("portcullis.{hash}.{kind}");
+        if !site_root.join("pkg").join(&name).is_file() {
+            return Err(mismatch(format!("pkg/{name}")));
         }
     }
     Ok(true)

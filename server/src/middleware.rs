@@ -55,10 +55,11 @@ pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, ne
     if web.public_origin.starts_with("https://") {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
-    let cache = if !is_asset {
-        // Pages and server-function answers hold account data: never store them.
+    let cache = if !is_asset || !found {
+        // Pages and server-function answers hold account data: never store them. Nor a missing
+        // asset's answer, which is the console's "not found" page.
         "no-store"
-    } else if hashed && found {
+    } else if hashed {
         "public, max-age=31536000, immutable"
     } else {
         // The same name may hold a new build: never reuse it unchecked (leptos_axum's file handler

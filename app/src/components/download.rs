@@ -21,8 +21,19 @@ pub fn download_csv(name: &str, text: &str) {
             let link: leptos::web_sys::HtmlElement = leptos::prelude::document().create_element("a")?.dyn_into()?;
             link.set_attribute("href", &url.as_string().unwrap_or_default())?;
             link.set_attribute("download", name)?;
+            // In the document while clicked (some browsers ignore a detached link's click), and the
+            // file's URL kept a while: a browser may still be reading it when click() returns, and
+            // the secret in it is shown only once.
+            let body = leptos::prelude::document().body().ok_or_else(|| JsValue::from_str("no body"))?;
+            body.append_child(&link)?;
             link.click();
-            revoke.call1(&url_class, &url)?;
+            link.remove();
+            leptos::prelude::set_timeout(
+                move || {
+                    let _ = revoke.call1(&url_class, &url);
+                },
+                std::time::Duration::from_secs(60),
+            );
             Ok(())
         };
         if let Err(e) = save() {
