@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh build
 # wasm-opt from tools/ (npm's binaryen), ahead of any older one on the machine: see setup.sh.
 export PATH="$PWD/tools/node_modules/.bin:$PATH"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 export LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT:-target/site}
 exec target/release/portcullis "$@"

@@ -41,7 +41,7 @@ step "clippy, wasm side" cargo clippy -p frontend -p iam-policy --target wasm32-
 step "unit and integration tests" cargo test --workspace --exclude frontend
 # The browser suite runs against the release build that scripts/run.sh serves: only that build goes
 # through wasm-opt, and a debug-only suite once hid a release console that never hydrated.
-step "build the release console for the browser suite" cargo leptos build --release --precompress
+step "build the release console for the browser suite" cargo leptos build --release --precompress --split
 # What a failed browser suite names (its failed tests, their errors) is printed again in the summary.
 digest=$(mktemp)
 trap 'rm -f "$digest"' EXIT

@@ -10,6 +10,7 @@ mod components;
 pub mod error;
 mod pages;
 pub mod paths;
+mod sections;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod webauthn;
@@ -17,7 +18,7 @@ pub mod webauthn;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, path};
 
 pub use error::ConsoleError;
 
@@ -58,51 +59,57 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| if page.is_empty() { "Portcullis".to_owned() } else { format!("{page} | IAM | Portcullis") } />
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/signin") view=pages::signin::SignInPage />
-                <Route path=path!("/signin/mfa") view=pages::signin::MfaStepPage />
-                <Route path=path!("/signin/change-password") view=pages::signin::NewPasswordStepPage />
-                <Route path=path!("/setup") view=pages::setup::SetupPage />
+                <Route path=path!("/signin") view={Lazy::<sections::SignIn>::new()} />
+                <Route path=path!("/signin/mfa") view={Lazy::<sections::SignInMfa>::new()} />
+                <Route path=path!("/signin/change-password") view={Lazy::<sections::SignInNewPassword>::new()} />
+                <Route path=path!("/setup") view={Lazy::<sections::Setup>::new()} />
                 <ParentRoute path=path!("") view=pages::layout::ConsoleLayout>
-                    <Route path=path!("") view=pages::dashboard::Dashboard />
-                    <Route path=path!("users") view=pages::users::UsersPage />
-                    <Route path=path!("users/create") view=pages::create_user::CreateUserPage />
-                    <Route path=path!("users/details/:name") view=pages::users::UserDetailPage />
+                    <Route path=path!("") view={Lazy::<sections::Dashboard>::new()} />
+                    <Route path=path!("users") view={Lazy::<sections::Users>::new()} />
+                    <Route path=path!("users/create") view={Lazy::<sections::CreateUser>::new()} />
+                    <Route path=path!("users/details/:name") view={Lazy::<sections::User>::new()} />
                     <Route path=path!("users/:name") view=pages::users::MovedUserPage />
-                    <Route path=path!("groups") view=pages::groups::GroupsPage />
-                    <Route path=path!("groups/create") view=pages::groups::CreateGroupPage />
-                    <Route path=path!("groups/details/:name") view=pages::groups::GroupDetailPage />
-                    <Route path=path!("groups/details/:name/add-users") view=pages::groups::AddUsersToGroupPage />
                     <Route
-                        path=path!("groups/details/:name/attach-policies")
-                        view=|| view! { <pages::permissions::AttachPoliciesPage kind="group" /> }
+                        path=path!("users/details/:name/add-to-groups")
+                        view={Lazy::<sections::AddUserToGroups>::new()}
                     />
-                    <Route path=path!("users/details/:name/add-to-groups") view=pages::users::AddUserToGroupsPage />
                     <Route
                         path=path!("users/details/:name/attach-policies")
-                        view=|| view! { <pages::permissions::AttachPoliciesPage kind="user" /> }
+                        view={Lazy::<sections::AttachUserPolicies>::new()}
                     />
                     <Route
                         path=path!("users/details/:name/set-boundary")
-                        view=|| view! { <pages::permissions::SetBoundaryPage kind="user" /> }
+                        view={Lazy::<sections::SetUserBoundary>::new()}
                     />
-                    <Route path=path!("roles") view=pages::roles::RolesPage />
-                    <Route path=path!("roles/create") view=pages::roles::CreateRolePage />
-                    <Route path=path!("roles/details/:name") view=pages::roles::RoleDetailPage />
+                    <Route path=path!("groups") view={Lazy::<sections::Groups>::new()} />
+                    <Route path=path!("groups/create") view={Lazy::<sections::CreateGroup>::new()} />
+                    <Route path=path!("groups/details/:name") view={Lazy::<sections::Group>::new()} />
+                    <Route
+                        path=path!("groups/details/:name/add-users")
+                        view={Lazy::<sections::AddUsersToGroup>::new()}
+                    />
+                    <Route
+                        path=path!("groups/details/:name/attach-policies")
+                        view={Lazy::<sections::AttachGroupPolicies>::new()}
+                    />
+                    <Route path=path!("roles") view={Lazy::<sections::Roles>::new()} />
+                    <Route path=path!("roles/create") view={Lazy::<sections::CreateRole>::new()} />
+                    <Route path=path!("roles/details/:name") view={Lazy::<sections::Role>::new()} />
                     <Route
                         path=path!("roles/details/:name/attach-policies")
-                        view=|| view! { <pages::permissions::AttachPoliciesPage kind="role" /> }
+                        view={Lazy::<sections::AttachRolePolicies>::new()}
                     />
                     <Route
                         path=path!("roles/details/:name/set-boundary")
-                        view=|| view! { <pages::permissions::SetBoundaryPage kind="role" /> }
+                        view={Lazy::<sections::SetRoleBoundary>::new()}
                     />
-                    <Route path=path!("policies") view=pages::policies::PoliciesPage />
-                    <Route path=path!("policies/create") view=pages::policies::CreatePolicyPage />
-                    <Route path=path!("policies/details/*arn") view=pages::policies::PolicyDetailPage />
-                    <Route path=path!("policies/edit/*arn") view=pages::policies::EditPolicyPage />
-                    <Route path=path!("policies/attach/*arn") view=pages::policies::AttachPolicyPage />
-                    <Route path=path!("security-credentials") view=pages::security_credentials::SecurityCredentialsPage />
-                    <Route path=path!("account-settings") view=pages::account_settings::AccountSettingsPage />
+                    <Route path=path!("policies") view={Lazy::<sections::Policies>::new()} />
+                    <Route path=path!("policies/create") view={Lazy::<sections::CreatePolicy>::new()} />
+                    <Route path=path!("policies/details/*arn") view={Lazy::<sections::Policy>::new()} />
+                    <Route path=path!("policies/edit/*arn") view={Lazy::<sections::EditPolicy>::new()} />
+                    <Route path=path!("policies/attach/*arn") view={Lazy::<sections::AttachPolicy>::new()} />
+                    <Route path=path!("security-credentials") view={Lazy::<sections::SecurityCredentials>::new()} />
+                    <Route path=path!("account-settings") view={Lazy::<sections::AccountSettings>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -81,14 +81,25 @@ test.describe.serial('every page', () => {
       // What a first visit downloads before the page is interactive (printed, not asserted: the
       // README's figures come from here and from the build's files).
       console.log(`${path}: ${wasm.length} wasm files, ${bytes} bytes (${assets[0]?.encoding})`);
-      return assets;
+      return { assets, bytes, brotli: wasm.every((a) => a.encoding === 'br') };
     };
+    // The first pages a person opens (sign-in, then the dashboard) carry only their own sections
+    // (app/src/sections.rs): about 280 kB of brotli wasm each, where the whole console is 590 kB.
+    // The budget catches a page that pulls the rest back in; our aim, 250 kB, is not met yet (README).
+    const budget = 300_000;
     const signIn = await open('/signin');
     for (const kind of ['.wasm', '.js', '.css']) {
-      expect(signIn.some((a) => a.url.startsWith('/pkg/portcullis.') && a.url.endsWith(kind)), kind).toBe(true);
+      expect(signIn.assets.some((a) => a.url.startsWith('/pkg/portcullis.') && a.url.endsWith(kind)), kind).toBe(true);
     }
+    // A section's chunks are named by the page's HTML, which preloads them.
+    expect(signIn.assets.some((a) => a.url.startsWith('/pkg/split_sign_in_section_'))).toBe(true);
+    if (signIn.brotli) expect(signIn.bytes).toBeLessThanOrEqual(budget);
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
+    const dashboard = await open('/');
+    if (dashboard.brotli) expect(dashboard.bytes).toBeLessThanOrEqual(budget);
+    // Printed for the README: a list, and the heaviest section (the policy editor).
+    await open('/users');
     await open('/policies/create');
     // A name no build made is not found, and nothing may keep the answer.
     const unknown = await page.request.get('/pkg/portcullis.AAAAAAAAAAAAAAAAAAAAAA.wasm');

@@ -87,11 +87,19 @@ fn hashed_assets(site_root: &std::path::Path) -> Result<bool, StartError> {
     };
     let hashes: Vec<(&str, &str)> =
         hashes.lines().filter_map(|line| line.split_once(':')).map(|(k, h)| (k.trim(), h.trim())).collect();
-    for kind in ["js", "wasm", "css"] {
+    // The console's wasm is split by section (app/src/sections.rs): a build without `--split` has
+    // no `split` and `manifest` lines, and its wasm could not start.
+    for (kind, prefix, suffix) in [
+        ("js", "portcullis.", ".js"),
+        ("wasm", "portcullis.", ".wasm"),
+        ("css", "portcullis.", ".css"),
+        ("split", "__wasm_split.", ".js"),
+        ("manifest", "__wasm_split_manifest.", ".json"),
+    ] {
         let Some((_, hash)) = hashes.iter().find(|(k, _)| *k == kind) else {
-            return Err(mismatch(format!("no {kind} file")));
+            return Err(mismatch(format!("no {kind} file (build with cargo leptos build --release --split)")));
         };
-        let name = format!("portcullis.{hash}.{kind}");
+        let name = format!("{prefix}{hash}{suffix}");
         if !site_root.join("pkg").join(&name).is_file() {
             return Err(mismatch(format!("pkg/{name}")));
         }
