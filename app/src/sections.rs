@@ -26,7 +26,6 @@ macro_rules! section {
     ($(#[$doc:meta])* $lazy:ident, $preload:ident, $pages:ident { $($route:ident => $view:expr,)* }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug)]
-        #[repr(u8)]
         pub enum $pages {
             $($route,)*
         }

@@ -8,7 +8,7 @@ test.describe.serial('the console', () => {
     const wasm = page.waitForResponse((r) => r.url().endsWith('.wasm'));
     await page.goto('/signin');
     await hydrated(page);
-    // Served precompressed (about 390 kB of gzip, less in brotli, instead of 1 MB).
+    // Served precompressed (brotli or gzip), never as the raw wasm.
     const encoding = (await (await wasm).allHeaders())['content-encoding'];
     expect(['br', 'gzip']).toContain(encoding);
     // The root/IAM user switch is wasm-driven: it only reacts once hydration is done.

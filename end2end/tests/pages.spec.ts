@@ -1,5 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
+import { createHash } from 'node:crypto';
+import { expect, test, type Page, type Response } from '@playwright/test';
 import { createConsoleUser, failOnPageErrors, hydrated, signInAsRoot, signOut } from './helpers';
 
 // Runs after console.spec.ts (one server, specs in file order): the account exists.
@@ -49,7 +50,7 @@ test.describe.serial('every page', () => {
     page,
   }) => {
     // What a browser asks for when it opens a page: the names the page itself gives.
-    type Asset = { url: string; encoding: string; cache: string; bytes: number };
+    type Asset = { url: string; encoding: string; cache: string; bytes: number; response: Response };
     let assets: Asset[] = [];
     // Recorded as each response arrives (nothing awaited: every one is in before the checks).
     page.on('response', (response) => {
@@ -61,6 +62,7 @@ test.describe.serial('every page', () => {
           encoding: headers['content-encoding'] ?? '',
           cache: headers['cache-control'] ?? '',
           bytes: Number(headers['content-length'] ?? 0),
+          response,
         });
       }
     });
@@ -69,9 +71,13 @@ test.describe.serial('every page', () => {
       await page.goto(path);
       await hydrated(page);
       for (const asset of assets) {
-        // NAME.<hash>.wasm: a new build is a new name, so a year's caching is safe.
-        expect(asset.url, JSON.stringify(asset)).toMatch(/^\/pkg\/[A-Za-z0-9_]+\.[A-Za-z0-9_-]{16,}\.(wasm|js|css)$/);
-        expect(asset.cache, asset.url).toBe('public, max-age=31536000, immutable');
+        expect(asset.url, asset.url).toMatch(/^\/pkg\/[A-Za-z0-9_]+\.[A-Za-z0-9_-]{16,}\.(wasm|js|css)$/);
+        // Kept a year only when the name is the hash of what is served (cargo-leptos's MD5), so a
+        // new build is a new name. The main js and wasm are named before the split loader's name
+        // is written into them: those must be checked again on each use.
+        const hash = createHash('md5').update(await asset.response.body()).digest('base64url');
+        const cache = asset.url.split('.').includes(hash) ? 'public, max-age=31536000, immutable' : 'no-cache';
+        expect(asset.cache, asset.url).toBe(cache);
         // Brotli where the browser takes it (Chromium offers it to secure origins), gzip otherwise.
         expect(['br', 'gzip'], asset.url).toContain(asset.encoding);
       }
@@ -84,7 +90,7 @@ test.describe.serial('every page', () => {
       return { assets, bytes, brotli: wasm.every((a) => a.encoding === 'br') };
     };
     // The first pages a person opens (sign-in, then the dashboard) carry only their own sections
-    // (app/src/sections.rs): about 280 kB of brotli wasm each, where the whole console is 590 kB.
+    // (app/src/sections.rs): about 280 kB of brotli wasm each, where the whole console is 967 kB.
     // The budget catches a page that pulls the rest back in; our aim, 250 kB, is not met yet (README).
     const budget = 300_000;
     const signIn = await open('/signin');
@@ -93,11 +99,17 @@ test.describe.serial('every page', () => {
     }
     // A section's chunks are named by the page's HTML, which preloads them.
     expect(signIn.assets.some((a) => a.url.startsWith('/pkg/split_sign_in_section_'))).toBe(true);
-    if (signIn.brotli) expect(signIn.bytes).toBeLessThanOrEqual(budget);
+    // Chromium takes brotli from localhost, a secure origin: the budget is in brotli bytes.
+    expect(signIn.brotli).toBe(true);
+    expect(signIn.bytes).toBeLessThanOrEqual(budget);
+    // The page's HTML names its section's chunks, so the browser fetches them beside the main wasm.
+    const html = await (await page.request.get('/signin')).text();
+    expect(html).toMatch(/<link[^>]* href="\/pkg\/split_sign_in_section_[^"]+\.wasm"/);
     await signInAsRoot(page);
     await expect(page.getByRole('heading', { name: 'IAM dashboard' })).toBeVisible();
     const dashboard = await open('/');
-    if (dashboard.brotli) expect(dashboard.bytes).toBeLessThanOrEqual(budget);
+    expect(dashboard.brotli).toBe(true);
+    expect(dashboard.bytes).toBeLessThanOrEqual(budget);
     // Printed for the README: a list, and the heaviest section (the policy editor).
     await open('/users');
     await open('/policies/create');

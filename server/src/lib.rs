@@ -230,7 +230,11 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     };
     let web = WebConfig {
         public_origin: public_origin.clone(),
-        immutable_assets: hashed_assets,
+        immutable_assets: std::sync::Arc::new(if hashed_assets {
+            middleware::verified_assets(&config.site_root.join("pkg"))
+        } else {
+            Default::default()
+        }),
         trusted_proxies: client::TrustedProxies {
             proxies: config.trusted_proxies.clone(),
             header: config.forwarded_header,

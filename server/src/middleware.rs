@@ -13,7 +13,8 @@ pub struct WebConfig {
     pub public_origin: String,
     /// Whether the assets under `/pkg/` have their content's hash in their names (a change is a
     /// new name), so browsers may keep them for good.
-    pub immutable_assets: bool,
+    /// The `/pkg/` paths whose names are checked to carry their content's hash ([`verified_assets`]).
+    pub immutable_assets: std::sync::Arc<std::collections::HashSet<String>>,
     pub trusted_proxies: crate::client::TrustedProxies,
 }
 
@@ -40,7 +41,7 @@ fn new_nonce() -> String {
 
 pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
-    let hashed = is_asset && web.immutable_assets && is_hashed_name(req.uri().path());
+    let hashed = is_asset && web.immutable_assets.contains(req.uri().path());
     let nonce = new_nonce();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
@@ -189,6 +190,27 @@ fn encode_query_value(text: &str) -> String {
         .collect()
 }
 
+/// The `/pkg/` files (as request paths) whose name carries the hash of their own content, so that
+/// a browser may keep them a year. Checked, not assumed: cargo-leptos names the main js and wasm
+/// before it writes the split loader's name into them, so a build that changes only a section's
+/// code keeps their names (found by review). Kept a year, an old main js would ask for a loader the
+/// new build no longer has. Those are served `no-cache` instead.
+pub fn verified_assets(pkg: &std::path::Path) -> std::collections::HashSet<String> {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    let Ok(entries) = std::fs::read_dir(pkg) else { return Default::default() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| is_hashed_name(name))
+        .filter(|name| {
+            let Ok(bytes) = std::fs::read(pkg.join(name)) else { return false };
+            let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(&bytes));
+            name.split('.').any(|part| part == hash)
+        })
+        .map(|name| format!("/pkg/{name}"))
+        .collect()
+}
+
 /// Whether an asset's file name carries a content hash, as cargo-leptos's `hash-files` writes
 /// them: `NAME.<22 characters of base64url>.EXT` (files it leaves unhashed, wasm-bindgen's
 /// snippets say, keep their names from build to build).
@@ -259,5 +281,19 @@ mod tests {
     #[test]
     fn return_paths_are_encoded() {
         assert_eq!(encode_query_value("/users?search=a b&x=1"), "/users%3Fsearch%3Da%20b%26x%3D1");
+    }
+
+    #[test]
+    fn only_names_that_are_their_contents_hash_are_kept_a_year() {
+        let pkg = std::env::temp_dir().join(format!("portcullis-pkg-{}", std::process::id()));
+        std::fs::create_dir_all(&pkg).unwrap();
+        // MD5 of nothing, in base64url: 1B2M2Y8AsgTpgAmY7PhCfg.
+        std::fs::write(pkg.join("chunk_1.1B2M2Y8AsgTpgAmY7PhCfg.wasm"), b"").unwrap();
+        // Named before its content changed (cargo-leptos's main js after the loader's name went in).
+        std::fs::write(pkg.join("portcullis.1B2M2Y8AsgTpgAmY7PhCfg.js"), b"import './__wasm_split.x.js';").unwrap();
+        std::fs::write(pkg.join("plain.js"), b"").unwrap();
+        let verified = verified_assets(&pkg);
+        std::fs::remove_dir_all(&pkg).unwrap();
+        assert_eq!(verified, ["/pkg/chunk_1.1B2M2Y8AsgTpgAmY7PhCfg.wasm".to_owned()].into_iter().collect());
     }
 }
