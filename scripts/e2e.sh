@@ -70,7 +70,9 @@ if [ "$status" != 0 ]; then
   if [ -n "${PORTCULLIS_E2E_DIGEST:-}" ]; then
     {
       echo "browser suite on $backend:"
-      grep -E "^ +✘|^ +[0-9]+\) |^ +[0-9]+ (failed|flaky)|^ +(Error|TimeoutError|Expected|Received|Locator)" \
+      # Failed tests and their errors, or the error that stopped Playwright before any test ran
+      # (a spec that does not compile).
+      grep -E "^ +✘|^ +[0-9]+\) |^ +[0-9]+ (failed|flaky)|^ *[A-Za-z]*Error:|^ +(Expected|Received|Locator)" \
         "$work/playwright.log" 2>/dev/null | head -n 40 || true
       grep -m 3 -A 6 "panicked" "$work/stderr" || true
     } >>"$PORTCULLIS_E2E_DIGEST"

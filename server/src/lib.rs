@@ -300,11 +300,20 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
     let request_id = HeaderName::from_static("x-request-id");
     let proxies = web.trusted_proxies.clone();
 
+    // The built assets, precompressed. Not leptos_axum's file handler: it passes on no conditional
+    // request, so every `no-cache` asset (see `middleware::verified_assets`) was downloaded again on
+    // each page; ServeDir answers 304 to a browser that has the file. An unknown name is a bare 404.
+    let pkg = tower_http::services::ServeDir::new(
+        std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir),
+    )
+    .precompressed_br()
+    .precompressed_gzip();
     let console = Router::new()
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), pkg)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(leptos_options)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_sign_in))

@@ -11,8 +11,6 @@ use tower_sessions::Session;
 #[derive(Clone, Debug)]
 pub struct WebConfig {
     pub public_origin: String,
-    /// Whether the assets under `/pkg/` have their content's hash in their names (a change is a
-    /// new name), so browsers may keep them for good.
     /// The `/pkg/` paths whose names are checked to carry their content's hash ([`verified_assets`]).
     pub immutable_assets: std::sync::Arc<std::collections::HashSet<String>>,
     pub trusted_proxies: crate::client::TrustedProxies,
@@ -58,13 +56,13 @@ pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, ne
     }
     let cache = if !is_asset || !found {
         // Pages and server-function answers hold account data: never store them. Nor a missing
-        // asset's answer, which is the console's "not found" page.
+        // asset's answer (nothing may keep a 404 for a name the next build may use).
         "no-store"
     } else if hashed {
         "public, max-age=31536000, immutable"
     } else {
-        // The same name may hold a new build: never reuse it unchecked (leptos_axum's file handler
-        // does not answer conditional requests, so this means a new download each time).
+        // The same name may hold a new build: never reuse it unchecked (a conditional request, 304
+        // when unchanged).
         "no-cache"
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
