@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Playwright suite against a fresh server built by `cargo leptos build --release --split` (the build
+# Runs the Playwright suite against a fresh server built by `cargo leptos build --release --precompress --split` (the build
 # scripts/run.sh serves; PORTCULLIS_E2E_BINARY=target/debug/portcullis for a debug build):
 #   scripts/e2e.sh sqlite      a new SQLite database in a temporary folder
 #   scripts/e2e.sh postgres    a new database on PORTCULLIS_TEST_DATABASE_URL's server, dropped after

@@ -230,8 +230,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     };
     let web = WebConfig {
         public_origin: public_origin.clone(),
-        immutable_assets: std::sync::Arc::new(if hashed_assets {
-            middleware::verified_assets(&config.site_root.join("pkg"))
+        assets: std::sync::Arc::new(if hashed_assets {
+            middleware::Assets::scan(&config.site_root.join("pkg"))
         } else {
             Default::default()
         }),
@@ -307,13 +307,16 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
         std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir),
     )
     .precompressed_br()
-    .precompressed_gzip();
+    .precompressed_gzip()
+    // A directory is not an asset (and its redirect would lose the /pkg prefix).
+    .append_index_html_on_directories(false);
     let console = Router::new()
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), pkg)
+        .layer(axum::middleware::from_fn_with_state(web.clone(), middleware::asset_tags))
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(leptos_options)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_sign_in))

@@ -11,8 +11,8 @@ use tower_sessions::Session;
 #[derive(Clone, Debug)]
 pub struct WebConfig {
     pub public_origin: String,
-    /// The `/pkg/` paths whose names are checked to carry their content's hash ([`verified_assets`]).
-    pub immutable_assets: std::sync::Arc<std::collections::HashSet<String>>,
+    /// The built assets, read at start ([`Assets`]).
+    pub assets: std::sync::Arc<Assets>,
     pub trusted_proxies: crate::client::TrustedProxies,
 }
 
@@ -39,7 +39,7 @@ fn new_nonce() -> String {
 
 pub async fn security_headers(State(web): State<WebConfig>, mut req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
-    let hashed = is_asset && web.immutable_assets.contains(req.uri().path());
+    let hashed = is_asset && web.assets.is_immutable(req.uri().path());
     let nonce = new_nonce();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
@@ -188,25 +188,95 @@ fn encode_query_value(text: &str) -> String {
         .collect()
 }
 
-/// The `/pkg/` files (as request paths) whose name carries the hash of their own content, so that
-/// a browser may keep them a year. Checked, not assumed: cargo-leptos names the main js and wasm
-/// before it writes the split loader's name into them, so a build that changes only a section's
-/// code keeps their names (found by review). Kept a year, an old main js would ask for a loader the
-/// new build no longer has. Those are served `no-cache` instead.
-pub fn verified_assets(pkg: &std::path::Path) -> std::collections::HashSet<String> {
-    use base64::Engine as _;
-    use md5::Digest as _;
-    let Ok(entries) = std::fs::read_dir(pkg) else { return Default::default() };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| is_hashed_name(name))
-        .filter(|name| {
-            let Ok(bytes) = std::fs::read(pkg.join(name)) else { return false };
-            let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(&bytes));
-            name.split('.').any(|part| part == hash)
-        })
-        .map(|name| format!("/pkg/{name}"))
-        .collect()
+/// The built assets as the server found them at start: for each `/pkg/` file (by request path),
+/// the MD5 of its content and the file's length and time then.
+///
+/// A name is kept a year only when it is the hash of its own content. Checked, not assumed:
+/// cargo-leptos names the main js and wasm before it writes the split loader's name into them, so
+/// a build that changes only a section's code keeps their names (found by review); kept a year, an
+/// old main js would ask for a loader the new build no longer has. Those are served `no-cache`,
+/// and revalidated by their content's hash (an ETag), never by date: a rollback or a build that
+/// keeps file dates would otherwise get a 304 for different content.
+#[derive(Debug, Default)]
+pub struct Assets {
+    pkg: std::path::PathBuf,
+    files: std::collections::HashMap<String, AssetFile>,
+}
+
+#[derive(Debug)]
+struct AssetFile {
+    md5: String,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Assets {
+    /// Reads every file of `pkg` once (the precompressed copies are made from them).
+    pub fn scan(pkg: &std::path::Path) -> Assets {
+        use base64::Engine as _;
+        use md5::Digest as _;
+        let mut files = std::collections::HashMap::new();
+        for entry in std::fs::read_dir(pkg).into_iter().flatten().flatten() {
+            let Ok(name) = entry.file_name().into_string() else { continue };
+            if name.ends_with(".br") || name.ends_with(".gz") {
+                continue;
+            }
+            let (Ok(meta), Ok(mut file)) = (entry.metadata(), std::fs::File::open(entry.path())) else { continue };
+            let mut hasher = md5::Md5::new();
+            if !meta.is_file() || std::io::copy(&mut file, &mut hasher).is_err() {
+                continue;
+            }
+            let md5 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hasher.finalize());
+            files.insert(format!("/pkg/{name}"), AssetFile { md5, len: meta.len(), modified: meta.modified().ok() });
+        }
+        let assets = Assets { pkg: pkg.to_owned(), files };
+        let immutable = assets.files.keys().filter(|path| assets.is_immutable(path)).count();
+        tracing::info!(files = assets.files.len(), immutable, "console assets");
+        assets
+    }
+
+    /// Whether `path`'s name carries the hash of its content, so that a browser may keep it a year.
+    pub fn is_immutable(&self, path: &str) -> bool {
+        self.files.get(path).is_some_and(|f| is_hashed_name(path) && path.split('.').any(|part| part == f.md5))
+    }
+
+    /// The ETag of `path`'s content, if the file is still the one read at start (a file replaced
+    /// under a running server has none, and is served as ServeDir finds it).
+    fn etag(&self, path: &str) -> Option<HeaderValue> {
+        let file = self.files.get(path)?;
+        let name = path.strip_prefix("/pkg/")?;
+        let meta = std::fs::metadata(self.pkg.join(name)).ok()?;
+        if meta.len() != file.len || meta.modified().ok() != file.modified {
+            return None;
+        }
+        // Weak: the brotli, gzip and plain bodies are one content in three encodings.
+        HeaderValue::from_str(&format!("W/\"{}\"", file.md5)).ok()
+    }
+}
+
+/// Revalidation of the console's assets by content: a request's `If-None-Match` that names the
+/// file's ETag gets a 304; dates are ignored (see [`Assets`]).
+pub async fn asset_tags(State(web): State<WebConfig>, mut req: Request, next: Next) -> Response {
+    let Some(etag) = web.assets.etag(req.uri().path()) else { return next.run(req).await };
+    let headers = req.headers_mut();
+    headers.remove(header::IF_MODIFIED_SINCE);
+    headers.remove(header::IF_UNMODIFIED_SINCE);
+    let unchanged = headers.get_all(header::IF_NONE_MATCH).iter().any(|v| {
+        v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag_value(&etag)))
+    });
+    if unchanged && (req.method() == Method::GET || req.method() == Method::HEAD) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    let mut res = next.run(req).await;
+    if res.status().is_success() {
+        res.headers_mut().insert(header::ETAG, etag);
+        res.headers_mut().remove(header::LAST_MODIFIED);
+    }
+    res
+}
+
+fn etag_value(etag: &HeaderValue) -> &str {
+    etag.to_str().unwrap_or_default().trim_start_matches("W/")
 }
 
 /// Whether an asset's file name carries a content hash, as cargo-leptos's `hash-files` writes
@@ -287,11 +357,26 @@ mod tests {
         std::fs::create_dir_all(&pkg).unwrap();
         // MD5 of nothing, in base64url: 1B2M2Y8AsgTpgAmY7PhCfg.
         std::fs::write(pkg.join("chunk_1.1B2M2Y8AsgTpgAmY7PhCfg.wasm"), b"").unwrap();
+        std::fs::write(pkg.join("chunk_1.1B2M2Y8AsgTpgAmY7PhCfg.wasm.br"), b"compressed").unwrap();
         // Named before its content changed (cargo-leptos's main js after the loader's name went in).
         std::fs::write(pkg.join("portcullis.1B2M2Y8AsgTpgAmY7PhCfg.js"), b"import './__wasm_split.x.js';").unwrap();
         std::fs::write(pkg.join("plain.js"), b"").unwrap();
-        let verified = verified_assets(&pkg);
+        let assets = Assets::scan(&pkg);
+        let immutable: Vec<bool> =
+            ["chunk_1.1B2M2Y8AsgTpgAmY7PhCfg.wasm", "portcullis.1B2M2Y8AsgTpgAmY7PhCfg.js", "plain.js"]
+                .iter()
+                .map(|name| assets.is_immutable(&format!("/pkg/{name}")))
+                .collect();
+        // Every file has an ETag of its content, the precompressed copies aside.
+        let tagged = assets.etag("/pkg/portcullis.1B2M2Y8AsgTpgAmY7PhCfg.js");
+        let compressed = assets.etag("/pkg/chunk_1.1B2M2Y8AsgTpgAmY7PhCfg.wasm.br");
+        // A file replaced under the running server is no longer vouched for.
+        std::fs::write(pkg.join("plain.js"), b"a new build").unwrap();
+        let replaced = assets.etag("/pkg/plain.js");
         std::fs::remove_dir_all(&pkg).unwrap();
-        assert_eq!(verified, ["/pkg/chunk_1.1B2M2Y8AsgTpgAmY7PhCfg.wasm".to_owned()].into_iter().collect());
+        assert_eq!(immutable, [true, false, false]);
+        assert_eq!(tagged.unwrap(), "W/\"sX5i5S7C-mTeAqHJHxHU6Q\"");
+        assert_eq!(compressed, None);
+        assert_eq!(replaced, None);
     }
 }
