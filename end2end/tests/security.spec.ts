@@ -424,6 +424,15 @@ test.describe.serial('sign-in security', () => {
     const file = await download;
     expect(file.suggestedFilename()).toBe('e2e-mia_accessKeys.csv');
     expect(readFileSync(await file.path(), 'utf8')).toBe(`Access key ID,Secret access key\n${id},${secret}\n`);
+    // A browser that cannot make the file (here: one that refuses object URLs) says so beside the
+    // button, so that no one leaves believing the secret saved.
+    await page.evaluate(() => {
+      URL.createObjectURL = () => {
+        throw new Error('object URLs are blocked');
+      };
+    });
+    await page.getByRole('button', { name: 'Download .csv file' }).click();
+    await expect(page.getByRole('alert').filter({ hasText: 'The .csv file could not be made (object URLs are blocked)' })).toBeVisible();
     // The key's row in the access keys table (its description is also a user tag, listed under Tags).
     const keys = page.getByRole('table').filter({ hasText: 'Access key ID' });
     const row = keys.getByRole('row').filter({ hasText: id });

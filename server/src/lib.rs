@@ -301,7 +301,7 @@ pub fn router(leptos_options: LeptosOptions, state: ConsoleState, sessions: Sess
     let proxies = web.trusted_proxies.clone();
 
     // The built assets, precompressed. Not leptos_axum's file handler: it passes on no conditional
-    // request, so every `no-cache` asset (see `middleware::verified_assets`) was downloaded again on
+    // request, so every `no-cache` asset (see `middleware::Assets`) was downloaded again on
     // each page; ServeDir answers 304 to a browser that has the file. An unknown name is a bare 404.
     let pkg = tower_http::services::ServeDir::new(
         std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir),

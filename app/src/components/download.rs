@@ -1,9 +1,29 @@
 //! Files made in the browser, from text it already holds.
 
+use leptos::prelude::*;
+
+/// The "Download .csv file" button of a secret shown once. A file the browser could not make is
+/// said beside the button (before, only the browser's console heard of it, and the person believed
+/// the secret saved).
+#[component]
+pub fn DownloadCsvButton(file: String, csv: String) -> impl IntoView {
+    let failed = RwSignal::new(None::<String>);
+    view! {
+        <button type="button" class="button" on:click=move |_| failed.set(download_csv(&file, &csv).err())>
+            "Download .csv file"
+        </button>
+        {move || failed.get().map(|e| view! {
+            <div class="alert error" role="alert">
+                <span>{format!("The .csv file could not be made ({e}). Copy the values shown instead: they are not shown again.")}</span>
+            </div>
+        })}
+    }
+}
+
 /// Saves `text` as the file `name`: made in the browser from a `Blob`, so the secret it holds (a
 /// password, a secret access key) is in no URL (a `data:` link holds it in its address, shown on
 /// hover and kept in history).
-pub fn download_csv(name: &str, text: &str) {
+fn download_csv(name: &str, text: &str) -> Result<(), String> {
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::{JsCast as _, JsValue};
@@ -36,10 +56,18 @@ pub fn download_csv(name: &str, text: &str) {
             );
             Ok(())
         };
-        if let Err(e) = save() {
-            leptos::logging::error!("the .csv file could not be made: {e:?}");
-        }
+        save().map_err(|e| {
+            js_sys::Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .or_else(|| e.as_string())
+                .unwrap_or_else(|| "the browser refused".to_owned())
+        })
     }
+    // Without the wasm the button does nothing at all (it is not a form): never reached.
     #[cfg(not(feature = "hydrate"))]
-    let _ = (name, text);
+    {
+        let _ = (name, text);
+        Ok(())
+    }
 }

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use crate::api::{AccessKeyView, CreateAccessKey, DeleteAccessKey, NewAccessKeyView, SetAccessKeyStatus, access_keys};
-use crate::components::download::download_csv;
+use crate::components::download::DownloadCsvButton;
 use crate::pages::mfa_devices::user_field;
 use crate::pages::{ErrorAlert, action_error};
 
@@ -230,6 +230,6 @@ fn NewKey(key: NewAccessKeyView) -> impl IntoView {
             <dt>"Secret access key"</dt>
             <dd class="mono" aria-label="Secret access key">{key.secret_access_key.clone()}</dd>
         </dl>
-        <button type="button" class="button" on:click=move |_| download_csv(&file, &csv)>"Download .csv file"</button>
+        <DownloadCsvButton file csv />
     }
 }

@@ -14,7 +14,7 @@ use crate::api::{
     CONSOLE_STEP, CreateUser, NewUserView, PERMISSIONS_COPY, PERMISSIONS_GROUPS, PERMISSIONS_POLICIES, credentials_csv,
 };
 use crate::components::copy_button::CopyButton;
-use crate::components::download::download_csv;
+use crate::components::download::DownloadCsvButton;
 use crate::pages::action_error;
 use crate::pages::layout::Breadcrumbs;
 use crate::pages::pickers::{BoundaryPicker, GroupPicker, PolicyPicker, UserPicker};
@@ -457,11 +457,7 @@ fn RetrievePassword(user: NewUserView) -> impl IntoView {
                 <ul>{done.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>
             })}
             <div class="form-actions">
-                {password.is_some().then(|| view! {
-                    <button type="button" class="button" on:click=move |_| download_csv(&file, &csv)>
-                        "Download .csv file"
-                    </button>
-                })}
+                {password.is_some().then(|| view! { <DownloadCsvButton file csv /> })}
                 <a class="button" href="/users">"Return to users list"</a>
                 <a class="button primary" href=href>"View user"</a>
             </div>
