@@ -30,6 +30,8 @@ macro_rules! section {
             $($route,)*
         }
 
+        // Named: `#[lazy]` tells split points apart by name and call site, and inside this macro
+        // every section has the same call site.
         #[leptos::lazy($lazy)]
         fn $lazy(page: $pages) -> AnyView {
             match page {
