@@ -111,6 +111,7 @@ test.describe.serial('every page', () => {
     expect(signIn.bytes).toBeLessThanOrEqual(budget);
     // Only the main js and wasm are checked on each use; the loader, the chunks and the css are kept.
     const checked = signIn.assets.filter((a) => a.cache === 'no-cache').map((a) => a.url);
+    expect([...new Set(checked.map((url) => url.split('.').pop()))].sort()).toEqual(['js', 'wasm']);
     for (const url of checked) expect(url).toMatch(/^\/pkg\/portcullis\.[^.]+\.(js|wasm)$/);
     expect(signIn.assets.filter((a) => a.cache.includes('immutable')).length).toBeGreaterThan(3);
     // A check costs a 304 while the content is the same, by its hash (an ETag), never by date: a
@@ -119,7 +120,11 @@ test.describe.serial('every page', () => {
       const first = await page.request.get(url);
       const etag = first.headers()['etag'];
       expect(etag, url).toMatch(/^W\/"[A-Za-z0-9_-]{22}"$/);
-      expect((await page.request.get(url, { headers: { 'if-none-match': etag } })).status(), url).toBe(304);
+      const same = await page.request.get(url, { headers: { 'if-none-match': etag } });
+      expect(same.status(), url).toBe(304);
+      expect(same.headers()['cache-control'], url).toBe('no-cache');
+      const other = await page.request.get(url, { headers: { 'if-none-match': 'W/"AAAAAAAAAAAAAAAAAAAAAA"' } });
+      expect(other.status(), url).toBe(200);
       const dated = await page.request.get(url, { headers: { 'if-modified-since': new Date().toUTCString() } });
       expect(dated.status(), url).toBe(200);
     }

@@ -41,9 +41,10 @@ fn reloaded_lately() -> bool {
     // Whole seconds, as an integer: formatting and parsing floats would add kilobytes to the wasm.
     let now = (js_sys::Date::now() / 1000.0) as u64;
     let last = storage.get_item(KEY).ok().flatten().and_then(|t| t.parse::<u64>().ok());
-    if last.is_some_and(|t| now.saturating_sub(t) < 60) {
+    // (A time ahead of now is a clock set back: not a recent reload.)
+    if last.is_some_and(|t| t <= now && now - t < 60) {
         return true;
     }
-    storage.set_item(KEY, &now.to_string()).ok();
-    false
+    // Unrecorded (storage full or refused), a reload could repeat on every click: none.
+    storage.set_item(KEY, &now.to_string()).is_err()
 }

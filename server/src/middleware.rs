@@ -208,6 +208,20 @@ struct AssetFile {
     md5: String,
     len: u64,
     modified: Option<std::time::SystemTime>,
+    /// Which file it is: a copy that keeps length and dates (rsync -a, cp -p) is still a new inode
+    /// with a new change time, which no copy tool can set.
+    identity: (u64, i64, i64),
+}
+
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> (u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt as _;
+    (meta.ino(), meta.ctime(), meta.ctime_nsec())
+}
+
+#[cfg(not(unix))]
+fn identity(_: &std::fs::Metadata) -> (u64, i64, i64) {
+    (0, 0, 0)
 }
 
 impl Assets {
@@ -227,7 +241,10 @@ impl Assets {
                 continue;
             }
             let md5 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hasher.finalize());
-            files.insert(format!("/pkg/{name}"), AssetFile { md5, len: meta.len(), modified: meta.modified().ok() });
+            files.insert(
+                format!("/pkg/{name}"),
+                AssetFile { md5, len: meta.len(), modified: meta.modified().ok(), identity: identity(&meta) },
+            );
         }
         let assets = Assets { pkg: pkg.to_owned(), files };
         let immutable = assets.files.keys().filter(|path| assets.is_immutable(path)).count();
@@ -246,7 +263,7 @@ impl Assets {
         let file = self.files.get(path)?;
         let name = path.strip_prefix("/pkg/")?;
         let meta = std::fs::metadata(self.pkg.join(name)).ok()?;
-        if meta.len() != file.len || meta.modified().ok() != file.modified {
+        if meta.len() != file.len || meta.modified().ok() != file.modified || identity(&meta) != file.identity {
             return None;
         }
         // Weak: the brotli, gzip and plain bodies are one content in three encodings.

@@ -64,7 +64,7 @@ fn download_csv(name: &str, text: &str) -> Result<(), String> {
                 .unwrap_or_else(|| "the browser refused".to_owned())
         })
     }
-    // Without the wasm the button does nothing at all (it is not a form): never reached.
+    // Without the wasm (server rendering) there is no click to answer.
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = (name, text);
